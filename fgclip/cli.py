@@ -1,0 +1,170 @@
+"""The ``fgclip`` command line: thin typer commands that build a config and call one function.
+
+Each stage is a command group (a typer sub-app) registered on :data:`app`. Heavy modules are
+imported inside the commands, so ``fgclip --help`` stays fast and never imports torch or Ray.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .schema import KINDS
+
+app = typer.Typer(
+    name="fgclip",
+    help=(
+        "fgclip teaches a CLIP model to tell 'a dog chasing a cat' from 'a cat chasing a dog': "
+        "LLM-free hard-negative captions, CE-CLIP fine-tuning with open_clip, and compositional "
+        "evaluation, as stages joined by files on disk."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+pipeline_app = typer.Typer(
+    help="Stage 1: hard-negative captions (preview now; WebDataset shards to come).",
+    no_args_is_help=True,
+)
+setup_app = typer.Typer(help="Install the offline data fgclip needs.", no_args_is_help=True)
+
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(setup_app, name="setup")
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _read_captions(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise _fail(f"cannot read --file {path}: {reason}", 2) from err
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@pipeline_app.command()
+def preview(
+    captions: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="CAPTION", help="Captions to make negatives of.", show_default=False),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Text file of captions, one per line (blank lines skipped).",
+                     show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random choices (same seed, same output).")] = 0,
+    per_kind: Annotated[int, typer.Option(min=0, help="At most this many negatives of each kind.")] = 2,
+    kinds: Annotated[str, typer.Option(help="Comma-separated kinds to make.")] = ",".join(KINDS),
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per caption per line, nothing else on stdout.")
+    ] = False,
+) -> None:
+    """Print the hard negatives of some captions, as a table or as JSON lines."""
+    from .config import NegativesConfig
+
+    texts = list(captions or [])
+    if file is not None:
+        texts += _read_captions(file)
+    if not texts:
+        raise _fail("no captions: give some as arguments or with --file", 2)
+    try:
+        cfg = NegativesConfig(
+            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), per_kind=per_kind, seed=seed
+        )
+    except ValueError as err:
+        raise _fail(f"invalid value for --kinds: {err}", 2) from err
+
+    from .pipeline.negatives import negatives, rule_errors, tagging, wordnet
+
+    # Load WordNet up front: a missing install then stops here with its fix, rather than
+    # surfacing as rule errors on every caption.
+    try:
+        wordnet.wn()
+    except wordnet.WordNetMissing as err:
+        raise _fail(str(err), 1) from err
+
+    errors_before = sum(rule_errors.values())
+    results = [
+        (caption, negatives(caption, cfg.seed, kinds=cfg.kinds, per_kind=cfg.per_kind)) for caption in texts
+    ]
+
+    if json_lines:
+        for caption, negs in results:
+            record = {"caption": caption, "negatives": [n.to_dict() for n in negs]}
+            typer.echo(json.dumps(record, ensure_ascii=False))
+    else:
+        _print_table(results)
+        loads = {"wordnet": wordnet.load_seconds.get("wordnet"), "tagger": tagging.load_seconds.get("tagger")}
+        typer.echo(
+            "first load: "
+            + ", ".join(f"{name} {'-' if s is None else f'{s:.2f} s'}" for name, s in loads.items()),
+            err=True,
+        )
+    failed = sum(rule_errors.values()) - errors_before
+    if failed:
+        typer.echo(f"warning: {failed} rule call(s) raised and were skipped (see the log above)", err=True)
+
+
+def _print_table(results: list) -> None:
+    groups = [
+        [(caption if i == 0 else "", neg.kind, neg.rule, neg.text) for i, neg in enumerate(negs)]
+        or [(caption, "-", "-", "(no negative)")]
+        for caption, negs in results
+    ]
+    header = ("caption", "kind", "rule", "negative")
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        rows = [header] + [row for group in groups for row in group]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+        return
+    table = Table(*header)
+    for n, group in enumerate(groups):
+        if n:
+            table.add_section()
+        for row in group:
+            table.add_row(*row)
+    # markup off: captions are data, a "[" in one must not be read as a style tag.
+    Console(markup=False, highlight=False).print(table)
+
+
+@setup_app.command("wordnet")
+def setup_wordnet(
+    target: Annotated[
+        Path | None,
+        typer.Option(help="nltk_data folder to install into (default: <python prefix>/nltk_data, "
+                          "which NLTK searches)", show_default=False),
+    ] = None,
+    deb: Annotated[
+        list[Path] | None,
+        typer.Option(help="Use these wordnet-base / wordnet-sense-index .deb files instead of "
+                          "`apt-get download`.", show_default=False),
+    ] = None,
+) -> None:
+    """Install WordNet 3.0 for NLTK from Debian's packages (no nltk.download, no root)."""
+    from .setup_data import install_wordnet
+
+    try:
+        installed = install_wordnet(target, list(deb) if deb else None)
+    except (RuntimeError, ValueError, OSError) as err:
+        raise _fail(f"WordNet setup failed: {err}", 1) from err
+    typer.echo(f"WordNet is installed in {installed}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

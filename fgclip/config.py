@@ -1,0 +1,157 @@
+"""Stage configurations: one frozen dataclass per stage, loadable from YAML, dumped into outputs.
+
+``load_config(NegativesConfig, "negatives.yaml", per_kind=4)`` reads the file, applies the
+overrides and validates the result; ``dump_config(cfg)`` gives the plain dict that a stage writes
+beside its outputs (and that ``load_config`` reads back to an equal config).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .schema import KINDS
+
+T = TypeVar("T")
+
+
+def load_config(cls: type[T], path: str | Path | None = None, **overrides: Any) -> T:
+    """Build ``cls`` from the YAML mapping in ``path`` (if any), then ``overrides`` on top.
+
+    Overrides whose value is None are ignored, so that command-line options left unset do not
+    mask what the file says. Unknown keys and values of the wrong type raise ValueError naming
+    their source; lists become tuples for tuple-typed fields.
+    """
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{path}: expected a mapping of {cls.__name__} fields, got {type(data).__name__}"
+            )
+        values.update(_checked(cls, data, str(path)))
+    values.update(_checked(cls, {k: v for k, v in overrides.items() if v is not None}, "overrides"))
+    try:
+        return cls(**values)
+    except ValueError as err:
+        if path is None:
+            raise
+        raise ValueError(f"{path}: {err}") from err
+
+
+def dump_config(cfg: Any) -> dict[str, Any]:
+    """The config as a dict of plain YAML/JSON types (tuples become lists)."""
+    if not (dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)):
+        raise TypeError(f"{cfg!r} is not a dataclass instance")
+    return {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dump_config(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _checked(cls: type, data: dict[str, Any], source: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    result = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ValueError(
+                f"{source}: unknown key {key!r} for {cls.__name__}; valid keys: {', '.join(names)}"
+            )
+        value = _coerce(hints[key], value)
+        if not _matches(hints[key], value):
+            raise ValueError(f"{source}: {key!r} must be {_describe(hints[key])}, got {value!r}")
+        result[key] = value
+    return result
+
+
+def _union_args(hint: Any) -> tuple[Any, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    """YAML has no tuples: a list given for a tuple-typed field becomes a tuple."""
+    if isinstance(value, list) and any(typing.get_origin(h) is tuple for h in _union_args(hint)):
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool) and float in _union_args(hint):
+        return float(value)
+    return value
+
+
+def _matches(hint: Any, value: Any) -> bool:
+    """A shallow type check covering what YAML can express; unknown hints pass."""
+    for option in _union_args(hint):
+        if option is type(None):
+            if value is None:
+                return True
+        elif option is Any:
+            return True
+        elif typing.get_origin(option) is tuple:
+            if isinstance(value, tuple):
+                args = typing.get_args(option)
+                if len(args) == 2 and args[1] is Ellipsis:
+                    if all(_matches(args[0], v) for v in value):
+                        return True
+                elif not args or (len(args) == len(value) and all(map(_matches, args, value))):
+                    return True
+        elif option is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return True
+        elif isinstance(option, type):
+            if isinstance(value, option):
+                return True
+        else:
+            return True
+    return False
+
+
+def _describe(hint: Any) -> str:
+    names = []
+    for option in _union_args(hint):
+        if option is type(None):
+            names.append("null")
+        elif isinstance(option, type) and typing.get_origin(option) is None:
+            names.append(option.__name__)
+        else:
+            names.append(str(option))
+    return " or ".join(names)
+
+
+@dataclasses.dataclass(frozen=True)
+class NegativesConfig:
+    """Which hard negatives the pipeline makes per caption (see fgclip.pipeline.negatives)."""
+
+    kinds: tuple[str, ...] = KINDS
+    rules: tuple[str, ...] | None = None  # None: every rule of the chosen kinds
+    per_kind: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        unknown = [kind for kind in self.kinds if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
+            )
+        if self.per_kind < 0:
+            raise ValueError(f"per_kind must be >= 0, got {self.per_kind}")

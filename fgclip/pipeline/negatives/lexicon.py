@@ -1,0 +1,359 @@
+"""Curated word lists: what each rule may change, and into what.
+
+Every replacement listed here is chosen to be false of a picture that the original word
+describes (on -> under, red -> blue, sitting -> standing), and to keep the sentence plausible.
+Lists are plain data so that they can be read, reviewed and extended without touching the rules.
+"""
+
+from __future__ import annotations
+
+# --- relations: spatial phrases (lower-case token sequences) -> replacements -------------------
+SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("on", "top", "of"): ("under", "beneath", "next to"),
+    ("in", "front", "of"): ("behind",),
+    ("behind",): ("in front of",),
+    ("to", "the", "left", "of"): ("to the right of",),
+    ("to", "the", "right", "of"): ("to the left of",),
+    ("on", "the", "left", "of"): ("on the right of",),
+    ("on", "the", "right", "of"): ("on the left of",),
+    ("left",): ("right",),
+    ("right",): ("left",),
+    ("next", "to"): ("far from", "on top of"),
+    ("close", "to"): ("far from",),
+    ("far", "from"): ("next to",),
+    ("beside",): ("far from", "on top of"),
+    ("near",): ("far from",),
+    ("under",): ("on top of", "above"),
+    ("underneath",): ("on top of", "above"),
+    ("beneath",): ("on top of", "above"),
+    ("below",): ("above",),
+    ("above",): ("below", "under"),
+    ("over",): ("under",),
+    ("on",): ("under", "next to"),
+    ("onto",): ("off",),
+    ("off", "of"): ("onto",),
+    ("inside", "of"): ("outside of",),
+    ("inside",): ("outside",),
+    ("outside", "of"): ("inside of",),
+    ("outside",): ("inside",),
+    ("in",): ("outside", "next to"),
+    ("into",): ("out of",),
+    ("out", "of"): ("into",),
+    ("with",): ("without",),
+    ("without",): ("with",),
+    ("toward",): ("away from",),
+    ("towards",): ("away from",),
+    ("away", "from"): ("toward",),
+    ("by",): ("far from",),
+    ("at",): ("away from",),
+    ("around",): ("on top of",),
+    ("against",): ("away from",),
+    ("up",): ("down",),
+    ("down",): ("up",),
+    ("upstairs",): ("downstairs",),
+    ("downstairs",): ("upstairs",),
+}
+# Relations that read the same both ways round: swapping their two objects is no negative.
+SYMMETRIC_RELATIONS = frozenset({
+    "next to", "near", "beside", "besides", "by", "and", "or", "with each other", "across from",
+    "opposite", "alongside", "close to", "together with", "among", "between", "along with", "nearby",
+    "against", "facing", "meeting", "side by side with", "along", "around", "as", "like",
+    "far from", "next", "to each other", "married to", "similar to", "identical to",
+})
+# A relation phrase between two noun phrases must not contain these (they join, not relate).
+NOT_RELATION_WORDS = frozenset({
+    "and", "or", "but", ",", ";", ":", ".", "of", "that", "which", "who", "while", "as", "than",
+    "there", "where", "when", "whose", "for", "each", "other", "both",
+})
+
+# --- relation verbs (lemma -> replacements): the verb *is* the relation between two things ----
+RELATION_VERBS: dict[str, tuple[str, ...]] = {
+    "hold": ("throw", "drop"),
+    "carry": ("drop", "throw"),
+    "throw": ("catch", "hold"),
+    "catch": ("throw", "drop"),
+    "wear": ("hold", "carry"),
+    "push": ("pull",),
+    "pull": ("push",),
+    "kick": ("hold", "catch"),
+    "hit": ("catch", "miss"),
+    "hug": ("push", "kick"),
+    "grab": ("drop", "throw"),
+    "lift": ("drop", "push"),
+    "drop": ("catch", "hold"),
+    "chase": ("lead", "ignore"),
+    "follow": ("lead",),
+    "lead": ("follow",),
+    "look": ("point",),
+    "stare": ("point",),
+    "point": ("look",),
+    "enter": ("leave",),
+    "leave": ("enter",),
+}
+
+# Relation verbs that take their object after "at" ("looking at a phone").
+VERBS_WITH_AT = frozenset({"look", "stare", "point"})
+
+# --- actions (lemma -> replacements): what a subject does --------------------------------------
+ACTION_VERBS: dict[str, tuple[str, ...]] = {
+    "sit": ("stand", "lie"),
+    "stand": ("sit", "lie"),
+    "lie": ("stand", "sit"),
+    "lay": ("stand", "sit"),
+    "walk": ("run", "sit"),
+    "run": ("walk", "sit"),
+    "jog": ("sit", "walk"),
+    "ride": ("push", "wash", "feed"),
+    "eat": ("cook", "cut", "serve"),
+    "drink": ("pour", "spill"),
+    "cook": ("eat", "serve"),
+    "cut": ("eat", "cook"),
+    "bake": ("eat", "cut"),
+    "prepare": ("eat", "serve"),
+    "serve": ("eat", "cook"),
+    "play": ("watch",),
+    "watch": ("play", "ignore"),
+    "read": ("write", "close"),
+    "write": ("read", "erase"),
+    "sleep": ("play", "eat"),
+    "rest": ("play", "run"),
+    "swim": ("stand", "sit"),
+    "fly": ("land", "sit"),
+    "land": ("fly",),
+    "jump": ("sit", "fall"),
+    "fall": ("jump",),
+    "climb": ("descend", "jump"),
+    "smile": ("frown", "cry"),
+    "laugh": ("cry", "frown"),
+    "cry": ("laugh", "smile"),
+    "talk": ("listen", "sing"),
+    "graze": ("sleep", "run"),
+    "feed": ("pet", "ride"),
+    "pet": ("feed", "ride"),
+    "ski": ("walk", "sit"),
+    "surf": ("swim", "paddle"),
+    "skate": ("walk", "fall"),
+    "skateboard": ("walk", "sit"),
+    "snowboard": ("ski", "walk"),
+    "drive": ("park", "wash", "repair"),
+    "park": ("drive",),
+    "wash": ("dry", "dirty"),
+    "brush": ("comb", "wash"),
+    "open": ("close",),
+    "close": ("open",),
+    "pose": ("hide",),
+    "wait": ("run",),
+    "sell": ("buy",),
+    "buy": ("sell",),
+    "paint": ("wash", "clean"),
+    "clean": ("dirty", "paint"),
+    "build": ("destroy", "paint"),
+    "fix": ("break",),
+    "repair": ("break",),
+    "type": ("read",),
+    "sing": ("talk", "dance"),
+    "dance": ("sit", "sing"),
+    "kiss": ("push", "feed"),
+    "bite": ("lick", "hold"),
+    "lick": ("bite",),
+    "sniff": ("bite", "lick"),
+    "point": ("look",),
+    "wave": ("point",),
+    "shop": ("work",),
+    "work": ("sleep", "play"),
+    "pack": ("unpack",),
+    "unpack": ("pack",),
+    "swing": ("drop", "throw"),
+    "load": ("unload",),
+    "unload": ("load",),
+    "board": ("leave",),
+    "cross": ("block",),
+    "use": ("carry", "fix"),
+    "hang": ("lie",),
+    "stop": ("drive",),
+    "travel": ("stop",),
+    "kneel": ("stand", "lie"),
+    "crouch": ("stand", "jump"),
+    "lean": ("stand", "sit"),
+}
+# Verbs that never carry an edit: auxiliaries and verbs of being or seeming.
+NON_ACTION_VERBS = frozenset({
+    "be", "have", "do", "get", "go", "seem", "appear", "become", "make", "show", "include",
+    "contain", "feature", "use", "see", "take", "let", "try", "want", "like", "come", "keep",
+    "depict", "say", "display", "set", "locate", "place", "put", "line", "stack", "pile", "top",
+    "decorate", "attach", "mount", "hang", "remain", "stay", "gather", "crowd", "border", "face",
+    "overlook", "look", "seem", "sound", "smell", "taste", "feel",
+})
+# Past participles after which "in" / "with" name a material or content, not a place:
+# "covered in chocolate", "lined with boats", "dressed in red".
+CONTENT_PARTICIPLES = frozenset({
+    "covered", "filled", "lined", "topped", "dressed", "wrapped", "decorated", "loaded", "stuffed",
+    "packed", "painted", "coated", "surrounded", "piled", "stacked", "made", "done", "served",
+    "garnished", "sprinkled", "smothered", "draped", "clad", "equipped", "crowded", "full",
+})
+# "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
+# are particles ("holding up an umbrella").
+PATH_NOUNS = frozenset({
+    "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "street", "road", "path",
+    "trail", "sidewalk", "pole", "tree", "ladder", "river", "runway", "track", "tracks",
+    "escalator", "highway", "lane", "alley", "driveway", "wave", "waves",
+})
+
+# --- attributes: category -> interchangeable values (a value is replaced by another of the same
+# category; listed "opposites" are preferred where the category has them) ----------------------
+COLOURS = ("red", "blue", "green", "yellow", "orange", "purple", "pink", "brown", "black", "white",
+           "gray", "grey", "silver", "beige", "tan", "gold", "maroon", "teal", "turquoise")
+COLOUR_EQUIVALENTS = ({"gray", "grey", "silver"}, {"gold", "yellow"}, {"beige", "tan", "brown"},
+                      {"teal", "turquoise", "blue", "green"}, {"maroon", "red", "brown"})
+ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
+    # material
+    "wooden": ("metal", "plastic", "glass"), "wood": ("metal", "plastic", "glass"),
+    "metal": ("wooden", "plastic"), "metallic": ("wooden", "plastic"), "steel": ("wooden", "plastic"),
+    "plastic": ("metal", "wooden", "glass"), "glass": ("plastic", "metal", "wooden"),
+    "stone": ("wooden", "metal"), "brick": ("wooden", "metal"), "concrete": ("wooden", "grass"),
+    "leather": ("cloth", "plastic"), "paper": ("plastic", "metal"), "ceramic": ("plastic", "metal"),
+    "wicker": ("metal", "plastic"), "cardboard": ("metal", "wooden"), "marble": ("wooden", "plastic"),
+    "stainless": ("wooden", "plastic"), "iron": ("wooden", "plastic"), "cloth": ("leather", "plastic"),
+    "wool": ("leather", "plastic"), "denim": ("leather", "wool"),
+    # size
+    "small": ("large", "huge"), "little": ("large", "big"), "tiny": ("huge", "large"),
+    "large": ("small", "tiny"), "big": ("small", "little"), "huge": ("tiny", "small"),
+    "giant": ("tiny", "small"), "tall": ("short",), "short": ("tall", "long"), "long": ("short",),
+    "wide": ("narrow",), "narrow": ("wide",), "thick": ("thin",), "thin": ("thick",),
+    "fat": ("skinny", "thin"), "skinny": ("fat",), "high": ("low",), "low": ("high",),
+    # shape
+    "round": ("square", "rectangular"), "circular": ("square", "rectangular"),
+    "square": ("round", "triangular"), "rectangular": ("round", "oval"), "oval": ("square", "rectangular"),
+    "triangular": ("round", "square"), "curved": ("straight",), "straight": ("curved",),
+    # age and state
+    "old": ("new", "young"), "new": ("old",), "young": ("old",), "older": ("younger",),
+    "younger": ("older",), "elderly": ("young",), "modern": ("old", "antique"), "antique": ("modern",),
+    "vintage": ("modern",), "empty": ("full", "crowded"), "full": ("empty",), "open": ("closed",),
+    "closed": ("open",), "wet": ("dry",), "dry": ("wet",), "clean": ("dirty",), "dirty": ("clean",),
+    "hot": ("cold",), "cold": ("hot",), "warm": ("cold",), "sliced": ("whole",), "whole": ("sliced",),
+    "cooked": ("raw",), "raw": ("cooked",), "fresh": ("rotten",), "ripe": ("unripe", "rotten"),
+    "dark": ("bright",), "bright": ("dark",), "sunny": ("cloudy", "rainy"), "cloudy": ("sunny", "clear"),
+    "rainy": ("sunny",), "snowy": ("sunny", "grassy"), "busy": ("empty", "quiet"), "crowded": ("empty",),
+    "broken": ("new", "intact"), "messy": ("tidy", "clean"), "cluttered": ("tidy", "empty"),
+    "tidy": ("messy",), "neat": ("messy",), "calm": ("rough",), "rough": ("calm", "smooth"),
+    "smooth": ("rough",), "happy": ("sad", "angry"), "sad": ("happy",), "angry": ("happy",),
+    "asleep": ("awake",), "awake": ("asleep",), "lit": ("unlit", "dark"), "shiny": ("dull",),
+    "fluffy": ("bald", "smooth"), "furry": ("bald",), "wild": ("tame",), "grassy": ("sandy", "snowy"), "sandy": ("grassy", "rocky"),
+    "rocky": ("sandy", "grassy"), "frosted": ("plain",), "cheesy": ("plain",), "healthy": ("unhealthy",),
+    "male": ("female",), "female": ("male",), "outdoor": ("indoor",), "indoor": ("outdoor",),
+    "light": ("dark", "heavy"), "heavy": ("light",), "deep": ("shallow",), "shallow": ("deep",),
+    "fast": ("slow",), "slow": ("fast",), "cute": ("ugly",), "ugly": ("cute", "pretty"),
+    "pretty": ("ugly",), "beautiful": ("ugly",), "large-scale": ("small",), "upright": ("upside-down",),
+    "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",), "stuffed": ("empty",),
+    "blurry": ("sharp",), "foggy": ("clear",), "clear": ("cloudy", "foggy"), "overcast": ("sunny",),
+    # pattern
+    "striped": ("plain", "polka-dot"), "stripe": ("plain",), "checkered": ("striped", "plain"),
+    "plaid": ("striped", "plain"), "spotted": ("striped", "plain"), "floral": ("striped", "plain"),
+    "patterned": ("plain",), "plain": ("striped", "patterned"), "polka-dot": ("striped", "plain"),
+    "dotted": ("striped", "plain"), "colorful": ("plain", "gray"), "colourful": ("plain", "grey"),
+}
+NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve")
+# Adjectives that would turn a noun into another thing rather than change its attribute
+# ("hot dog", "high chair", "teddy bear"): never edited as attributes.
+FIXED_COMPOUNDS = frozenset({
+    ("hot", "dog"), ("hot", "dogs"), ("high", "chair"), ("high", "chairs"), ("teddy", "bear"),
+    ("teddy", "bears"), ("living", "room"), ("dining", "table"), ("dining", "room"), ("cutting", "board"),
+    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("french", "fries"),
+    ("traffic", "light"), ("traffic", "lights"), ("parking", "meter"), ("parking", "lot"),
+    ("parking", "meters"), ("ice", "cream"), ("fire", "hydrant"), ("fire", "truck"),
+    ("double", "decker"), ("big", "ben"), ("little", "league"), ("black", "and", "white"),
+    ("blue", "jeans"), ("red", "light"), ("green", "light"), ("light", "pole"), ("light", "post"),
+    ("open", "field"),
+    ("fast", "food"), ("white", "house"), ("old", "fashioned"), ("high", "school"), ("tennis", "court"),
+    ("stuffed", "animal"), ("stuffed", "animals"), ("wine", "glass"), ("baseball", "bat"),
+    ("tennis", "racket"), ("toilet", "paper"), ("stainless", "steel"), ("flat", "screen"),
+    ("remote", "control"), ("computer", "monitor"), ("passenger", "train"), ("ski", "slope"),
+    ("polar", "bear"), ("brown", "bear"), ("black", "bear"), ("grizzly", "bear"), ("golden", "retriever"),
+})
+
+# Fixed phrases that act as one adjective.
+FIXED_MODIFIERS = frozenset({("black", "and", "white"), ("double", "decker"), ("old", "fashioned"),
+                             ("flat", "screen"), ("stainless", "steel")})
+
+# Nouns that are not things in the picture, or that head partitive phrases ("a group of
+# people"): never replaced, never swapped.
+NOT_REPLACEABLE_NOUNS = frozenset({
+    "top", "side", "front", "back", "middle", "center", "centre", "bottom", "edge", "left", "right",
+    "picture", "photo", "photograph", "image", "view", "shot", "close-up", "closeup", "scene",
+    "group", "couple", "pair", "bunch", "lot", "lots", "kind", "type", "piece", "pieces", "set",
+    "number", "variety", "assortment", "selection", "collection", "stack", "pile", "row", "line",
+    "herd", "flock", "team", "crowd", "bunch", "slice", "slices", "array", "display", "plenty",
+    "way", "part", "area", "place", "thing", "things", "something", "someone", "one", "ones",
+    "others", "other", "background", "foreground", "distance", "air", "day", "night", "time",
+    "while", "lot", "edge", "corner", "end", "half", "full", "use", "way", "sort", "style",
+    "person", "people", "object", "item", "items", "stuff", "dish", "meal", "food", "animal",
+    "animals", "vehicle", "vehicles", "other", "bit", "amount", "top", "tops", "body",
+})
+
+# --- objects: groups of common caption nouns, each member visibly another thing than the others.
+# replace-obj takes a replacement from the noun's group first and falls back to WordNet siblings
+# for the long tail. Every pair is checked against WordNet by the tests (same lexicographer file,
+# no synonym, hypernym or hyponym).
+OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("man", "woman"), ("boy", "girl"), ("lady", "gentleman"), ("guy", "lady"), ("child", "adult"),
+    ("kid", "adult"),
+    ("skier", "snowboarder", "surfer", "skateboarder", "cyclist", "swimmer"),
+    ("dog", "cat", "horse", "cow", "sheep", "elephant", "bear", "zebra", "giraffe", "goat", "pig"),
+    ("bird", "duck", "pigeon", "seagull", "goose", "parrot", "owl", "chicken"),
+    ("car", "truck", "bus", "van", "taxi", "tractor", "ambulance"),
+    ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("boat", "ship", "canoe", "kayak"),
+    ("airplane", "helicopter", "jet"),
+    ("pizza", "sandwich", "cake", "salad", "soup", "burger", "pasta", "steak", "omelet", "taco"),
+    ("banana", "apple", "orange", "lemon", "pear", "peach", "grape", "strawberry", "pineapple"),
+    ("broccoli", "carrot", "cauliflower", "spinach", "lettuce", "cucumber", "potato", "tomato", "onion"),
+    ("donut", "muffin", "cookie", "croissant", "bagel", "pastry"),
+    ("cup", "mug", "bowl", "plate", "glass", "bottle", "jar", "pitcher", "vase"),
+    ("fork", "knife", "spoon", "spatula", "chopsticks"), ("pan", "pot", "kettle", "skillet"),
+    ("table", "desk", "counter", "shelf", "cabinet", "dresser"),
+    ("chair", "couch", "bench", "stool", "sofa", "bed", "armchair"),
+    ("laptop", "computer", "television", "monitor", "tablet", "radio"),
+    ("keyboard", "mouse", "phone", "remote", "camera", "clock"),
+    ("frisbee", "ball", "kite", "balloon", "boomerang"),
+    ("skateboard", "surfboard", "snowboard", "sled", "scooter"),
+    ("racket", "bat", "club", "paddle", "stick"),
+    ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "window", "door", "painting", "poster"),
+    ("hat", "helmet", "cap", "hood", "scarf"), ("shirt", "jacket", "sweater", "coat", "vest", "dress"),
+    ("backpack", "suitcase", "handbag", "purse", "basket", "box", "bag"),
+    ("umbrella", "kite", "flag", "sign"), ("tree", "bush", "flower", "plant"),
+    ("street", "road", "sidewalk", "bridge", "highway", "parking lot", "runway", "railroad"),
+    ("kitchen", "bathroom", "bedroom", "living room", "office", "restaurant", "garage"),
+    ("beach", "hill", "mountain", "shore", "cliff", "island"), ("ocean", "lake", "river", "pond"),
+    ("field", "park", "yard", "garden", "forest", "farm"),
+    ("building", "house", "tower", "church", "barn", "castle", "hotel"),
+    ("pole", "post", "fence", "wall", "tower"), ("teddy bear", "doll", "toy", "puppet"),
+    ("fire hydrant", "mailbox", "parking meter", "trash can", "lamp post"),
+    ("stop sign", "street sign", "billboard"), ("tie", "scarf", "necklace", "belt"),
+)
+# Places one is on or in rather than beside: "on a beach" becomes "next to a beach", never
+# "under a beach".
+GROUND_NOUNS = frozenset({
+    "beach", "field", "street", "road", "sidewalk", "grass", "snow", "water", "ocean", "sea", "lake",
+    "river", "pond", "hill", "mountain", "slope", "ground", "floor", "park", "yard", "lawn", "runway",
+    "track", "tracks", "court", "shore", "sand", "dirt", "city", "room", "kitchen", "bathroom", "bedroom",
+    "living room", "air", "sky", "highway", "pasture", "forest", "wave", "waves", "area", "town",
+    "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
+})
+GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("on",): ("next to",), ("in",): ("next to",), ("under",): ("next to",), ("over",): ("next to",),
+    ("above",): ("next to",), ("below",): ("next to",), ("into",): ("out of",), ("at",): ("far from",),
+    ("around",): ("far from",),
+    ("on", "top", "of"): ("next to",), ("underneath",): ("next to",), ("beneath",): ("next to",),
+}
+
+
+def _object_alternatives() -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for group in OBJECT_GROUPS:
+        for word in group:
+            others = table.setdefault(word, [])
+            others.extend(w for w in group if w != word and w not in others)
+    return {word: tuple(others) for word, others in table.items()}
+
+
+OBJECT_ALTERNATIVES: dict[str, tuple[str, ...]] = _object_alternatives()

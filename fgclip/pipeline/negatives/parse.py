@@ -1,0 +1,189 @@
+"""A caption as tokens, tags and noun phrases, and the one way to edit it back into text.
+
+Tokens keep the whitespace that preceded them, so rendering a caption with no edit gives back
+the exact input string, and an edit touches only the tokens it names: punctuation, spacing and
+letter case elsewhere are kept byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple, Sequence
+
+from nltk import RegexpParser
+
+from . import lexicon, wordnet
+from .grammar import indefinite_article, match_case
+from .tagging import Tagger, default_tagger, tokenize
+
+NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+PLURAL_TAGS = frozenset({"NNS", "NNPS"})
+DETERMINER_TAGS = frozenset({"DT", "PDT", "PRP$", "CD"})
+
+# A noun phrase: optional determiners or a number, modifiers, and a noun as its head.
+_CHUNKER = RegexpParser(r"NP: {<PDT>?<DT|PRP\$|CD>*<JJ.*|VBN|NN.*|CD>*<NN.*>}")
+
+
+class Token(NamedTuple):
+    text: str
+    tag: str
+    lower: str
+    start: int  # character offsets in the caption
+    end: int
+
+
+@dataclass(frozen=True)
+class NounPhrase:
+    start: int  # first token
+    end: int  # one past the last token
+    head: int  # the head noun (last token)
+    first_modifier: int  # first token after the determiners
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str
+    tokens: tuple[Token, ...]
+    phrases: tuple[NounPhrase, ...]
+    all_caps: bool  # "THERE ARE WOMEN ...": every edit is written in capitals too
+
+    def lower(self, index: int) -> str:
+        return self.tokens[index].lower
+
+    def span_text(self, start: int, end: int) -> str:
+        """The caption's own text for tokens [start, end), with its inner spacing."""
+        return self.text[self.tokens[start].start:self.tokens[end - 1].end]
+
+    def phrase_at(self, index: int) -> NounPhrase | None:
+        for phrase in self.phrases:
+            if phrase.start <= index < phrase.end:
+                return phrase
+        return None
+
+    def is_plural(self, phrase: NounPhrase) -> bool:
+        return self.tokens[phrase.head].tag in PLURAL_TAGS
+
+
+class Edit(NamedTuple):
+    start: int  # first token replaced
+    end: int  # one past the last token replaced
+    text: str  # what stands there instead
+
+
+_COMPOUND_FIRST_WORDS = frozenset(key[0] for key in lexicon.FIXED_COMPOUNDS)
+
+
+def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, int]], text: str):
+    """Join multi-word nouns ("fire hydrant", "hot dogs") and fixed phrases into one token."""
+    merged_words, merged_tags, merged_spans = [], [], []
+    i, n = 0, len(words)
+    while i < n:
+        width = 0
+        first = words[i].lower()
+        could_merge = first in _COMPOUND_FIRST_WORDS or (tags[i] in NOUN_TAGS and i + 1 < n and tags[i + 1] in NOUN_TAGS)
+        for size in (3, 2) if could_merge else ():
+            if i + size > n:
+                continue
+            key = tuple(w.lower() for w in words[i:i + size])
+            if key in lexicon.FIXED_COMPOUNDS:
+                width = size
+                break
+            if size == 2 and all(t in NOUN_TAGS and t not in ("NNP", "NNPS") for t in tags[i:i + 2]) \
+                    and all(w.isalpha() for w in key) and wordnet.is_compound_noun(key):
+                width = 2
+                break
+        if width:
+            start, end = spans[i][0], spans[i + width - 1][1]
+            last_tag = tags[i + width - 1]
+            merged_words.append(text[start:end])
+            if key in lexicon.FIXED_MODIFIERS:
+                merged_tags.append("JJ")
+            elif last_tag in NOUN_TAGS:
+                merged_tags.append(last_tag)
+            else:
+                merged_tags.append("NNS" if key[-1].endswith("s") else "NN")
+            merged_spans.append((start, end))
+            i += width
+        else:
+            merged_words.append(words[i])
+            merged_tags.append(tags[i])
+            merged_spans.append(spans[i])
+            i += 1
+    return merged_words, merged_tags, merged_spans
+
+
+def parse(text: str, tagger: Tagger | None = None) -> Caption:
+    """Tokenise, tag, merge compounds and chunk noun phrases."""
+    spans = tokenize(text)
+    words = [text[s:e] for s, e in spans]
+    tags = (tagger or default_tagger()).tag(words) if words else []
+    words, tags, spans = _merge_compounds(words, tags, spans, text)
+    tokens = tuple(Token(w, t, w.lower(), s, e) for w, t, (s, e) in zip(words, tags, spans))
+    letters = [c for c in text if c.isalpha()]
+    all_caps = len(letters) > 3 and all(c.isupper() for c in letters)
+    return Caption(text, tokens, _noun_phrases(tuple(tags)) if tags else (), all_caps)
+
+
+@lru_cache(maxsize=65536)
+def _noun_phrases(tags: tuple[str, ...]) -> tuple[NounPhrase, ...]:
+    tree = _CHUNKER.parse([(str(i), tag) for i, tag in enumerate(tags)])
+    phrases = []
+    position = 0
+    for node in tree:
+        if hasattr(node, "label"):
+            size = len(node)
+            first_modifier = position
+            while first_modifier < position + size - 1 and tags[first_modifier] in DETERMINER_TAGS:
+                first_modifier += 1
+            phrases.append(NounPhrase(position, position + size, position + size - 1, first_modifier))
+            position += size
+        else:
+            position += 1
+    return tuple(phrases)
+
+
+def apply_edits(caption: Caption, edits: Sequence[Edit]) -> str:
+    """Render the caption with token ranges replaced, then re-agree the articles next to them.
+
+    Text outside the edited tokens is copied from the caption unchanged.
+    """
+    tokens, text = caption.tokens, caption.text
+    out: list[str] = []
+    cursor = 0  # character position in the caption copied up to
+    last_token = -1  # last token index consumed
+    for edit in sorted(edits):
+        if edit.start <= last_token:
+            raise ValueError(f"overlapping edits: {edits}")
+        new = edit.text.upper() if caption.all_caps else edit.text
+        words = new.split(" ", 2)
+        if len(words) > 1 and words[0].lower() in ("a", "an"):  # an edit that begins with its own article
+            new = match_case(words[0], indefinite_article(words[1])) + new[len(words[0]):]
+        before = tokens[edit.start - 1] if edit.start > 0 else None
+        if before is not None and before.lower in ("a", "an") and edit.start - 1 > last_token:
+            out.append(text[cursor:before.start])
+            article = match_case(before.text, indefinite_article(new.split(" ", 1)[0]))
+            out.append(article.upper() if caption.all_caps else article)
+            cursor = before.end
+        out.append(text[cursor:tokens[edit.start].start])
+        out.append(new)
+        cursor = tokens[edit.end - 1].end
+        last_token = edit.end - 1
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def moved_text(caption: Caption, start: int, end: int, to_start: bool) -> str:
+    """The text of tokens [start, end) re-cased for a new position (sentence start or not)."""
+    text = caption.span_text(start, end)
+    if caption.all_caps:
+        return text
+    first = caption.tokens[start]
+    if to_start and caption.tokens[0].text[:1].isupper():
+        return text[:1].upper() + text[1:]
+    if start == 0 and not to_start and first.tag not in ("NNP", "NNPS") and first.text != "I":
+        known = getattr(default_tagger(), "lexicon", {})
+        if first.text in known and first.lower not in known:
+            return text  # a capitalised word in its own right ("African", "Christmas")
+        return text[:1].lower() + text[1:]
+    return text

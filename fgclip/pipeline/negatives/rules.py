@@ -1,0 +1,377 @@
+"""The rules: each takes a parsed caption and a seeded random generator and returns candidate
+negative captions (possibly none). A rule edits tokens, never substrings, and leaves agreement
+to :func:`.parse.apply_edits` and :mod:`.grammar`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from random import Random
+
+from . import lexicon, wordnet
+from .grammar import inflect_verb, match_case, pluralize
+from .tagging import default_tagger
+from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits, moved_text
+
+BE_SINGULAR_TO_PLURAL = {"is": "are", "was": "were", "has": "have", "'s": "'re"}
+BE_PLURAL_TO_SINGULAR = {v: k for k, v in BE_SINGULAR_TO_PLURAL.items()}
+_PHRASE_START_TAGS = NOUN_TAGS | {"DT", "PDT", "PRP$", "CD", "JJ", "JJR", "JJS"}
+_MAX_RELATION_WORDS = max(len(key) for key in lexicon.SPATIAL_RELATIONS)
+_CLOTHING = None
+
+
+def _pick(rng: Random, options, count: int = 2) -> list:
+    options = list(options)
+    return options if len(options) <= count else rng.sample(options, count)
+
+
+def _starts_phrase(caption: Caption, index: int) -> bool:
+    return index < len(caption.tokens) and caption.tokens[index].tag in _PHRASE_START_TAGS
+
+
+def _next_phrase(caption: Caption, index: int) -> NounPhrase | None:
+    """The noun phrase that starts right at ``index``, if any."""
+    for phrase in caption.phrases:
+        if phrase.start >= index:
+            return phrase if phrase.start == index else None
+    return None
+
+
+_PART_NOUNS = frozenset({"side", "back", "top", "edge", "front", "bottom", "middle", "corner", "end", "center"})
+
+
+def _object_of(caption: Caption, index: int) -> NounPhrase | None:
+    """The thing a relation starting at ``index`` points to: "on *a table*", and through a part
+    noun, "on the back of *a sofa*"."""
+    phrase = _next_phrase(caption, index)
+    if phrase is not None and caption.lower(phrase.head) in _PART_NOUNS and phrase.end < len(caption.tokens) \
+            and caption.lower(phrase.end) == "of":
+        return _next_phrase(caption, phrase.end + 1)
+    return phrase
+
+
+def _ground(caption: Caption, phrase: NounPhrase) -> bool:
+    head = caption.tokens[phrase.head].lower
+    base = wordnet.noun_lemma(head) or head
+    return base in lexicon.GROUND_NOUNS or base.split(" ")[-1] in lexicon.GROUND_NOUNS
+
+
+def _plural(noun: str) -> str:
+    """Regular plural when the tagger's lexicon knows it, else WordNet's irregular one."""
+    regular = pluralize(noun)
+    lexicon_tags = getattr(default_tagger(), "lexicon", {})
+    if lexicon_tags.get(regular.split(" ")[-1]) == "NNS":
+        return regular
+    return wordnet.irregular_plurals().get(noun, regular)
+
+
+@lru_cache(maxsize=None)
+def _is_clothing(noun: str) -> bool:
+    global _CLOTHING
+    sense = wordnet.concrete_sense(noun)
+    if sense is None:
+        return False
+    if _CLOTHING is None:
+        _CLOTHING = {wordnet.wn().synset(name) for name in ("clothing.n.01", "covering.n.02", "body_part.n.01")}
+    return any(h in _CLOTHING for h in sense.closure(lambda s: s.hypernyms()))
+
+
+# --- relation ---------------------------------------------------------------------------------
+
+_RELATION_FIRST_WORDS = frozenset(key[0] for key in lexicon.SPATIAL_RELATIONS)
+
+
+def _spatial_match(caption: Caption, index: int) -> tuple[int, tuple[str, ...]] | None:
+    if caption.lower(index) not in _RELATION_FIRST_WORDS:
+        return None
+    for size in range(_MAX_RELATION_WORDS, 0, -1):
+        key = tuple(caption.lower(k) for k in range(index, min(index + size, len(caption.tokens))))
+        if len(key) == size and key in lexicon.SPATIAL_RELATIONS:
+            return size, lexicon.SPATIAL_RELATIONS[key]
+    return None
+
+
+def _spatial_key(caption: Caption, index: int, size: int) -> tuple[str, ...]:
+    return tuple(caption.lower(k) for k in range(index, index + size))
+
+
+def _relates_objects(caption: Caption, index: int, size: int) -> bool:
+    """Does the spatial word at ``index`` relate two visible things (not "in order", "on display")?"""
+    token = caption.tokens[index]
+    if size == 1 and token.lower in ("left", "right"):
+        return not token.tag.startswith("VB") and index > 0
+    if size == 1 and token.tag.startswith("VB"):
+        return False
+    if index == 0:
+        return False  # a caption that starts with "On the table, ..." keeps its frame
+    phrase = _object_of(caption, index + size)
+    if phrase is None:
+        return False
+    head = caption.tokens[phrase.head]
+    if not _ground(caption, phrase) and wordnet.concrete_sense(head.lower) is None:
+        return False
+    if token.lower == "in" and size == 1 and _is_clothing(head.lower):
+        return False  # "a man in a suit" is dress, not location
+    if token.lower in ("in", "with", "without") and caption.lower(index - 1) in lexicon.CONTENT_PARTICIPLES:
+        return False
+    if token.lower in ("up", "down") and _head_word(caption, phrase) not in lexicon.PATH_NOUNS:
+        return False
+    return True
+
+
+def replace_rel(caption: Caption, rng: Random) -> list[str]:
+    """on -> under, left -> right, in front of -> behind; holding -> throwing."""
+    candidates = []
+    index = 0
+    tokens = caption.tokens
+    while index < len(tokens):
+        match = _spatial_match(caption, index)
+        if match and _relates_objects(caption, index, match[0]):
+            size, replacements = match
+            phrase = _object_of(caption, index + size)
+            if phrase is not None and _ground(caption, phrase):
+                replacements = lexicon.GROUND_RELATIONS.get(_spatial_key(caption, index, size), replacements)
+            for replacement in _pick(rng, replacements):
+                text = match_case(tokens[index].text, replacement)
+                candidates.append(apply_edits(caption, [Edit(index, index + size, text)]))
+            index += size
+            continue
+        token = tokens[index]
+        following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
+        if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
+            lemma = wordnet.verb_lemma(token.lower)
+            if following == "at" and lemma not in lexicon.VERBS_WITH_AT:
+                lemma = None
+            for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
+                form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
+                candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
+        index += 1
+    return candidates
+
+
+def _head_word(caption: Caption, phrase: NounPhrase) -> str | None:
+    """The singular base of a phrase's head noun, or None if it is no swappable thing."""
+    head = caption.tokens[phrase.head]
+    if head.tag not in NOUN_TAGS or head.tag in ("NNP", "NNPS"):
+        return None
+    base = wordnet.noun_lemma(head.lower) or head.lower
+    if base in lexicon.NOT_REPLACEABLE_NOUNS:
+        return None
+    return base
+
+
+def _agree_verbs(caption: Caption, start: int, end: int, plural_subject: bool) -> list[Edit] | None:
+    """Edits that make the finite verbs in tokens [start, end) agree with a subject's number."""
+    edits = []
+    for k in range(start, min(end, len(caption.tokens))):
+        token = caption.tokens[k]
+        table = BE_SINGULAR_TO_PLURAL if plural_subject else BE_PLURAL_TO_SINGULAR
+        if token.lower in table:
+            edits.append(Edit(k, k + 1, match_case(token.text, table[token.lower])))
+        elif token.tag in ("VBZ", "VBP") and token.lower not in BE_SINGULAR_TO_PLURAL.values() | BE_SINGULAR_TO_PLURAL.keys():
+            lemma = wordnet.verb_lemma(token.lower)
+            if lemma is None:
+                return None
+            form = inflect_verb(lemma, "VBP" if plural_subject else "VBZ")
+            if form != token.lower:
+                edits.append(Edit(k, k + 1, match_case(token.text, form)))
+    return edits
+
+
+def swap_obj(caption: Caption, rng: Random) -> list[str]:
+    """Exchange two noun phrases across an asymmetric relation: a dog chasing a cat -> a cat chasing a dog."""
+    candidates = []
+    phrases = caption.phrases
+    for first, second in zip(phrases, phrases[1:]):
+        between = caption.tokens[first.end:second.start]
+        words = [t.lower for t in between]
+        if not 1 <= len(between) <= 4 or any(w in lexicon.NOT_RELATION_WORDS for w in words):
+            continue
+        if not any(t.tag.startswith(("IN", "VB", "RP")) for t in between):
+            continue
+        if len(between) == 1 and between[0].tag in ("VBN", "VBD") and caption.tokens[second.start].tag not in ("DT", "PRP$", "CD"):
+            continue  # "a grass covered field" is one thing, not two
+        relation = " ".join(w for w, t in zip(words, between) if t.tag not in ("VBZ", "VBP", "RB") and w not in ("is", "are"))
+        if relation in lexicon.SYMMETRIC_RELATIONS or any(word in lexicon.SYMMETRIC_RELATIONS for word in words):
+            continue
+        if first.start > 0 and caption.lower(first.start - 1) == "of":
+            continue  # "a vase of flowers": the object is the vase, not the flowers
+        first_head, second_head = _head_word(caption, first), _head_word(caption, second)
+        if first_head is None or second_head is None or first_head == second_head:
+            continue
+        if wordnet.concrete_sense(first_head) is None or wordnet.concrete_sense(second_head) is None:
+            continue
+        edits = [
+            Edit(first.start, first.end, moved_text(caption, second.start, second.end, first.start == 0)),
+            Edit(second.start, second.end, moved_text(caption, first.start, first.end, False)),
+        ]
+        first_plural, second_plural = caption.is_plural(first), caption.is_plural(second)
+        if first_plural != second_plural:
+            agreement = _agree_verbs(caption, first.end, second.start, second_plural)
+            after = _agree_verbs(caption, second.end, second.end + 2, first_plural) if first.start == 0 else []
+            if agreement is None or after is None:
+                continue
+            edits += agreement
+        candidates.append(apply_edits(caption, edits))
+    return _pick(rng, candidates)
+
+
+# --- attribute --------------------------------------------------------------------------------
+
+def _colour_alternatives(colour: str) -> list[str]:
+    near = set().union(*(group for group in lexicon.COLOUR_EQUIVALENTS if colour in group)) | {colour}
+    return [c for c in lexicon.COLOURS if c not in near and c not in ("grey", "beige", "tan", "maroon", "teal", "turquoise")]
+
+
+def _is_attribute_position(caption: Caption, index: int) -> bool:
+    """A modifier inside a noun phrase, or a predicate after a form of "be" ("the sky is blue")."""
+    phrase = caption.phrase_at(index)
+    if phrase is not None and phrase.first_modifier <= index < phrase.head:
+        return True
+    previous = caption.lower(index - 1) if index > 0 else ""
+    return previous in ("is", "are", "was", "were", "very", "and", "looks", "look") and caption.tokens[index].tag.startswith("JJ")
+
+
+def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]]:
+    """(category, replacement words) for the attribute word at ``index``; empty when it is none."""
+    token = caption.tokens[index]
+    word = token.lower
+    if " " in word or not _is_attribute_position(caption, index):
+        return "", []
+    if word in lexicon.COLOURS:
+        return "colour", _colour_alternatives(word)
+    if word in lexicon.ATTRIBUTE_OPPOSITES:
+        return "state", list(lexicon.ATTRIBUTE_OPPOSITES[word])
+    if token.tag == "CD":
+        return "count", _number_alternatives(caption, index)
+    if token.tag.startswith("JJ"):
+        return "antonym", list(wordnet.adjective_antonyms(word))
+    return "", []
+
+
+def _number_alternatives(caption: Caption, index: int) -> list[str]:
+    word = caption.lower(index)
+    phrase = caption.phrase_at(index)
+    if phrase is None or caption.tokens[phrase.head].tag not in PLURAL_TAGS:
+        return []  # only plural counts, so the noun and verb keep their number
+    if word in lexicon.NUMBER_WORDS:
+        position = lexicon.NUMBER_WORDS.index(word)
+        return [w for k, w in enumerate(lexicon.NUMBER_WORDS) if 0 < abs(k - position) <= 2]
+    if re.fullmatch(r"\d{1,3}", word) and int(word) >= 2:
+        value = int(word)
+        return [str(v) for v in (value - 1, value + 1, value + 2) if v >= 2 and v != value]
+    return []
+
+
+def _count_changes(caption: Caption) -> list[str]:
+    """a dog -> two dogs; a verb after the changed subject agrees ("A dog is" -> "Two dogs are")."""
+    candidates = []
+    for number, phrase in enumerate(caption.phrases):
+        article = caption.tokens[phrase.start]
+        head = caption.tokens[phrase.head]
+        if phrase.start == phrase.head or article.lower not in ("a", "an", "one") or head.tag != "NN":
+            continue
+        if " " not in head.text and _head_word(caption, phrase) is None or wordnet.concrete_sense(head.lower) is None:
+            continue
+        plural = _plural(head.lower)
+        edits = [Edit(phrase.start, phrase.start + 1, match_case(article.text, "two")),
+                 Edit(phrase.head, phrase.head + 1, match_case(head.text, plural))]
+        verbs_end = caption.phrases[number + 1].start if number + 1 < len(caption.phrases) else len(caption.tokens)
+        agreement = _agree_verbs(caption, phrase.end, verbs_end, plural_subject=True)
+        if agreement is None or (agreement and phrase.start > 0):
+            continue  # only a caption-initial subject has its verb changed with it
+        if phrase.start >= 2 and caption.lower(phrase.start - 2) == "there" and caption.lower(phrase.start - 1) in ("is", "was"):
+            be = caption.tokens[phrase.start - 1]
+            agreement = [Edit(phrase.start - 1, phrase.start, match_case(be.text, BE_SINGULAR_TO_PLURAL[be.lower]))]
+        candidates.append(apply_edits(caption, edits + agreement))
+    return candidates
+
+
+def replace_att(caption: Caption, rng: Random) -> list[str]:
+    """red -> blue, wooden -> metal, small -> large, two dogs -> three dogs, a dog -> two dogs."""
+    candidates = _pick(rng, _count_changes(caption), 1)
+    for index, token in enumerate(caption.tokens):
+        _, alternatives = attribute_alternatives(caption, index)
+        for replacement in _pick(rng, alternatives, 1):
+            candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, replacement))]))
+    return _pick(rng, candidates, 3)
+
+
+def _attribute_words(caption: Caption, phrase: NounPhrase) -> dict[str, int]:
+    found = {}
+    for index in range(phrase.first_modifier, phrase.head):
+        category, alternatives = attribute_alternatives(caption, index)
+        if alternatives and category != "count":
+            found.setdefault(category, index)
+    return found
+
+
+def swap_att(caption: Caption, rng: Random) -> list[str]:
+    """Exchange the modifiers of two nouns: a red car and a blue truck -> a blue car and a red truck."""
+    candidates = []
+    phrases = [p for p in caption.phrases if _head_word(caption, p)]
+    for a, first in enumerate(phrases):
+        for second in phrases[a + 1:]:
+            if _head_word(caption, first) == _head_word(caption, second):
+                continue
+            first_attrs, second_attrs = _attribute_words(caption, first), _attribute_words(caption, second)
+            shared = [c for c in first_attrs if c in second_attrs]
+            pairs = [(first_attrs[c], second_attrs[c]) for c in shared]
+            if not pairs and len(first_attrs) == 1 and len(second_attrs) == 1:
+                pairs = [(next(iter(first_attrs.values())), next(iter(second_attrs.values())))]
+            for i, j in pairs:
+                left, right = caption.tokens[i], caption.tokens[j]
+                if left.lower == right.lower:
+                    continue
+                edits = [Edit(i, i + 1, match_case(left.text, right.lower)), Edit(j, j + 1, match_case(right.text, left.lower))]
+                candidates.append(apply_edits(caption, edits))
+    return _pick(rng, candidates)
+
+
+# --- object -----------------------------------------------------------------------------------
+
+def replace_obj(caption: Caption, rng: Random) -> list[str]:
+    """dog -> wolf, table -> desk: a WordNet sibling of a head noun, same lexicographer file."""
+    candidates = []
+    for phrase in caption.phrases:
+        base = _head_word(caption, phrase)
+        if base is None:
+            continue
+        head = caption.tokens[phrase.head]
+        alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
+        if alternatives is None and base not in lexicon.GROUND_NOUNS:
+            alternatives = wordnet.noun_siblings(base)
+        for sibling in _pick(rng, alternatives or (), 1):
+            if head.tag in PLURAL_TAGS:
+                sibling = _plural(sibling)
+            candidates.append(apply_edits(caption, [Edit(phrase.head, phrase.head + 1, match_case(head.text, sibling))]))
+    return _pick(rng, candidates, 3)
+
+
+# --- action -----------------------------------------------------------------------------------
+
+def replace_action(caption: Caption, rng: Random) -> list[str]:
+    """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
+    candidates = []
+    for index, token in enumerate(caption.tokens):
+        if not token.tag.startswith("VB") or caption.phrase_at(index) is not None or index == 0:
+            continue
+        lemma = wordnet.verb_lemma(token.lower)
+        if lemma is None or lemma in lexicon.RELATION_VERBS:
+            continue
+        if lemma in lexicon.ACTION_VERBS:
+            alternatives = lexicon.ACTION_VERBS[lemma]
+        elif lemma in lexicon.NON_ACTION_VERBS:
+            continue
+        else:
+            alternatives = wordnet.verb_siblings(lemma)
+        following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
+        for replacement in _pick(rng, alternatives, 1):
+            if replacement == "stand" and following == "down" or lemma == "play" and following == "with":
+                continue
+            form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
+            if form == token.lower:
+                continue
+            candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
+    return _pick(rng, candidates)

@@ -1,0 +1,234 @@
+"""Tokenising and part-of-speech tagging of captions, with no ``nltk.download``.
+
+``nltk.pos_tag`` needs a model that has to be downloaded. The default tagger here is a Brill
+tagger (Penn Treebank tags) built from the lexicon and rule files that textblob ships inside its
+wheel (the tagger of the *pattern* library: a 94k-word lexicon plus Brill's morphological and
+contextual rules). textblob's own ``PatternTagger`` applies the lexicon and a few suffix rules
+only; this implementation also applies the contextual rules, indexed by tag so that they cost a
+few microseconds per caption, and then a handful of fixes for what captions say and the general
+lexicon gets wrong ("to the *left* of", "a fire *hydrant*", "people *LAUGHING*").
+
+Any object with ``tag(words) -> tags`` can replace it (see :class:`SpacyTagger`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from nltk.tokenize import RegexpTokenizer
+
+# Words (with inner hyphens: "8-year-old"), clitics split off as the Penn Treebank does
+# ("man 's", "do n't"), numbers with separators, and single punctuation marks.
+_TOKEN_PATTERN = r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\d+(?:[.,:]\d+)+|\w+(?:-\w+)*|[^\w\s]"
+_tokenizer = RegexpTokenizer(_TOKEN_PATTERN)
+
+
+def tokenize(text: str) -> list[tuple[int, int]]:
+    """Character spans of the tokens of ``text`` (NLTK's RegexpTokenizer)."""
+    return list(_tokenizer.span_tokenize(text))
+
+
+class Tagger(Protocol):
+    """Anything that maps a list of words to a list of Penn Treebank tags of the same length."""
+
+    def tag(self, words: Sequence[str]) -> list[str]: ...
+
+
+# --- the default Brill tagger -----------------------------------------------------------------
+
+_PREDICATES: dict[str, Callable] = {
+    # t is the padded list of [word, tag]; i is the current position; x, y the rule arguments.
+    "prevtag": lambda t, i, x, y: t[i - 1][1] == x,
+    "nexttag": lambda t, i, x, y: t[i + 1][1] == x,
+    "prev2tag": lambda t, i, x, y: t[i - 2][1] == x,
+    "next2tag": lambda t, i, x, y: t[i + 2][1] == x,
+    "prev1or2tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1]),
+    "next1or2tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1]),
+    "prev1or2or3tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1], t[i - 3][1]),
+    "next1or2or3tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1], t[i + 3][1]),
+    "surroundtag": lambda t, i, x, y: t[i - 1][1] == x and t[i + 1][1] == y,
+    "curwd": lambda t, i, x, y: t[i][0] == x,
+    "prevwd": lambda t, i, x, y: t[i - 1][0] == x,
+    "nextwd": lambda t, i, x, y: t[i + 1][0] == x,
+    "prev1or2wd": lambda t, i, x, y: x in (t[i - 1][0], t[i - 2][0]),
+    "next1or2wd": lambda t, i, x, y: x in (t[i + 1][0], t[i + 2][0]),
+    "prevwdtag": lambda t, i, x, y: t[i - 1][0] == x and t[i - 1][1] == y,
+    "nextwdtag": lambda t, i, x, y: t[i + 1][0] == x and t[i + 1][1] == y,
+    "wdprevtag": lambda t, i, x, y: t[i - 1][1] == x and t[i][0] == y,
+    "wdnexttag": lambda t, i, x, y: t[i][0] == x and t[i + 1][1] == y,
+    "wdand2aft": lambda t, i, x, y: t[i][0] == x and t[i + 2][0] == y,
+    "wdand2tagbfr": lambda t, i, x, y: t[i - 2][1] == x and t[i][0] == y,
+    "wdand2tagaft": lambda t, i, x, y: t[i][0] == x and t[i + 2][1] == y,
+    "lbigram": lambda t, i, x, y: t[i - 1][0] == x and t[i][0] == y,
+    "rbigram": lambda t, i, x, y: t[i][0] == x and t[i + 1][0] == y,
+    "prevbigram": lambda t, i, x, y: t[i - 2][1] == x and t[i - 1][1] == y,
+    "nextbigram": lambda t, i, x, y: t[i + 1][1] == x and t[i + 2][1] == y,
+}
+_PAD = ["", "STAART"]
+
+
+def _textblob_data_dir() -> Path:
+    import textblob  # the wheel carries the data files; nothing is downloaded
+
+    return Path(textblob.__file__).parent / "en"
+
+
+def _read_rules(path: Path) -> list[list[str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split() for line in lines if line.strip() and not line.startswith(";;;")]
+
+
+def _suffix_tag(word: str) -> str:
+    """Tag of an unknown word from its ending (textblob's default rules, in the same order)."""
+    tag = "NN"
+    if word.endswith("ing"):
+        tag = "VBG"
+    if word.endswith("ly"):
+        tag = "RB"
+    if word.endswith("s") and not word.endswith(("is", "ous", "ss")):
+        tag = "NNS"
+    if word.endswith(("able", "al", "ful", "ible", "ient", "ish", "ive", "less", "tic", "ous")) or "-" in word:
+        tag = "JJ"
+    if word.endswith("ed"):
+        tag = "VBN"
+    if word.endswith(("ate", "ify", "ise", "ize")):
+        tag = "VBP"
+    return tag
+
+
+# Caption vocabulary the general lexicon lacks or tags as something else.
+_CAPTION_NOUNS = {
+    "hydrant", "skateboard", "skateboarder", "snowboarder", "surfboard", "frisbee", "skier", "surfer",
+    "giraffe", "giraffes", "zebra", "zebras", "laptop", "broccoli", "donut", "donuts", "doughnut",
+    "suitcase", "toothbrush", "teddy", "kite", "kites", "bench", "umbrella", "skis", "motorcycle",
+    "scooter", "sandwich", "pizza", "cellphone", "smartphone", "closeup", "bathroom", "kitchen",
+    "skate", "snowboard", "racket", "racquet", "toilet", "sink", "vase", "oven", "microwave",
+    "ram", "sheep", "cow", "cows", "bear", "bears",
+}
+_BE_FORMS = {"is", "are", "was", "were", "be", "been", "being", "'s", "'re"}
+_DIRECTION_NOUNS = {"left", "right", "front", "top", "bottom", "side", "middle", "back", "center", "centre"}
+
+
+_AFTER_VERB_TAGS = frozenset({"DT", "PRP$", "IN", "RB", "RP", "TO", "PRP", ".", ","})
+
+
+def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str], bool] | None = None) -> list[str]:
+    """Correct tags the general-purpose lexicon gets wrong in image captions."""
+    lower = [w.lower() for w in words]
+    n = len(words)
+    for i, word in enumerate(lower):
+        prev = lower[i - 1] if i > 0 else ""
+        nxt = lower[i + 1] if i + 1 < n else ""
+        if (is_verb is not None and tags[i] == "NNS" and 0 < i and tags[i - 1] in ("NN", "NNP")
+                and (i + 1 == n or tags[i + 1] in _AFTER_VERB_TAGS) and is_verb(word)):
+            tags[i] = "VBZ"  # "a child brushes their teeth", "a person on a board rides on a wave"
+            continue
+        if word in _CAPTION_NOUNS and tags[i] not in ("NN", "NNS"):
+            tags[i] = "NNS" if word.endswith("s") and word not in ("bus", "glass") and tags[i] == "NNS" else "NN"
+        elif word in _DIRECTION_NOUNS and prev in ("the", "its", "his", "her", "their") and nxt == "of":
+            tags[i] = "NN"  # "to the left of", "on the side of"
+        elif word in ("front", "top") and prev in ("in", "on") and nxt == "of":
+            tags[i] = "NN"
+        elif word.endswith("ing") and prev in _BE_FORMS and tags[i] != "VBG":
+            tags[i] = "VBG"  # "people are LAUGHING", "a man is skiing"
+        elif word in ("while",):
+            tags[i] = "IN"
+    return tags
+
+
+class BrillTagger:
+    """Brill tagger over textblob's shipped lexicon and rules, plus caption fixes (thread-safe)."""
+
+    def __init__(self, data_dir: Path | None = None, extra_nouns: Callable[[str], bool] | None = None,
+                 is_verb: Callable[[str], bool] | None = None):
+        data_dir = Path(data_dir) if data_dir else _textblob_data_dir()
+        self.lexicon: dict[str, str] = {}
+        for fields in _read_rules(data_dir / "en-lexicon.txt"):
+            if len(fields) >= 2:
+                self.lexicon.setdefault(fields[0], fields[1])
+        # Rules indexed by the tag they rewrite, kept in file order; textblob applies them per
+        # token against the token's tag before the contextual pass and keeps the last match, so
+        # scanning each bucket from the end and stopping at the first match is equivalent.
+        self._rules: dict[str, list[tuple[str, Callable, str, str]]] = defaultdict(list)
+        wildcard: list[tuple[int, tuple]] = []
+        for order, fields in enumerate(_read_rules(data_dir / "en-context.txt")):
+            if len(fields) < 4 or fields[2].lower() not in _PREDICATES:
+                continue
+            rule = (fields[1], _PREDICATES[fields[2].lower()], fields[3], fields[4] if len(fields) > 4 else "")
+            if fields[0] == "*":
+                wildcard.append((order, rule))
+            else:
+                self._rules[fields[0]].append((order, rule))
+        for tag in list(self._rules):
+            merged = sorted(self._rules[tag] + wildcard, key=lambda pair: pair[0])
+            self._rules[tag] = [rule for _, rule in reversed(merged)]
+        self._wildcard = [rule for _, rule in reversed(wildcard)]
+        self._is_noun = extra_nouns
+        self._is_verb = is_verb
+
+    def _lexical_tag(self, word: str, index: int) -> str:
+        tag = self.lexicon.get(word)
+        if tag is None and (index == 0 or word.isupper() or word[:1].isupper()):
+            tag = self.lexicon.get(word.lower())
+        if tag is not None:
+            return tag
+        if re.fullmatch(r"[\d.,:/-]+", word):
+            return "CD"
+        lower = word.lower()
+        if self._is_noun is not None and self._is_noun(lower):
+            return "NNS" if lower.endswith("s") and not lower.endswith("ss") else "NN"
+        if word.istitle() and index > 0:
+            return "NNP"
+        return _suffix_tag(lower)
+
+    def tag(self, words: Sequence[str]) -> list[str]:
+        lexical = [[w, self._lexical_tag(w, i)] for i, w in enumerate(words)]
+        padded = [_PAD] * 3 + lexical + [_PAD] * 3
+        for i in range(3, 3 + len(lexical)):
+            original = padded[i][1]
+            for to_tag, predicate, x, y in self._rules.get(original, self._wildcard):
+                if predicate(padded, i, x, y):
+                    padded[i] = [padded[i][0], to_tag]
+                    break
+        return caption_fixes(words, [tag for _, tag in padded[3:-3]], self._is_verb)
+
+
+class SpacyTagger:
+    """Penn tags from an installed spaCy pipeline (``en_core_web_sm`` etc.); slower, more accurate."""
+
+    def __init__(self, model: str = "en_core_web_sm"):
+        import spacy
+        from spacy.tokens import Doc
+
+        self._nlp = spacy.load(model, exclude=["parser", "ner", "lemmatizer"])
+        self._doc = Doc
+
+    def tag(self, words: Sequence[str]) -> list[str]:
+        doc = self._doc(self._nlp.vocab, words=list(words))
+        for _, component in self._nlp.pipeline:
+            doc = component(doc)
+        return caption_fixes(words, [token.tag_ for token in doc])
+
+
+_default_tagger: Tagger | None = None
+_lock = threading.Lock()
+load_seconds: dict[str, float] = {}
+
+
+def default_tagger() -> Tagger:
+    """The process-wide Brill tagger, built on first use (its load time lands in ``load_seconds``)."""
+    global _default_tagger
+    if _default_tagger is None:
+        with _lock:
+            if _default_tagger is None:
+                from . import wordnet
+
+                start = time.perf_counter()
+                _default_tagger = BrillTagger(extra_nouns=wordnet.is_concrete_noun_only, is_verb=wordnet.is_verb_form)
+                load_seconds["tagger"] = time.perf_counter() - start
+    return _default_tagger

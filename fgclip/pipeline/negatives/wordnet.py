@@ -1,0 +1,280 @@
+"""WordNet look-ups the rules need, loaded once per process and cached per word.
+
+NLTK's reader opens the database lazily; the first look-up here forces it and records the time
+in :data:`load_seconds`. Every function is memoised: captions repeat their vocabulary, so after
+the first few thousand captions nearly every call is a dictionary hit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+
+from . import lexicon
+
+# Lexicographer files of things one can see in a picture.
+CONCRETE_NOUN_FILES = frozenset({
+    "noun.animal", "noun.artifact", "noun.food", "noun.plant", "noun.object", "noun.body",
+    "noun.person",
+})
+# Verbs of bodily action only: siblings in verb.communication or verb.cognition ("speaking" ->
+# "asking") rarely make a fluent caption.
+ACTION_VERB_FILES = frozenset({
+    "verb.motion", "verb.contact", "verb.consumption", "verb.competition", "verb.body",
+})
+MIN_VERB_SENSE_COUNT = 5
+MIN_SENSE_COUNT = 1  # sense-tagged corpus frequency (cntlist): keeps replacements common words
+
+_lock = threading.Lock()
+_wordnet = None
+load_seconds: dict[str, float] = {}
+
+
+class WordNetMissing(RuntimeError):
+    pass
+
+
+def wn():
+    """The NLTK WordNet reader, loaded on first use; raises WordNetMissing with how to fix it."""
+    global _wordnet
+    if _wordnet is None:
+        with _lock:
+            if _wordnet is None:
+                import nltk
+                from nltk.corpus import wordnet
+
+                start = time.perf_counter()
+                try:
+                    wordnet.ensure_loaded()
+                except LookupError as err:
+                    raise WordNetMissing(
+                        "WordNet 3.0 for NLTK was not found on nltk.data.path "
+                        f"({', '.join(nltk.data.path[:4])}, ...). Install it with `fgclip setup wordnet` "
+                        "(or `make setup`), or point NLTK_DATA at a folder holding corpora/wordnet."
+                    ) from err
+                wordnet.synsets("dog")  # forces the lemma index into memory
+                load_seconds["wordnet"] = time.perf_counter() - start
+                _wordnet = wordnet
+    return _wordnet
+
+
+@lru_cache(maxsize=1)
+def _sense_counts() -> dict[str, int]:
+    """Sense key -> tagged-corpus count, read once from ``cntlist.rev``.
+
+    NLTK's ``Lemma.count()`` binary-searches that file on disk at every call; at a few thousand
+    captions a second those reads were half the generator's time.
+    """
+    from nltk.data import find
+
+    counts: dict[str, int] = {}
+    with open(find("corpora/wordnet/cntlist.rev"), encoding="utf-8") as handle:
+        for line in handle:
+            key, _, count = line.split()
+            counts[key] = int(count)
+    return counts
+
+
+def count_of(lemma) -> int:
+    """Corpus frequency of one WordNet lemma (a word in one sense)."""
+    return _sense_counts().get(lemma.key(), 0)
+
+
+def _name(lemma_name: str) -> str:
+    return lemma_name.replace("_", " ")
+
+
+def _usable_word(name: str) -> bool:
+    return name.replace(" ", "").isalpha() and name.islower() and name.count(" ") <= 1
+
+
+@lru_cache(maxsize=None)
+def noun_lemma(word: str) -> str | None:
+    """WordNet base form of a noun (``"mice"`` -> ``"mouse"``), or None if WordNet lacks it."""
+    lemma = wn().morphy(word.lower().replace(" ", "_"), "n")
+    return _name(lemma) if lemma else None
+
+
+@lru_cache(maxsize=None)
+def concrete_sense(word: str):
+    """The sense of ``word`` that names a visible thing, or None.
+
+    That is the word's most frequent sense, or for the curated caption nouns (whose most
+    frequent WordNet sense is sometimes another: "table" of data, "plate" in baseball) the most
+    frequent concrete one. A word that mostly means something else ("game", "board") is None.
+    """
+    lemma = noun_lemma(word)
+    if lemma is None or lemma in lexicon.NOT_REPLACEABLE_NOUNS:
+        return None
+    synsets = wn().synsets(lemma.replace(" ", "_"), "n")
+    if lemma not in lexicon.OBJECT_ALTERNATIVES and lemma not in lexicon.GROUND_NOUNS:
+        synsets = synsets[:1]
+    for synset in synsets:
+        if synset.lexname() in CONCRETE_NOUN_FILES and not synset.instance_hypernyms():
+            return synset  # instances are named individuals ("Sand", the writer)
+    return None
+
+
+@lru_cache(maxsize=None)
+def is_concrete_noun_only(word: str) -> bool:
+    """True for a word WordNet knows only as a concrete noun (tags words the lexicon lacks)."""
+    reader = wn()
+    synsets = reader.synsets(word)
+    return bool(synsets) and all(s.pos() == "n" for s in synsets) and concrete_sense(word) is not None
+
+
+@lru_cache(maxsize=None)
+def is_compound_noun(words: tuple[str, ...]) -> bool:
+    """True when the words form one concrete WordNet noun ("fire hydrant", "hot dogs")."""
+    name = "_".join(w.lower() for w in words)
+    lemma = wn().morphy(name, "n")
+    if lemma is None or "_" not in lemma:
+        return False
+    return any(s.lexname() in CONCRETE_NOUN_FILES for s in wn().synsets(lemma, "n"))
+
+
+def _hypernym_closure(synsets) -> set:
+    closure = set(synsets)
+    for synset in synsets:
+        closure.update(synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms()))
+    return closure
+
+
+@lru_cache(maxsize=None)
+def noun_siblings(word: str, limit: int = 8) -> tuple[str, ...]:
+    """Common co-hyponyms of the word's concrete sense, in the same lexicographer file.
+
+    Excluded: any word sharing a synset with ``word`` (synonyms), and any word one of whose
+    senses is a hypernym or hyponym of one of ``word``'s senses. Ranked by corpus frequency.
+    """
+    sense = concrete_sense(word)
+    if sense is None:
+        return ()
+    reader = wn()
+    own_senses = reader.synsets(noun_lemma(word).replace(" ", "_"), "n")
+    own_names = {_name(n.lower()) for s in own_senses for n in s.lemma_names()}
+    own_closure = _hypernym_closure(own_senses)
+    scored: dict[str, int] = {}
+    parents = sense.hypernyms() + sense.instance_hypernyms()
+    for parent in parents:
+        for sibling in parent.hyponyms() + parent.instance_hyponyms():
+            if sibling == sense or sibling.lexname() != sense.lexname():
+                continue
+            for sibling_lemma in sibling.lemmas():
+                name = _name(sibling_lemma.name())
+                if not _usable_word(name) or name in own_names or name in lexicon.NOT_REPLACEABLE_NOUNS:
+                    continue
+                count = count_of(sibling_lemma)
+                if count < MIN_SENSE_COUNT:
+                    continue
+                candidate_senses = reader.synsets(sibling_lemma.name(), "n")
+                if candidate_senses[0] != sibling:
+                    continue  # the word mostly means something else ("head" of cattle)
+                if own_closure.intersection(candidate_senses):
+                    continue  # candidate is the word itself or one of its hypernyms
+                if any(s in own_senses for s in _hypernym_closure(candidate_senses)):
+                    continue  # candidate is a hyponym of the word
+                scored[name] = max(scored.get(name, 0), count)
+    ranked = sorted(scored, key=lambda n: (-scored[n], n))
+    return tuple(ranked[:limit])
+
+
+@lru_cache(maxsize=None)
+def adjective_antonyms(word: str) -> tuple[str, ...]:
+    """Direct WordNet antonyms of an adjective's first senses ("wet" -> "dry")."""
+    found: list[str] = []
+    for lemma in wn().lemmas(word.lower(), "a")[:3]:
+        for antonym in lemma.antonyms():
+            name = _name(antonym.name())
+            if _usable_word(name) and " " not in name and name not in found and name != word:
+                found.append(name)
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def verb_siblings(lemma: str, limit: int = 6) -> tuple[str, ...]:
+    """Common co-hyponyms of a verb's first sense within an action lexicographer file."""
+    synsets = wn().synsets(lemma, "v")
+    if not synsets or synsets[0].lexname() not in ACTION_VERB_FILES:
+        return ()
+    sense = synsets[0]
+    own_names = {_name(n) for s in synsets for n in s.lemma_names()}
+    own_closure = _hypernym_closure(synsets)
+    scored: dict[str, int] = {}
+    for parent in sense.hypernyms():
+        for sibling in parent.hyponyms():
+            if sibling == sense or sibling.lexname() != sense.lexname() or sibling in own_closure:
+                continue
+            for sibling_lemma in sibling.lemmas()[:1]:
+                name = _name(sibling_lemma.name())
+                if " " in name or not _usable_word(name) or name in own_names:
+                    continue
+                if count_of(sibling_lemma) >= MIN_VERB_SENSE_COUNT:
+                    scored[name] = max(scored.get(name, 0), count_of(sibling_lemma))
+    ranked = sorted(scored, key=lambda n: (-scored[n], n))
+    return tuple(ranked[:limit])
+
+
+@lru_cache(maxsize=None)
+def is_verb_form(word: str) -> bool:
+    """True for an inflected form WordNet can reduce to a verb ("rides" -> "ride")."""
+    lemma = wn().morphy(word.lower(), "v")
+    return lemma is not None and lemma != word.lower()
+
+
+@lru_cache(maxsize=None)
+def verb_lemma(word: str) -> str | None:
+    """Base form of a verb. Where WordNet's morphology allows several ("swinging" -> "swing" or
+    "swinge"), a verb of the curated lists wins, then the most frequent one."""
+    options = wn()._morphy(word.lower(), "v")
+    if not options:
+        return None
+    curated = [o for o in options if o in lexicon.ACTION_VERBS or o in lexicon.RELATION_VERBS]
+    if curated:
+        return curated[0]
+    return max(options, key=lambda o: (sum(count_of(lemma) for lemma in wn().lemmas(o, "v")), -len(o)))
+
+
+@lru_cache(maxsize=1)
+def irregular_plurals() -> dict[str, str]:
+    """singular -> plural for nouns WordNet lists as exceptions (``noun.exc``)."""
+    plurals: dict[str, str] = {}
+    for plural, singulars in wn()._exception_map["n"].items():
+        for singular in singulars:
+            if "_" not in plural and plural.isalpha() and singular != plural:
+                plurals.setdefault(singular, plural)
+    return plurals
+
+
+@lru_cache(maxsize=1)
+def irregular_singulars() -> dict[str, str]:
+    singulars: dict[str, str] = {}
+    for plural, lemmas in wn()._exception_map["n"].items():
+        if lemmas and "_" not in plural:
+            singulars[plural] = lemmas[0]
+    return singulars
+
+
+@lru_cache(maxsize=1)
+def irregular_past() -> dict[str, tuple[str, str]]:
+    """lemma -> (past, past participle) from ``verb.exc``, told apart by the tagger's lexicon."""
+    from .tagging import default_tagger
+
+    tags = getattr(default_tagger(), "lexicon", {})
+    forms: dict[str, dict[str, str]] = {}
+    for form, lemmas in wn()._exception_map["v"].items():
+        if "_" in form or not form.isalpha():
+            continue
+        tag = tags.get(form)
+        for verb in lemmas:
+            slot = forms.setdefault(verb, {})
+            if tag in ("VBD", "VBN") and tag not in slot:
+                slot[tag] = form
+            slot.setdefault("any", form)
+    table = {}
+    for verb, slot in forms.items():
+        past = slot.get("VBD", slot.get("VBN", slot["any"]))
+        participle = slot.get("VBN", slot.get("VBD", slot["any"]))
+        table[verb] = (past, participle)
+    return table
