@@ -46,7 +46,7 @@ def _object_of(caption: Caption, index: int) -> NounPhrase | None:
     noun, "on the back of *a sofa*"."""
     phrase = _next_phrase(caption, index)
     if phrase is not None and caption.lower(phrase.head) in _PART_NOUNS and phrase.end < len(caption.tokens) \
-            and caption.lower(phrase.end) == "of":
+            and caption.lower(phrase.end) == "of" and caption.lower(phrase.start) in ("the", "a", "its"):
         return _next_phrase(caption, phrase.end + 1)
     return phrase
 
@@ -331,9 +331,38 @@ def swap_att(caption: Caption, rng: Random) -> list[str]:
 
 # --- object -----------------------------------------------------------------------------------
 
+def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) -> list[Edit] | None:
+    """Pronoun edits that follow a change of gender (man -> woman: his -> her), or None when the
+    pronouns cannot be told apart (two gendered nouns in the caption)."""
+    male = old in lexicon.MALE_NOUNS and new in lexicon.FEMALE_NOUNS
+    female = old in lexicon.FEMALE_NOUNS and new in lexicon.MALE_NOUNS
+    if not (male or female):
+        return []
+    pronouns = [k for k, t in enumerate(caption.tokens) if t.lower in lexicon.GENDERED_PRONOUNS]
+    if not pronouns:
+        return []
+    if gendered_heads > 1:
+        return None
+    edits = []
+    for k in pronouns:
+        word = caption.lower(k)
+        if male:
+            replacement = lexicon.MALE_TO_FEMALE_PRONOUNS.get(word)
+        elif word == "her":  # object ("hugging her") or possessive ("her dog")
+            following = caption.tokens[k + 1].tag if k + 1 < len(caption.tokens) else ""
+            replacement = "his" if following in NOUN_TAGS or following.startswith("JJ") else "him"
+        else:
+            replacement = lexicon.FEMALE_TO_MALE_PRONOUNS.get(word)
+        if replacement:
+            edits.append(Edit(k, k + 1, match_case(caption.tokens[k].text, replacement)))
+    return edits
+
+
 def replace_obj(caption: Caption, rng: Random) -> list[str]:
     """dog -> wolf, table -> desk: a WordNet sibling of a head noun, same lexicographer file."""
     candidates = []
+    heads = {_head_word(caption, p) for p in caption.phrases}
+    gendered_heads = sum(1 for h in heads if h in lexicon.MALE_NOUNS or h in lexicon.FEMALE_NOUNS)
     for phrase in caption.phrases:
         base = _head_word(caption, phrase)
         if base is None:
@@ -342,10 +371,16 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
         if alternatives is None and base not in lexicon.GROUND_NOUNS:
             alternatives = wordnet.noun_siblings(base)
-        for sibling in _pick(rng, alternatives or (), 1):
+        # Not a noun the caption already names ("two adults and adults").
+        alternatives = [a for a in alternatives or () if a not in heads]
+        for sibling in _pick(rng, alternatives, 1):
+            edits = _pronoun_edits(caption, base, sibling, gendered_heads)
+            if edits is None:
+                continue
             if head.tag in PLURAL_TAGS:
                 sibling = _plural(sibling)
-            candidates.append(apply_edits(caption, [Edit(phrase.head, phrase.head + 1, match_case(head.text, sibling))]))
+            edits.append(Edit(phrase.head, phrase.head + 1, match_case(head.text, sibling)))
+            candidates.append(apply_edits(caption, edits))
     return _pick(rng, candidates, 3)
 
 
@@ -370,6 +405,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         for replacement in _pick(rng, alternatives, 1):
             if replacement == "stand" and following == "down" or lemma == "play" and following == "with":
                 continue
+            if replacement in lexicon.TRANSITIVE_ONLY_VERBS and not _starts_phrase(caption, index + 1):
+                continue  # "a train is repairing down the tracks"
             form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
             if form == token.lower:
                 continue
