@@ -98,7 +98,7 @@ def singularize(noun: str, irregular: dict[str, str] | None = None) -> str:
     for singular, plural in _F_TO_VES.items():
         if lower == plural:
             return singular
-    if lower.endswith("men") and len(lower) > 3:
+    if lower.endswith("men") and lower not in ("specimen", "abdomen", "omen"):
         return lower[:-3] + "man"
     if lower.endswith("ies") and len(lower) > 4:
         return lower[:-3] + "y"

@@ -18,10 +18,10 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on", "the", "right", "of"): ("on the left of",),
     ("left",): ("right",),
     ("right",): ("left",),
-    ("next", "to"): ("far from", "on top of"),
+    ("next", "to"): ("far from",),
     ("close", "to"): ("far from",),
     ("far", "from"): ("next to",),
-    ("beside",): ("far from", "on top of"),
+    ("beside",): ("far from",),
     ("near",): ("far from",),
     ("under",): ("on top of", "above"),
     ("underneath",): ("on top of", "above"),
@@ -39,7 +39,7 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inside",): ("outside",),
     ("outside", "of"): ("inside of",),
     ("outside",): ("inside",),
-    ("in",): ("outside", "next to"),
+    ("in",): ("next to",),
     ("into",): ("out of",),
     ("out", "of"): ("into",),
     ("with",): ("without",),
@@ -49,7 +49,6 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("away", "from"): ("toward",),
     ("by",): ("far from",),
     ("at",): ("away from",),
-    ("around",): ("on top of",),
     ("against",): ("away from",),
     ("up",): ("down",),
     ("down",): ("up",),
@@ -60,7 +59,7 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
 SYMMETRIC_RELATIONS = frozenset({
     "next to", "near", "beside", "besides", "by", "and", "or", "with each other", "across from",
     "opposite", "alongside", "close to", "together with", "among", "between", "along with", "nearby",
-    "against", "facing", "meeting", "side by side with", "along", "around", "as", "like",
+    "against", "facing", "meeting", "side by side with", "along", "around", "as", "like", "with",
     "far from", "next", "to each other", "married to", "similar to", "identical to",
 })
 # A relation phrase between two noun phrases must not contain these (they join, not relate).
@@ -178,6 +177,8 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "kneel": ("stand", "lie"),
     "crouch": ("stand", "jump"),
     "lean": ("stand", "sit"),
+    "fight": ("play",),
+    "chew": ("lick",),
 }
 # Replacements that need an object after them.
 TRANSITIVE_ONLY_VERBS = frozenset({
@@ -315,17 +316,17 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("kid", "adult"), ("skier", "snowboarder", "surfer", "skateboarder", "cyclist"),
     ("dog", "cat", "horse", "cow", "sheep", "elephant", "bear", "zebra", "giraffe", "goat", "pig", "deer"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
-    ("car", "truck", "motorcycle", "bicycle", "boat"), ("bus", "truck", "train", "airplane"),
+    ("car", "truck", "motorcycle", "bicycle", "boat"), ("bus", "truck", "train"),
     ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("boat", "ship"),
-    ("airplane", "helicopter"), ("plane", "helicopter", "bus"), ("polar bear", "brown bear", "black bear"),
+    ("airplane", "helicopter"), ("plane", "helicopter"), ("polar bear", "brown bear", "black bear"),
     ("refrigerator", "oven", "microwave", "dishwasher", "stove"),
     ("pizza", "sandwich", "salad", "soup", "pasta", "steak", "omelet"), ("burger", "pizza", "salad"),
     ("banana", "apple", "orange", "lemon", "pear", "peach", "grape", "strawberry", "pineapple"),
     ("broccoli", "carrot", "cauliflower", "spinach", "lettuce", "cucumber", "potato", "tomato", "onion"),
-    ("donut", "muffin", "croissant", "bagel"),
+    ("donut", "muffin", "croissant", "bagel"), ("cake", "pie", "bread"),
     ("cup", "bowl", "plate", "glass", "bottle", "jar"), ("mug", "bowl", "plate"), ("vase", "bowl", "basket"),
     ("fork", "knife", "spoon", "spatula", "chopsticks"), ("pan", "pot"),
-    ("table", "shelf", "cabinet"), ("desk", "shelf", "bed"), ("counter", "shelf", "cabinet"),
+    ("table", "shelf", "cabinet"), ("desk", "shelf"), ("bed", "sofa", "bench"), ("counter", "shelf", "cabinet"),
     ("chair", "couch", "bench", "stool"), ("sofa", "chair", "bench", "stool"), ("armchair", "bench", "stool"),
     ("laptop", "television", "tablet", "radio"), ("computer", "television", "radio"), ("monitor", "radio"),
     ("keyboard", "phone", "remote", "camera", "clock"),
@@ -345,6 +346,35 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("fire hydrant", "mailbox", "parking meter", "trash can"),
     ("tie", "scarf", "necklace", "belt"), ("snow", "grass"),
 )
+# "at" relates a person to a workplace ("sitting at a table"), not to a place ("at third base").
+AT_OBJECTS = frozenset({
+    "table", "desk", "counter", "computer", "laptop", "bar", "window", "door", "sink", "stove",
+    "camera", "bench", "booth", "station", "gate", "register", "dining table", "kitchen table",
+})
+# Words that make a subject an agent who can do an action.
+ANIMATE_WORDS = frozenset({
+    "people", "person", "persons", "someone", "somebody", "crowd", "group", "family", "couple", "team",
+    "everyone", "players", "children", "kids", "men", "women",
+})
+# Motion particles after a verb ("walking down the street"): a static verb cannot take them.
+MOTION_PARTICLES = frozenset({"down", "up", "across", "along", "through", "toward", "towards", "into", "past",
+                              "around", "away", "over", "off", "out"})
+INTRANSITIVE_ONLY_VERBS = frozenset({
+    "fall", "sit", "stand", "lie", "lay", "sleep", "cry", "laugh", "frown", "smile", "land", "dance",
+    "rest", "kneel", "swim", "descend",
+})
+# What an animal does instead, where the people's alternatives would be absurd for it.
+ANIMAL_ACTION_VERBS: dict[str, tuple[str, ...]] = {
+    "eat": ("sniff",), "drink": ("sniff",), "bite": ("lick", "sniff"), "feed": ("sleep",),
+}
+POSTURE_PARTICLES = frozenset({("sit", "down"), ("lie", "down"), ("lay", "down"), ("sit", "up"), ("stand", "up")})
+STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "stop", "park", "wait", "rest", "sleep", "kneel"})
+# Object-dependent replacements for verbs whose alternatives depend on what they act on.
+ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
+    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
+    "drive": {"noun.artifact": ("wash", "repair", "park")},
+}
+
 # Places one is on or in rather than beside: "on a beach" becomes "next to a beach", never
 # "under a beach".
 GROUND_NOUNS = frozenset({
@@ -357,7 +387,7 @@ GROUND_NOUNS = frozenset({
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on",): ("next to",), ("in",): ("next to",), ("under",): ("next to",), ("over",): ("next to",),
     ("above",): ("next to",), ("below",): ("next to",), ("into",): ("out of",), ("at",): ("far from",),
-    ("around",): ("far from",),
+    ("with",): (), ("without",): (),
     ("on", "top", "of"): ("next to",), ("underneath",): ("next to",), ("beneath",): ("next to",),
 }
 

@@ -45,8 +45,11 @@ def _object_of(caption: Caption, index: int) -> NounPhrase | None:
     """The thing a relation starting at ``index`` points to: "on *a table*", and through a part
     noun, "on the back of *a sofa*"."""
     phrase = _next_phrase(caption, index)
-    if phrase is not None and caption.lower(phrase.head) in _PART_NOUNS and phrase.end < len(caption.tokens) \
-            and caption.lower(phrase.end) == "of" and caption.lower(phrase.start) in ("the", "a", "its"):
+    if phrase is None or phrase.end >= len(caption.tokens) or caption.lower(phrase.end) != "of":
+        return phrase
+    head = caption.lower(phrase.head)
+    if head in _PART_NOUNS and caption.lower(phrase.start) in ("the", "a", "its") \
+            or head not in _PART_NOUNS and head in lexicon.NOT_REPLACEABLE_NOUNS:  # "near a piece of pizza"
         return _next_phrase(caption, phrase.end + 1)
     return phrase
 
@@ -92,6 +95,27 @@ def _spatial_match(caption: Caption, index: int) -> tuple[int, tuple[str, ...]] 
     return None
 
 
+def _lexname(caption: Caption, phrase: NounPhrase) -> str | None:
+    """Lexicographer file of a phrase's head noun ("noun.animal"), or None if it is no thing."""
+    base = _head_word(caption, phrase)
+    sense = wordnet.concrete_sense(base) if base else None
+    return sense.lexname() if sense is not None else None
+
+
+def _is_animate(caption: Caption, phrase: NounPhrase) -> bool:
+    if caption.tokens[phrase.head].lower in lexicon.ANIMATE_WORDS:
+        return True
+    return _lexname(caption, phrase) in ("noun.person", "noun.animal")
+
+
+def _has_agent(caption: Caption, index: int) -> bool:
+    """Is there a person or an animal before ``index`` that can be doing the verb there?
+
+    Captions chain participles ("a man wearing a shirt and tie standing in a room"), so the
+    doer is not always the nearest noun; any animate noun before the verb will do."""
+    return any(_is_animate(caption, p) for p in caption.phrases if p.end <= index)
+
+
 def _spatial_key(caption: Caption, index: int, size: int) -> tuple[str, ...]:
     return tuple(caption.lower(k) for k in range(index, index + size))
 
@@ -117,6 +141,8 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False
     if token.lower in ("up", "down") and _head_word(caption, phrase) not in lexicon.PATH_NOUNS:
         return False
+    if token.lower == "at" and _head_word(caption, phrase) not in lexicon.AT_OBJECTS:
+        return False
     return True
 
 
@@ -141,8 +167,8 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
         following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
         if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
             lemma = wordnet.verb_lemma(token.lower)
-            if following == "at" and lemma not in lexicon.VERBS_WITH_AT:
-                lemma = None
+            if following == "at" and lemma not in lexicon.VERBS_WITH_AT or not _has_agent(caption, index):
+                lemma = None  # "a pitcher holding flowers" holds them as a container, not in hands
             for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
                 candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
@@ -179,6 +205,29 @@ def _agree_verbs(caption: Caption, start: int, end: int, plural_subject: bool) -
     return edits
 
 
+_FREE_PLACEMENT = frozenset({"in front of", "behind", "to the left of", "to the right of", "on the left of",
+                             "on the right of", "above", "below"})
+
+
+def _plausible_swap(caption: Caption, first: NounPhrase, second: NounPhrase, relation: str) -> bool:
+    """Would the swapped caption still describe a possible scene?
+
+    Two people or two animals can trade roles in any relation ("a dog chasing a cat"); two foods
+    can trade places ("rice on top of broccoli"); other things only where placement is free ("a
+    chair in front of a table"). A person and a horse, or a man and a bench, cannot: "a bench
+    sitting on a man" is false, but no one would write it, so it teaches nothing.
+    """
+    kinds = {_lexname(caption, first), _lexname(caption, second)}
+    if len(kinds) != 1 or None in kinds or _ground(caption, first) or _ground(caption, second):
+        return False
+    kind = kinds.pop()
+    if kind in ("noun.person", "noun.animal"):
+        return True
+    if kind == "noun.food":
+        return not any(t.tag.startswith("VB") for t in caption.tokens[first.end:second.start])
+    return relation in _FREE_PLACEMENT
+
+
 def swap_obj(caption: Caption, rng: Random) -> list[str]:
     """Exchange two noun phrases across an asymmetric relation: a dog chasing a cat -> a cat chasing a dog."""
     candidates = []
@@ -200,7 +249,7 @@ def swap_obj(caption: Caption, rng: Random) -> list[str]:
         first_head, second_head = _head_word(caption, first), _head_word(caption, second)
         if first_head is None or second_head is None or first_head == second_head:
             continue
-        if wordnet.concrete_sense(first_head) is None or wordnet.concrete_sense(second_head) is None:
+        if not _plausible_swap(caption, first, second, relation):
             continue
         edits = [
             Edit(first.start, first.end, moved_text(caption, second.start, second.end, first.start == 0)),
@@ -237,14 +286,22 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     """(category, replacement words) for the attribute word at ``index``; empty when it is none."""
     token = caption.tokens[index]
     word = token.lower
+    if token.tag == "CD":
+        return "count", _number_alternatives(caption, index)
     if " " in word or not _is_attribute_position(caption, index):
         return "", []
     if word in lexicon.COLOURS:
         return "colour", _colour_alternatives(word)
+    following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
+    if following in ("enough", "to", "than"):
+        return "", []  # "long enough to cover his eyes"
+    phrase = caption.phrase_at(index)
+    if phrase is not None and not _ground(caption, phrase) and wordnet.concrete_sense(caption.tokens[phrase.head].lower) is None:
+        return "", []  # "a leafy green": the head is no thing one can picture changing
+    if word == "old" and phrase is not None:
+        return "state", ["young" if _is_animate(caption, phrase) else "new"]
     if word in lexicon.ATTRIBUTE_OPPOSITES:
         return "state", list(lexicon.ATTRIBUTE_OPPOSITES[word])
-    if token.tag == "CD":
-        return "count", _number_alternatives(caption, index)
     if token.tag.startswith("JJ"):
         return "antonym", list(wordnet.adjective_antonyms(word))
     return "", []
@@ -264,6 +321,9 @@ def _number_alternatives(caption: Caption, index: int) -> list[str]:
     return []
 
 
+_SINGULAR_PRONOUNS = frozenset({"it", "its", "itself", "he", "she", "his", "her", "him", "himself", "herself"})
+
+
 def _count_changes(caption: Caption) -> list[str]:
     """a dog -> two dogs; a verb after the changed subject agrees ("A dog is" -> "Two dogs are")."""
     candidates = []
@@ -277,13 +337,19 @@ def _count_changes(caption: Caption) -> list[str]:
         plural = _plural(head.lower)
         edits = [Edit(phrase.start, phrase.start + 1, match_case(article.text, "two")),
                  Edit(phrase.head, phrase.head + 1, match_case(head.text, plural))]
+        # Only the subject: "two men riding a horse" is a scene, "a man sitting in two chairs" is not.
+        there_is = phrase.start == 2 and caption.lower(0) == "there" and caption.lower(1) in ("is", "was")
+        if phrase.start != 0 and not there_is:
+            continue
+        if any(t.lower in _SINGULAR_PRONOUNS for t in caption.tokens):
+            continue  # "two giraffes ... its photo"
         verbs_end = caption.phrases[number + 1].start if number + 1 < len(caption.phrases) else len(caption.tokens)
         agreement = _agree_verbs(caption, phrase.end, verbs_end, plural_subject=True)
-        if agreement is None or (agreement and phrase.start > 0):
-            continue  # only a caption-initial subject has its verb changed with it
-        if phrase.start >= 2 and caption.lower(phrase.start - 2) == "there" and caption.lower(phrase.start - 1) in ("is", "was"):
-            be = caption.tokens[phrase.start - 1]
-            agreement = [Edit(phrase.start - 1, phrase.start, match_case(be.text, BE_SINGULAR_TO_PLURAL[be.lower]))]
+        if agreement is None:
+            continue
+        if there_is:
+            be = caption.tokens[1]
+            agreement = [Edit(1, 2, match_case(be.text, BE_SINGULAR_TO_PLURAL[be.lower]))]
         candidates.append(apply_edits(caption, edits + agreement))
     return candidates
 
@@ -318,8 +384,6 @@ def swap_att(caption: Caption, rng: Random) -> list[str]:
             first_attrs, second_attrs = _attribute_words(caption, first), _attribute_words(caption, second)
             shared = [c for c in first_attrs if c in second_attrs]
             pairs = [(first_attrs[c], second_attrs[c]) for c in shared]
-            if not pairs and len(first_attrs) == 1 and len(second_attrs) == 1:
-                pairs = [(next(iter(first_attrs.values())), next(iter(second_attrs.values())))]
             for i, j in pairs:
                 left, right = caption.tokens[i], caption.tokens[j]
                 if left.lower == right.lower:
@@ -362,17 +426,21 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
     """dog -> wolf, table -> desk: a WordNet sibling of a head noun, same lexicographer file."""
     candidates = []
     heads = {_head_word(caption, p) for p in caption.phrases}
+    words = {t.lower for t in caption.tokens}
     gendered_heads = sum(1 for h in heads if h in lexicon.MALE_NOUNS or h in lexicon.FEMALE_NOUNS)
     for phrase in caption.phrases:
         base = _head_word(caption, phrase)
         if base is None:
             continue
         head = caption.tokens[phrase.head]
+        if phrase.head > phrase.first_modifier and caption.tokens[phrase.head - 1].tag in ("NN", "NNS", "VBG"):
+            continue  # head of a compound: "washing machine" -> "washing fan" is no thing
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
-        if alternatives is None and base not in lexicon.GROUND_NOUNS:
-            alternatives = wordnet.noun_siblings(base)
+        if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base:
+            alternatives = [a for a in wordnet.noun_siblings(base) if not wordnet.shares_sense(a, heads)]
         # Not a noun the caption already names ("two adults and adults").
-        alternatives = [a for a in alternatives or () if a not in heads]
+        alternatives = [a for a in alternatives or () if a not in heads and a not in words
+                        and _plural(a) not in words]
         for sibling in _pick(rng, alternatives, 1):
             edits = _pronoun_edits(caption, base, sibling, gendered_heads)
             if edits is None:
@@ -392,22 +460,43 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
     for index, token in enumerate(caption.tokens):
         if not token.tag.startswith("VB") or caption.phrase_at(index) is not None or index == 0:
             continue
+        form_tag = "VBG" if token.lower.endswith("ing") else token.tag
+        if form_tag == "VBZ" and not token.lower.endswith("s"):
+            continue
+        if form_tag == "VBN" and caption.lower(index - 1) not in ("is", "are", "was", "were", "been", "be", "has", "have"):
+            continue  # a participle used as an adjective ("thick wheeled bike"), not an action
+        if not _has_agent(caption, index):
+            continue  # actions need an agent: a bus does not sit or stand
         lemma = wordnet.verb_lemma(token.lower)
         if lemma is None or lemma in lexicon.RELATION_VERBS:
             continue
-        if lemma in lexicon.ACTION_VERBS:
+        following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
+        has_object = _starts_phrase(caption, index + 1)
+        if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
+            obj = _next_phrase(caption, index + 1)
+            kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
+            alternatives = lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind, ()) if has_object else ()
+        elif lemma in lexicon.ANIMAL_ACTION_VERBS and not any(
+                _lexname(caption, p) == "noun.person" or caption.tokens[p.head].lower in lexicon.ANIMATE_WORDS
+                for p in caption.phrases if p.end <= index):
+            alternatives = lexicon.ANIMAL_ACTION_VERBS[lemma]  # a monkey does not serve its banana
+        elif lemma in lexicon.ACTION_VERBS:
             alternatives = lexicon.ACTION_VERBS[lemma]
         elif lemma in lexicon.NON_ACTION_VERBS:
             continue
         else:
             alternatives = wordnet.verb_siblings(lemma)
-        following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
+        if lemma == "play" and following == "with":
+            continue
+        alternatives = [
+            a for a in alternatives
+            if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
+            and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
+            and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
+                     and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))
+        ]  # "sitting down" and "lying down", but not "sitting down the hill"
         for replacement in _pick(rng, alternatives, 1):
-            if replacement == "stand" and following == "down" or lemma == "play" and following == "with":
-                continue
-            if replacement in lexicon.TRANSITIVE_ONLY_VERBS and not _starts_phrase(caption, index + 1):
-                continue  # "a train is repairing down the tracks"
-            form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
+            form = inflect_verb(replacement, form_tag, wordnet.irregular_past())
             if form == token.lower:
                 continue
             candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))

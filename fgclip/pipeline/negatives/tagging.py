@@ -114,7 +114,7 @@ _BE_FORMS = {"is", "are", "was", "were", "be", "been", "being", "'s", "'re"}
 _DIRECTION_NOUNS = {"left", "right", "front", "top", "bottom", "side", "middle", "back", "center", "centre"}
 
 
-_AFTER_VERB_TAGS = frozenset({"DT", "PRP$", "IN", "RB", "RP", "TO", "PRP", ".", ","})
+_AFTER_VERB_TAGS = frozenset({"DT", "PRP$", "IN", "RB", "RP", "TO", "PRP"})
 
 
 def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str], bool] | None = None) -> list[str]:
@@ -125,11 +125,11 @@ def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str]
         prev = lower[i - 1] if i > 0 else ""
         nxt = lower[i + 1] if i + 1 < n else ""
         if (is_verb is not None and tags[i] == "NNS" and 0 < i and tags[i - 1] in ("NN", "NNP")
-                and (i + 1 == n or tags[i + 1] in _AFTER_VERB_TAGS) and is_verb(word)):
+                and i + 1 < n and tags[i + 1] in _AFTER_VERB_TAGS and is_verb(word)):
             tags[i] = "VBZ"  # "a child brushes their teeth", "a person on a board rides on a wave"
             continue
         if word in _CAPTION_NOUNS and tags[i] not in ("NN", "NNS"):
-            tags[i] = "NNS" if word.endswith("s") and word not in ("bus", "glass") and tags[i] == "NNS" else "NN"
+            tags[i] = "NNS" if word.endswith("s") and not word.endswith("ss") and word != "bus" else "NN"
         elif word in _DIRECTION_NOUNS and prev in ("the", "its", "his", "her", "their") and nxt == "of":
             tags[i] = "NN"  # "to the left of", "on the side of"
         elif word in ("front", "top") and prev in ("in", "on") and nxt == "of":

@@ -24,7 +24,7 @@ ACTION_VERB_FILES = frozenset({
     "verb.motion", "verb.contact", "verb.consumption", "verb.competition", "verb.body",
 })
 MIN_VERB_SENSE_COUNT = 5
-MIN_SENSE_COUNT = 1  # sense-tagged corpus frequency (cntlist): keeps replacements common words
+MIN_SENSE_COUNT = 3  # sense-tagged corpus frequency (cntlist): keeps replacements common words
 
 _lock = threading.Lock()
 _wordnet = None
@@ -178,6 +178,12 @@ def noun_siblings(word: str, limit: int = 8) -> tuple[str, ...]:
                 scored[name] = max(scored.get(name, 0), count)
     ranked = sorted(scored, key=lambda n: (-scored[n], n))
     return tuple(ranked[:limit])
+
+
+def shares_sense(word: str, others) -> bool:
+    """Do ``word`` and any of ``others`` name the same thing in some sense (synonyms)?"""
+    mine = set(wn().synsets(word.replace(" ", "_"), "n"))
+    return any(mine.intersection(wn().synsets(o.replace(" ", "_"), "n")) for o in others if o)
 
 
 @lru_cache(maxsize=None)

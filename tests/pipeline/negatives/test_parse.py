@@ -1,0 +1,52 @@
+import pytest
+
+from fgclip.pipeline.negatives.parse import Edit, apply_edits, moved_text, parse
+
+
+@pytest.mark.parametrize("text", [
+    "A dog chasing a cat.", "  two   spaces  and tabs\there ", "THERE ARE WOMEN", "Café au lait, s'il vous plaît!",
+    "A man's hat (red) -- on a 8-year-old.", "",
+])
+def test_parse_then_render_without_edits_is_identity(text):
+    assert apply_edits(parse(text), []) == text
+
+
+def test_compounds_are_one_token_and_noun_phrases_have_heads():
+    caption = parse("A red fire hydrant next to two hot dogs.")
+    texts = [t.text for t in caption.tokens]
+    assert "fire hydrant" in texts and "hot dogs" in texts
+    heads = [caption.tokens[p.head].text for p in caption.phrases]
+    assert heads == ["fire hydrant", "hot dogs"]
+    first = caption.phrases[0]
+    assert caption.tokens[first.first_modifier].text == "red"
+
+
+def test_articles_agree_after_an_edit():
+    caption = parse("A cat and an owl.")
+    assert apply_edits(caption, [Edit(1, 2, "elephant")]) == "An elephant and an owl."
+    assert apply_edits(caption, [Edit(4, 5, "dog")]) == "A cat and a dog."
+    assert apply_edits(caption, [Edit(1, 2, "an apple")]) == "A an apple and an owl."  # the edit's own article is its own
+
+
+def test_edit_beginning_with_an_article_agrees_itself():
+    caption = parse("On the table.")
+    assert apply_edits(caption, [Edit(1, 3, "a apple")]) == "On an apple."
+
+
+def test_all_caps_caption_gets_capital_edits():
+    caption = parse("A CAT ON A TABLE")
+    assert apply_edits(caption, [Edit(2, 3, "under")]) == "A CAT UNDER A TABLE"
+    assert apply_edits(caption, [Edit(1, 2, "owl")]) == "AN OWL ON A TABLE"
+
+
+def test_overlapping_edits_are_refused():
+    caption = parse("A cat on a table")
+    with pytest.raises(ValueError):
+        apply_edits(caption, [Edit(0, 2, "x"), Edit(1, 3, "y")])
+
+
+def test_moved_text_recases_for_sentence_position():
+    caption = parse("A dog chasing a cat")
+    assert moved_text(caption, 0, 2, to_start=False) == "a dog"
+    assert moved_text(caption, 3, 5, to_start=True) == "A cat"
+    assert moved_text(parse("African elephants near a tree"), 0, 2, to_start=False) == "African elephants"

@@ -1,0 +1,81 @@
+"""Each rule on hand-written captions, with the exact output expected."""
+
+from random import Random
+
+import pytest
+
+from fgclip.pipeline.negatives import parse, rules
+
+
+def run(rule, caption, seed=0):
+    return getattr(rules, rule)(parse(caption), Random(seed))
+
+
+@pytest.mark.parametrize("rule, caption, expected", [
+    ("replace_rel", "A cat on a table.", ["A cat under a table.", "A cat next to a table."]),
+    ("replace_rel", "A dog to the left of a bicycle.", ["A dog to the right of a bicycle."]),
+    ("replace_rel", "A man standing in front of a bus.", ["A man standing behind a bus."]),
+    ("replace_rel", "A man on a beach.", ["A man next to a beach."]),  # a place: never "under a beach"
+    ("replace_rel", "A man in a suit.", []),  # dress, not location
+    ("replace_rel", "A donut covered in chocolate.", []),  # content, not location
+    ("replace_rel", "A woman holding up an umbrella.", []),  # particle, not direction
+    ("replace_rel", "A man holding an umbrella.", ["A man throwing an umbrella.", "A man dropping an umbrella."]),
+    ("replace_rel", "A boy threw a ball.", ["A boy caught a ball.", "A boy held a ball."]),
+    ("replace_rel", "A grandmother looks at her pizza.",
+     ["A grandmother points at her pizza.", "A grandmother looks away from her pizza."]),
+    ("swap_obj", "A dog chasing a cat.", ["A cat chasing a dog."]),
+    ("swap_obj", "Two dogs are chasing a cat.", ["A cat is chasing two dogs."]),
+    ("swap_obj", "A man riding a horse.", ["A horse riding a man."]),
+    ("swap_obj", "A cat next to a dog.", []),  # symmetric relation
+    ("swap_obj", "A cat and a dog.", []),  # conjunction, no relation
+    ("swap_obj", "A vase of flowers on a table.", []),  # partitive
+    ("swap_obj", "A dog chasing a dog.", []),  # same thing both sides
+    ("replace_att", "A hot dog on a plate.", ["A hot dog on two plates."]),  # "hot" is part of the noun
+    ("replace_att", "THE SKY IS BLUE", ["THE SKY IS BLACK"]),
+    ("replace_att", "A dog is sleeping.", ["Two dogs are sleeping."]),
+    ("replace_att", "Two dogs on a couch.", ["Two dogs on two couches.", "Four dogs on a couch."]),
+    ("replace_att", "An old man.", ["Two old men.", "A young man."]),
+    ("swap_att", "A red car next to a blue truck.", ["A blue car next to a red truck."]),
+    ("swap_att", "A white dog and a black cat.", ["A black dog and a white cat."]),
+    ("swap_att", "A wooden table with a red vase.", ["A red table with a wooden vase."]),
+    ("swap_att", "A red car next to a red truck.", []),
+    ("replace_obj", "A young man takes a picture of himself.", ["A young woman takes a picture of herself."]),
+    ("replace_obj", "A man and a woman.", []),  # each could only become the other
+    ("replace_action", "A cat sitting on a bed.", ["A cat lying on a bed."]),
+    ("replace_action", "A train is driving down the tracks.", ["A train is parking down the tracks."]),
+    ("replace_action", "People lying down on the grass.", ["People sitting down on the grass."]),
+    ("replace_action", "A dog.", []),
+])
+def test_rule_output(rule, caption, expected):
+    assert run(rule, caption) == expected
+
+
+def test_replace_att_colour_and_material_stay_in_category():
+    from fgclip.pipeline.negatives import lexicon
+
+    for seed in range(20):
+        for text in run("replace_att", "A red car.", seed):
+            if text.startswith("A "):
+                colour = text.split()[1]
+                assert colour in lexicon.COLOURS and colour not in ("red", "maroon")
+        for text in run("replace_att", "A wooden table.", seed):
+            if text.startswith("A "):
+                assert text.split()[1] in ("metal", "plastic", "glass")
+
+
+def test_replace_obj_keeps_number_and_article():
+    for seed in range(20):
+        for text in run("replace_obj", "Two dogs on a couch.", seed):
+            first, second = text.split()[1], text.split()[-1]
+            assert first.endswith("s") or first in ("sheep", "deer")
+        for text in run("replace_obj", "An owl on a bench.", seed):
+            article, noun = text.split()[:2]
+            assert article == ("An" if noun[0] in "aeiou" else "A")
+
+
+def test_replace_action_keeps_the_participle():
+    for seed in range(10):
+        for text in run("replace_action", "A man riding a horse.", seed):
+            assert text.split()[2].endswith("ing")
+        for text in run("replace_action", "A woman rides a bike.", seed):
+            assert text.split()[2].endswith("s")
