@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # --- relations: spatial phrases (lower-case token sequences) -> replacements -------------------
 SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("on", "top", "of"): ("under", "beneath", "next to"),
+    ("on", "top", "of"): ("next to",),
     ("in", "front", "of"): ("behind",),
     ("behind",): ("in front of",),
     ("to", "the", "left", "of"): ("to the right of",),
@@ -23,17 +23,17 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("far", "from"): ("next to",),
     ("beside",): ("far from",),
     ("near",): ("far from",),
-    ("under",): ("on top of", "above"),
-    ("underneath",): ("on top of", "above"),
-    ("beneath",): ("on top of", "above"),
+    ("under",): ("next to",),
+    ("underneath",): ("next to",),
+    ("beneath",): ("next to",),
     ("below",): ("above",),
-    ("above",): ("below", "under"),
-    ("over",): ("under",),
-    ("on",): ("under", "next to"),
+    ("above",): ("below", "next to"),
+    ("over",): ("next to",),
+    ("on",): ("next to",),
     ("onto",): ("off",),
     ("off",): ("onto",),
-    ("upon",): ("under",),
-    ("atop",): ("under", "beneath"),
+    ("upon",): ("next to",),
+    ("atop",): ("next to",),
     ("off", "of"): ("onto",),
     ("inside", "of"): ("outside of",),
     ("inside",): ("outside",),
@@ -95,6 +95,7 @@ RELATION_VERBS: dict[str, tuple[str, ...]] = {
 
 # Relation verbs that take their object after "at" ("looking at a phone").
 VERBS_WITH_AT = frozenset({"look", "stare", "point"})
+AT_ONLY_VERBS = frozenset({"look", "stare", "point"})  # never with a bare object: "look on" is no relation
 
 # --- actions (lemma -> replacements): what a subject does --------------------------------------
 ACTION_VERBS: dict[str, tuple[str, ...]] = {
@@ -186,8 +187,10 @@ TRANSITIVE_ONLY_VERBS = frozenset({
     "carry", "fix", "buy", "destroy", "comb", "ignore", "block", "unpack", "unload", "lick", "hold",
     "throw", "drop", "kick", "catch", "ride",
 })
-MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king", "groom"})
-FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride"})
+MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king", "groom", "grandfather",
+                        "husband", "brother", "uncle", "nephew", "grandson", "businessman", "policeman"})
+FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride", "grandmother",
+                          "wife", "sister", "aunt", "niece", "granddaughter", "businesswoman", "policewoman"})
 MALE_TO_FEMALE_PRONOUNS = {"he": "she", "him": "her", "his": "her", "himself": "herself"}
 FEMALE_TO_MALE_PRONOUNS = {"she": "he", "hers": "his", "herself": "himself"}
 GENDERED_PRONOUNS = frozenset(MALE_TO_FEMALE_PRONOUNS) | frozenset(FEMALE_TO_MALE_PRONOUNS) | {"her"}
@@ -210,10 +213,28 @@ CONTENT_PARTICIPLES = frozenset({
 # "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
 # are particles ("holding up an umbrella").
 PATH_NOUNS = frozenset({
-    "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "street", "road", "path",
-    "trail", "sidewalk", "pole", "tree", "ladder", "river", "runway", "track", "tracks",
-    "escalator", "highway", "lane", "alley", "driveway", "wave", "waves",
-})
+    "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",
+    "escalator", "stairway", "hillside", "mountainside",
+})  # vertical only: "walking down a street" and "up a street" are the same walk
+# Where "on" means using, not resting on ("surfing the web on a laptop", "talking on the phone").
+MEDIA_NOUNS = frozenset({"phone", "laptop", "computer", "tv", "television", "screen", "tablet", "cellphone",
+                         "cell phone", "monitor", "radio", "display"})
+# Vessels one cooks in: "cooking in a skillet" has no plausible "next to".
+COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave", "fryer", "toaster", "grill"})
+# Nouns no relation edit should point at: "in the air", "in the distance".
+UNRELATABLE_NOUNS = frozenset({"air", "sky", "background", "distance", "foreground", "rain", "sun", "sunlight",
+                               "shade", "dark", "light", "flat", "wind", "snow", "water"})
+ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
+                        "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
+# Colours an animal's coat can have; a blue dog is no hard negative.
+ANIMAL_COLOURS = ("black", "white", "brown", "gray", "tan")
+# Things whose colour is fixed by nature in a photo: "green sky" is no hard negative either.
+NATURAL_COLOUR_NOUNS = frozenset({"sky", "grass", "water", "ocean", "sea", "tree", "trees", "leaves", "sun",
+                                  "clouds", "cloud", "snow", "field", "lawn", "banana", "bananas", "broccoli"})
+YOUNG_NOUNS = frozenset({"child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers",
+                         "puppy", "puppies", "kitten", "kittens", "calf", "boy", "boys", "girl", "girls"})
+# Nouns with the same singular and plural: their number cannot be read off the word.
+INVARIANT_NOUNS = frozenset({"sheep", "deer", "fish", "moose", "bison", "aircraft"})
 
 # --- attributes: category -> interchangeable values (a value is replaced by another of the same
 # category; listed "opposites" are preferred where the category has them) ----------------------
@@ -314,10 +335,11 @@ NOT_REPLACEABLE_NOUNS = frozenset({
 OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("man", "woman"), ("boy", "girl"), ("lady", "gentleman"), ("guy", "lady"), ("child", "adult"),
     ("kid", "adult"), ("skier", "snowboarder", "surfer", "skateboarder", "cyclist"),
-    ("dog", "cat", "horse", "cow", "sheep", "elephant", "bear", "zebra", "giraffe", "goat", "pig", "deer"),
+    ("dog", "cat"), ("horse", "elephant", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
+    ("zebra", "giraffe", "elephant", "bear", "deer", "lion"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
-    ("car", "truck", "motorcycle", "bicycle", "boat"), ("bus", "truck", "train"),
-    ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("boat", "ship"),
+    ("car", "truck"), ("bus", "truck", "train"), ("train", "tram"), ("motorcycle", "bicycle", "scooter"),
+    ("boat", "raft"),
     ("airplane", "helicopter"), ("plane", "helicopter"), ("polar bear", "brown bear", "black bear"),
     ("refrigerator", "oven", "microwave", "dishwasher", "stove"),
     ("pizza", "sandwich", "salad", "soup", "pasta", "steak", "omelet"), ("burger", "pizza", "salad"),
@@ -330,7 +352,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("chair", "couch", "bench", "stool"), ("sofa", "chair", "bench", "stool"), ("armchair", "bench", "stool"),
     ("laptop", "television", "tablet", "radio"), ("computer", "television", "radio"), ("monitor", "radio"),
     ("keyboard", "phone", "remote", "camera", "clock"),
-    ("frisbee", "ball", "kite", "balloon", "boomerang"),
+    ("frisbee", "ball", "boomerang"), ("kite", "balloon"),
     ("skateboard", "surfboard", "snowboard", "sled", "scooter", "ski"),
     ("racket", "club"),
     ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "window", "door", "painting", "poster"),
@@ -341,7 +363,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("kitchen", "bathroom", "bedroom", "living room", "office", "restaurant", "garage"),
     ("beach", "hill", "mountain", "shore", "cliff", "island"), ("ocean", "lake", "river"), ("pond", "river"),
     ("field", "forest"), ("park", "farm", "garden"), ("yard", "forest", "farm"),
-    ("house", "tower", "church", "barn", "hotel"),
+    ("house", "church", "barn", "hotel"), ("building", "bridge", "fountain"),
     ("pole", "post", "fence", "tower"), ("wall", "pole", "tower"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"),
     ("tie", "scarf", "necklace", "belt"), ("snow", "grass"),
@@ -371,6 +393,9 @@ POSTURE_PARTICLES = frozenset({("sit", "down"), ("lie", "down"), ("lay", "down")
 STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "stop", "park", "wait", "rest", "sleep", "kneel"})
 # Object-dependent replacements for verbs whose alternatives depend on what they act on.
 ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
+    "serve": {"noun.food": ("eat", "cook")},
+    "eat": {"noun.food": ("cook", "cut", "serve")},
+    "cut": {"noun.food": ("eat", "cook")},
     "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
     "drive": {"noun.artifact": ("wash", "repair", "park")},
 }

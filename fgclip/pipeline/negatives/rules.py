@@ -38,7 +38,9 @@ def _next_phrase(caption: Caption, index: int) -> NounPhrase | None:
     return None
 
 
-_PART_NOUNS = frozenset({"side", "back", "top", "edge", "front", "bottom", "middle", "corner", "end", "center"})
+_PART_NOUNS = frozenset({"back", "top", "front", "bottom", "middle", "center"})
+# "on the side of X" and "next to the side of X" say the same: no relation edit through these.
+_VAGUE_PART_NOUNS = frozenset({"side", "edge", "end", "corner"})
 
 
 def _object_of(caption: Caption, index: int) -> NounPhrase | None:
@@ -48,6 +50,8 @@ def _object_of(caption: Caption, index: int) -> NounPhrase | None:
     if phrase is None or phrase.end >= len(caption.tokens) or caption.lower(phrase.end) != "of":
         return phrase
     head = caption.lower(phrase.head)
+    if head in _VAGUE_PART_NOUNS:
+        return None
     if head in _PART_NOUNS and caption.lower(phrase.start) in ("the", "a", "its") \
             or head not in _PART_NOUNS and head in lexicon.NOT_REPLACEABLE_NOUNS:  # "near a piece of pizza"
         return _next_phrase(caption, phrase.end + 1)
@@ -108,6 +112,15 @@ def _is_animate(caption: Caption, phrase: NounPhrase) -> bool:
     return _lexname(caption, phrase) in ("noun.person", "noun.animal")
 
 
+def _subject_phrase(caption: Caption, index: int) -> NounPhrase | None:
+    """The noun phrase right before ``index``, if only a verb or adverb stands between them."""
+    before = [p for p in caption.phrases if p.end <= index]
+    if not before:
+        return None
+    between = caption.tokens[before[-1].end:index]
+    return before[-1] if all(t.tag.startswith(("VB", "RB")) for t in between) else None
+
+
 def _has_agent(caption: Caption, index: int) -> bool:
     """Is there a person or an animal before ``index`` that can be doing the verb there?
 
@@ -133,8 +146,23 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if phrase is None:
         return False
     head = caption.tokens[phrase.head]
+    base = wordnet.noun_lemma(head.lower) or head.lower
+    if base in lexicon.UNRELATABLE_NOUNS or head.lower in lexicon.UNRELATABLE_NOUNS:
+        return False
     if not _ground(caption, phrase) and wordnet.concrete_sense(head.lower) is None:
         return False
+    if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
+        return False  # "on the phone" is use, not place
+    if token.lower in ("in", "into") and (base in lexicon.COOKING_VESSELS or base in lexicon.ROOM_NOUNS):
+        return False  # "next to the kitchen" is no place one stands
+    subject = _subject_phrase(caption, index)
+    if subject is not None and (_lexname(caption, subject) == "noun.body" or caption.lower(subject.head) in ("fur", "hair")):
+        return False  # "the fur on this dog" is part of it, not placed on it
+    if token.lower in ("with", "without"):
+        after = caption.lower(phrase.end) if phrase.end < len(caption.tokens) else "."
+        if after in (",", "and", "or") or subject is None or _ground(caption, subject) \
+                or caption.lower(subject.head) in lexicon.ROOM_NOUNS:
+            return False  # "a room without a sofa, a chair and a TV" is no caption anyone writes
     if token.lower == "in" and size == 1 and _is_clothing(head.lower):
         return False  # "a man in a suit" is dress, not location
     if token.lower in ("in", "with", "without") and caption.lower(index - 1) in lexicon.CONTENT_PARTICIPLES:
@@ -167,7 +195,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
         following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
         if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
             lemma = wordnet.verb_lemma(token.lower)
-            if following == "at" and lemma not in lexicon.VERBS_WITH_AT or not _has_agent(caption, index):
+            if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index):
                 lemma = None  # "a pitcher holding flowers" holds them as a container, not in hands
             for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
@@ -205,6 +233,7 @@ def _agree_verbs(caption: Caption, start: int, end: int, plural_subject: bool) -
     return edits
 
 
+_RELATION_NOUNS = frozenset({"front", "left", "right", "top", "back", "middle"})
 _FREE_PLACEMENT = frozenset({"in front of", "behind", "to the left of", "to the right of", "on the left of",
                              "on the right of", "above", "below"})
 
@@ -231,11 +260,15 @@ def _plausible_swap(caption: Caption, first: NounPhrase, second: NounPhrase, rel
 def swap_obj(caption: Caption, rng: Random) -> list[str]:
     """Exchange two noun phrases across an asymmetric relation: a dog chasing a cat -> a cat chasing a dog."""
     candidates = []
-    phrases = caption.phrases
+    n = len(caption.tokens)
+    # "front" in "in front of" is chunked as a noun phrase of its own; it belongs to the relation.
+    phrases = [p for p in caption.phrases
+               if not (caption.lower(p.head) in _RELATION_NOUNS and p.end < n and caption.lower(p.end) == "of")]
     for first, second in zip(phrases, phrases[1:]):
         between = caption.tokens[first.end:second.start]
         words = [t.lower for t in between]
-        if not 1 <= len(between) <= 4 or any(w in lexicon.NOT_RELATION_WORDS for w in words):
+        free_placement = " ".join(words) in _FREE_PLACEMENT
+        if not 1 <= len(between) <= 4 or not free_placement and any(w in lexicon.NOT_RELATION_WORDS for w in words):
             continue
         if not any(t.tag.startswith(("IN", "VB", "RP")) for t in between):
             continue
@@ -282,6 +315,17 @@ def _is_attribute_position(caption: Caption, index: int) -> bool:
     return previous in ("is", "are", "was", "were", "very", "and", "looks", "look") and caption.tokens[index].tag.startswith("JJ")
 
 
+def _subject_of_predicate(caption: Caption, index: int) -> NounPhrase | None:
+    """"the car is red": the phrase before the verb "be" that precedes ``index``."""
+    k = index - 1
+    while k >= 0 and caption.lower(k) in ("very", "quite", "so", "all", "mostly", "and", ","):
+        k -= 1
+    if k < 0 or caption.lower(k) not in ("is", "are", "was", "were", "looks", "look"):
+        return None
+    before = [p for p in caption.phrases if p.end == k]
+    return before[0] if before else None
+
+
 def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]]:
     """(category, replacement words) for the attribute word at ``index``; empty when it is none."""
     token = caption.tokens[index]
@@ -290,16 +334,26 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "count", _number_alternatives(caption, index)
     if " " in word or not _is_attribute_position(caption, index):
         return "", []
-    if word in lexicon.COLOURS:
-        return "colour", _colour_alternatives(word)
     following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
     if following in ("enough", "to", "than"):
         return "", []  # "long enough to cover his eyes"
-    phrase = caption.phrase_at(index)
-    if phrase is not None and not _ground(caption, phrase) and wordnet.concrete_sense(caption.tokens[phrase.head].lower) is None:
+    # The thing described: the phrase the word modifies, or the subject of "is <word>".
+    phrase = caption.phrase_at(index) or _subject_of_predicate(caption, index)
+    if phrase is None:
+        return "", []
+    if not _ground(caption, phrase) and wordnet.concrete_sense(caption.tokens[phrase.head].lower) is None:
         return "", []  # "a leafy green": the head is no thing one can picture changing
-    if word == "old" and phrase is not None:
+    if word in lexicon.COLOURS:
+        if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS:
+            return "", []  # "a green sky" is false, but of no photo anyone takes
+        options = _colour_alternatives(word)
+        if _lexname(caption, phrase) == "noun.animal":
+            options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
+        return "colour", options
+    if word == "old":
         return "state", ["young" if _is_animate(caption, phrase) else "new"]
+    if word == "young" and caption.tokens[phrase.head].lower in lexicon.YOUNG_NOUNS:
+        return "", []  # "old children"
     if word in lexicon.ATTRIBUTE_OPPOSITES:
         return "state", list(lexicon.ATTRIBUTE_OPPOSITES[word])
     if token.tag.startswith("JJ"):
@@ -343,6 +397,8 @@ def _count_changes(caption: Caption) -> list[str]:
             continue
         if any(t.lower in _SINGULAR_PRONOUNS for t in caption.tokens):
             continue  # "two giraffes ... its photo"
+        if phrase.end < len(caption.tokens) and caption.lower(phrase.end) in (",", "and", "or", "&"):
+            continue  # "two keyboards and computer monitor": the list's articles would not agree
         verbs_end = caption.phrases[number + 1].start if number + 1 < len(caption.phrases) else len(caption.tokens)
         agreement = _agree_verbs(caption, phrase.end, verbs_end, plural_subject=True)
         if agreement is None:
@@ -398,10 +454,12 @@ def swap_att(caption: Caption, rng: Random) -> list[str]:
 def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) -> list[Edit] | None:
     """Pronoun edits that follow a change of gender (man -> woman: his -> her), or None when the
     pronouns cannot be told apart (two gendered nouns in the caption)."""
-    male = old in lexicon.MALE_NOUNS and new in lexicon.FEMALE_NOUNS
-    female = old in lexicon.FEMALE_NOUNS and new in lexicon.MALE_NOUNS
+    male = old in lexicon.MALE_NOUNS and new not in lexicon.MALE_NOUNS
+    female = old in lexicon.FEMALE_NOUNS and new not in lexicon.FEMALE_NOUNS
     if not (male or female):
         return []
+    if new not in lexicon.MALE_NOUNS | lexicon.FEMALE_NOUNS:
+        return [] if not any(t.lower in lexicon.GENDERED_PRONOUNS for t in caption.tokens) else None
     pronouns = [k for k, t in enumerate(caption.tokens) if t.lower in lexicon.GENDERED_PRONOUNS]
     if not pronouns:
         return []
@@ -422,6 +480,11 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     return edits
 
 
+# People and animals are replaced from the curated groups only: WordNet's person and animal
+# siblings are mostly roles and taxa no caption would name ("larva", "sportsman").
+_WORDNET_FALLBACK_FILES = frozenset({"noun.artifact", "noun.food", "noun.plant", "noun.object"})
+
+
 def replace_obj(caption: Caption, rng: Random) -> list[str]:
     """dog -> wolf, table -> desk: a WordNet sibling of a head noun, same lexicographer file."""
     candidates = []
@@ -435,12 +498,19 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         head = caption.tokens[phrase.head]
         if phrase.head > phrase.first_modifier and caption.tokens[phrase.head - 1].tag in ("NN", "NNS", "VBG"):
             continue  # head of a compound: "washing machine" -> "washing fan" is no thing
+        if phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of":
+            continue  # a container or measure of something: "a bowl of food" -> "a jar of food"
+        if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
+            continue  # "a herd of sheep": singular or plural? the replacement could not agree
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
-        if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base:
-            alternatives = [a for a in wordnet.noun_siblings(base) if not wordnet.shares_sense(a, heads)]
-        # Not a noun the caption already names ("two adults and adults").
+        sense = wordnet.concrete_sense(base)
+        if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
+                and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES:
+            alternatives = wordnet.noun_siblings(base)
+        # Not a noun the caption already names, nor a synonym of one ("two kids and children").
+        others = heads - {base}
         alternatives = [a for a in alternatives or () if a not in heads and a not in words
-                        and _plural(a) not in words]
+                        and _plural(a) not in words and not wordnet.shares_sense(a, others)]
         for sibling in _pick(rng, alternatives, 1):
             edits = _pronoun_edits(caption, base, sibling, gendered_heads)
             if edits is None:
@@ -454,6 +524,10 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
 
 # --- action -----------------------------------------------------------------------------------
 
+_AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "'s", "'re", "has", "have",
+                         "had", "do", "does", "did", "will", "can", "could", "would", "should", "may", "might"})
+
+
 def replace_action(caption: Caption, rng: Random) -> list[str]:
     """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
     candidates = []
@@ -465,6 +539,11 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue
         if form_tag == "VBN" and caption.lower(index - 1) not in ("is", "are", "was", "were", "been", "be", "has", "have"):
             continue  # a participle used as an adjective ("thick wheeled bike"), not an action
+        if form_tag in ("VBN", "VBD") and index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in NOUN_TAGS:
+            continue  # "a horse drawn carriage"
+        previous = caption.tokens[index - 1]
+        if previous.tag.startswith("VB") and previous.lower not in _AUXILIARIES:
+            continue  # part of a fixed verb phrase: "keep watch", "go play"
         if not _has_agent(caption, index):
             continue  # actions need an agent: a bus does not sit or stand
         lemma = wordnet.verb_lemma(token.lower)
@@ -475,7 +554,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
-            alternatives = lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind, ()) if has_object else ()
+            alternatives = (lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind, ()) if has_object
+                            else lexicon.ACTION_VERBS.get(lemma, ()))
         elif lemma in lexicon.ANIMAL_ACTION_VERBS and not any(
                 _lexname(caption, p) == "noun.person" or caption.tokens[p.head].lower in lexicon.ANIMATE_WORDS
                 for p in caption.phrases if p.end <= index):
@@ -492,6 +572,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             a for a in alternatives
             if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
+            and not (a == "stand" and following == "in")  # not "standing in a chair"
             and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
                      and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))
         ]  # "sitting down" and "lying down", but not "sitting down the hill"

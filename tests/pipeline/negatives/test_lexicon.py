@@ -1,0 +1,55 @@
+"""The curated lists checked against WordNet: replacements are other things, never the same thing."""
+
+import pytest
+
+from fgclip.pipeline.negatives import lexicon, wordnet
+
+
+def _senses(word):
+    return wordnet.wn().synsets(word.replace(" ", "_"), "n")
+
+
+def _ancestors(synsets):
+    found = set(synsets)
+    for synset in synsets:
+        found.update(synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms()))
+    return found
+
+
+@pytest.mark.parametrize("group", lexicon.OBJECT_GROUPS, ids=lambda g: g[0])
+def test_object_groups_hold_no_synonym_hypernym_or_hyponym(group):
+    for a in group:
+        for b in group:
+            if a >= b:
+                continue
+            senses_a, senses_b = _senses(a), _senses(b)
+            assert senses_a and senses_b, f"{a!r} or {b!r} unknown to WordNet"
+            assert not set(senses_a) & set(senses_b), f"{a} / {b} are synonyms"
+            assert not set(senses_b) & _ancestors(senses_a), f"{b} is a hypernym of {a}"
+            assert not set(senses_a) & _ancestors(senses_b), f"{a} is a hypernym of {b}"
+
+
+@pytest.mark.parametrize("word", ["dog", "chair", "guitar", "truck", "spoon", "violin", "shirt"])
+def test_wordnet_siblings_share_the_lexicographer_file_and_are_no_synonym_or_hyponym(word):
+    sense = wordnet.concrete_sense(word)
+    siblings = wordnet.noun_siblings(word)
+    assert siblings, word
+    own = set(_senses(word))
+    for sibling in siblings:
+        theirs = _senses(sibling)
+        assert theirs[0].lexname() == sense.lexname()
+        assert not own & set(theirs)
+        assert not set(theirs) & _ancestors(own)
+        assert not own & _ancestors(theirs)
+
+
+def test_attribute_opposites_are_never_the_word_itself():
+    for word, opposites in lexicon.ATTRIBUTE_OPPOSITES.items():
+        assert word not in opposites
+
+
+def test_relation_tables_never_map_a_phrase_to_itself():
+    for phrase, replacements in lexicon.SPATIAL_RELATIONS.items():
+        assert " ".join(phrase) not in replacements
+    for verb, replacements in {**lexicon.RELATION_VERBS, **lexicon.ACTION_VERBS}.items():
+        assert verb not in replacements

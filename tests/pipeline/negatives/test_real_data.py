@@ -1,0 +1,32 @@
+"""The generator on the real benchmark captions in ../shared/data (skipped when absent)."""
+
+import pytest
+
+from fgclip.pipeline.negatives import lexicon, rule_errors, wordnet
+from fgclip.pipeline.negatives.measure import coverage
+
+pytestmark = pytest.mark.slow
+
+# Floors measured on the 9,060 distinct COCO captions (docs/negatives.md; bench/negatives.py).
+# They guard against regressions; the issue's targets that are not met are reported there.
+COVERAGE_FLOORS = {"object": 0.88, "relation": 0.71, "attribute": 0.69, "action": 0.32}
+
+
+def test_coco_caption_count(reference_captions):
+    assert len(reference_captions["coco"]) == 9060
+
+
+def test_coverage_floors_on_coco_captions(reference_captions):
+    before = sum(rule_errors.values())
+    result = coverage(reference_captions["coco"])
+    for kind, floor in COVERAGE_FLOORS.items():
+        assert result["kind_coverage"][kind] >= floor, (kind, result["kind_coverage"])
+    assert sum(rule_errors.values()) == before, dict(rule_errors)
+
+
+def test_other_sources_never_raise(reference_captions):
+    before = sum(rule_errors.values())
+    for name in ("valse", "vl-checklist"):
+        result = coverage(reference_captions[name][:3000])
+        assert result["negatives"] > 0
+    assert sum(rule_errors.values()) == before, dict(rule_errors)
