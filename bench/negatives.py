@@ -76,8 +76,37 @@ def main() -> int:
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     os.replace(tmp, args.out)
-    print(f"wrote {args.out}")
+    plot = args.out.with_suffix(".png")
+    plot_coverage(result["coverage"], plot)
+    print(f"wrote {args.out} and {plot}")
     return 0
+
+
+def plot_coverage(by_source: dict, path: Path) -> None:
+    """Bar charts: share of captions with a negative, per kind and per rule, for each source."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, key, title in ((axes[0], "kind_coverage", "by kind"), (axes[1], "rule_coverage", "by rule")):
+        labels = list(next(iter(by_source.values()))[key])
+        width = 0.8 / len(by_source)
+        for k, (source, cov) in enumerate(by_source.items()):
+            xs = [i + k * width for i in range(len(labels))]
+            ax.bar(xs, [100 * cov[key][label] for label in labels], width, label=f"{source} ({cov['captions']})")
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels, rotation=20)
+        ax.set_ylabel("% of captions with a negative")
+        ax.set_ylim(0, 100)
+        ax.set_title(f"Hard-negative coverage {title}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

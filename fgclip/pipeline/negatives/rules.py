@@ -121,11 +121,14 @@ def _subject_phrase(caption: Caption, index: int) -> NounPhrase | None:
     return before[-1] if all(t.tag.startswith(("VB", "RB")) for t in between) else None
 
 
-def _has_agent(caption: Caption, index: int) -> bool:
+def _has_agent(caption: Caption, index: int, people_only: bool = False) -> bool:
     """Is there a person or an animal before ``index`` that can be doing the verb there?
 
     Captions chain participles ("a man wearing a shirt and tie standing in a room"), so the
     doer is not always the nearest noun; any animate noun before the verb will do."""
+    if people_only:  # a cat looks at its reflection, but does not point at it
+        return any(_lexname(caption, p) == "noun.person" or caption.lower(p.head) in lexicon.ANIMATE_WORDS
+                   for p in caption.phrases if p.end <= index)
     return any(_is_animate(caption, p) for p in caption.phrases if p.end <= index)
 
 
@@ -195,7 +198,8 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
         following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
         if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
             lemma = wordnet.verb_lemma(token.lower)
-            if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index):
+            if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index) \
+                    or lemma in lexicon.AT_ONLY_VERBS and not _has_agent(caption, index, people_only=True):
                 lemma = None  # "a pitcher holding flowers" holds them as a container, not in hands
             for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
@@ -346,7 +350,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     if word in lexicon.COLOURS:
         if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS:
             return "", []  # "a green sky" is false, but of no photo anyone takes
-        options = _colour_alternatives(word)
+        present = {t.lower for t in caption.tokens}
+        options = [c for c in _colour_alternatives(word) if c not in present]  # not "white and white"
         if _lexname(caption, phrase) == "noun.animal":
             options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
         return "colour", options
@@ -356,8 +361,6 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "", []  # "old children"
     if word in lexicon.ATTRIBUTE_OPPOSITES:
         return "state", list(lexicon.ATTRIBUTE_OPPOSITES[word])
-    if token.tag.startswith("JJ"):
-        return "antonym", list(wordnet.adjective_antonyms(word))
     return "", []
 
 
@@ -376,6 +379,27 @@ def _number_alternatives(caption: Caption, index: int) -> list[str]:
 
 
 _SINGULAR_PRONOUNS = frozenset({"it", "its", "itself", "he", "she", "his", "her", "him", "himself", "herself"})
+
+
+_FINITE = frozenset({"is", "are", "was", "were", "has", "have", "'s", "'re"})
+
+
+def _finite_verb_after(caption: Caption, phrase: NounPhrase):
+    """Index of the finite verb agreeing with a caption-initial subject, None if the caption has
+    none ("a dog on a bed"), False if one stands where it may belong to another noun."""
+    k = phrase.end
+    tokens = caption.tokens
+    while k + 1 < len(tokens) and tokens[k].lower == "of":  # "a jar of pickles sits"
+        inner = _next_phrase(caption, k + 1)
+        if inner is None:
+            break
+        k = inner.end
+    finite = [i for i, t in enumerate(tokens) if i >= phrase.end and (t.lower in _FINITE or t.tag in ("VBZ", "VBP"))]
+    if not finite:
+        return None
+    if finite[0] == k and len(finite) == 1:
+        return k
+    return False
 
 
 def _count_changes(caption: Caption) -> list[str]:
@@ -399,8 +423,12 @@ def _count_changes(caption: Caption) -> list[str]:
             continue  # "two giraffes ... its photo"
         if phrase.end < len(caption.tokens) and caption.lower(phrase.end) in (",", "and", "or", "&"):
             continue  # "two keyboards and computer monitor": the list's articles would not agree
-        verbs_end = caption.phrases[number + 1].start if number + 1 < len(caption.phrases) else len(caption.tokens)
-        agreement = _agree_verbs(caption, phrase.end, verbs_end, plural_subject=True)
+        if any(caption.tokens[k].tag in NOUN_TAGS for k in range(phrase.first_modifier, phrase.head)):
+            continue  # "a woman tennis player" -> "two women tennis players": modifiers inflect too
+        verb = _finite_verb_after(caption, phrase)
+        if verb is False:
+            continue  # a finite verb somewhere we cannot tell belongs to this subject
+        agreement = _agree_verbs(caption, verb, verb + 1, plural_subject=True) if verb is not None else []
         if agreement is None:
             continue
         if there_is:
@@ -482,7 +510,7 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
 
 # People and animals are replaced from the curated groups only: WordNet's person and animal
 # siblings are mostly roles and taxa no caption would name ("larva", "sportsman").
-_WORDNET_FALLBACK_FILES = frozenset({"noun.artifact", "noun.food", "noun.plant", "noun.object"})
+_WORDNET_FALLBACK_FILES = frozenset({"noun.artifact", "noun.food", "noun.plant"})
 
 
 def replace_obj(caption: Caption, rng: Random) -> list[str]:
@@ -496,8 +524,11 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         if base is None:
             continue
         head = caption.tokens[phrase.head]
-        if phrase.head > phrase.first_modifier and caption.tokens[phrase.head - 1].tag in ("NN", "NNS", "VBG"):
+        if phrase.head > 0 and caption.tokens[phrase.head - 1].tag in ("NN", "NNS", "VBG") \
+                and caption.tokens[phrase.head - 1].lower not in ("of",):
             continue  # head of a compound: "washing machine" -> "washing fan" is no thing
+        if phrase.start > 0 and caption.lower(phrase.start - 1) in ("like", "as"):
+            continue  # a simile names nothing in the picture
         if phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of":
             continue  # a container or measure of something: "a bowl of food" -> "a jar of food"
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
@@ -528,6 +559,11 @@ _AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "been", "being", "am
                          "had", "do", "does", "did", "will", "can", "could", "would", "should", "may", "might"})
 
 
+def _object_text(caption: Caption, index: int) -> str:
+    phrase = _next_phrase(caption, index + 1)
+    return caption.span_text(phrase.first_modifier, phrase.end).lower() if phrase is not None else ""
+
+
 def replace_action(caption: Caption, rng: Random) -> list[str]:
     """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
     candidates = []
@@ -554,8 +590,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
-            alternatives = (lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind, ()) if has_object
-                            else lexicon.ACTION_VERBS.get(lemma, ()))
+            alternatives = lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind if has_object else None, ())
         elif lemma in lexicon.ANIMAL_ACTION_VERBS and not any(
                 _lexname(caption, p) == "noun.person" or caption.tokens[p.head].lower in lexicon.ANIMATE_WORDS
                 for p in caption.phrases if p.end <= index):
@@ -566,7 +601,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue
         else:
             alternatives = wordnet.verb_siblings(lemma)
-        if lemma == "play" and following == "with":
+        if lemma == "play" and (following == "with" or _object_text(caption, index) in lexicon.PLAYED_ON_SCREEN):
             continue
         alternatives = [
             a for a in alternatives
