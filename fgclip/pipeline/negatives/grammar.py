@@ -88,27 +88,6 @@ def pluralize(noun: str, irregular: dict[str, str] | None = None) -> str:
     return prefix + match_case(head, plural)
 
 
-def singularize(noun: str, irregular: dict[str, str] | None = None) -> str:
-    """Singular of a plural noun (best effort; used to look plurals up in WordNet)."""
-    lower = noun.lower()
-    if irregular and lower in irregular:
-        return irregular[lower]
-    if lower in _INVARIANT:
-        return lower
-    for singular, plural in _F_TO_VES.items():
-        if lower == plural:
-            return singular
-    if lower.endswith("men") and lower not in ("specimen", "abdomen", "omen"):
-        return lower[:-3] + "man"
-    if lower.endswith("ies") and len(lower) > 4:
-        return lower[:-3] + "y"
-    if lower.endswith(("ses", "xes", "zes", "ches", "shes", "oes")):
-        return lower[:-2]
-    if lower.endswith("s") and not lower.endswith("ss"):
-        return lower[:-1]
-    return lower
-
-
 def _doubles_final_consonant(verb: str) -> bool:
     """True for short verbs ending consonant-vowel-consonant: run -> running, sit -> sitting."""
     if len(verb) < 3 or verb[-1] in VOWELS + "wxy":

@@ -383,7 +383,7 @@ ANIMATE_WORDS = frozenset({
 })
 # Motion particles after a verb ("walking down the street"): a static verb cannot take them.
 MOTION_PARTICLES = frozenset({"down", "up", "across", "along", "through", "toward", "towards", "into", "past",
-                              "around", "away", "over", "off", "out"})
+                              "around", "away", "over", "off", "out", "above", "overhead"})
 INTRANSITIVE_ONLY_VERBS = frozenset({
     "fall", "sit", "stand", "lie", "lay", "sleep", "cry", "laugh", "frown", "smile", "land", "dance",
     "rest", "kneel", "swim", "descend",

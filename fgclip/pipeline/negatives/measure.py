@@ -4,7 +4,6 @@ sample for reading. Used by ``bench/negatives.py``, the real-data tests and docs
 
 from __future__ import annotations
 
-import ast
 import csv
 import json
 import random
@@ -76,9 +75,3 @@ def validity_sample(captions: list[str], size: int = 200, seed: int = 0) -> list
         if len(pairs) == size:
             break
     return pairs
-
-
-def literal_list(text: str) -> list[str]:
-    """NegCLIP stores lists as Python literals; parse without eval."""
-    value = ast.literal_eval(text)
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

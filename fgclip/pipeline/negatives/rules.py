@@ -587,6 +587,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue
         following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
         has_object = _starts_phrase(caption, index + 1)
+        airborne = any(t.lower in ("sky", "air") for t in caption.tokens[index + 1:index + 5])
         if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
@@ -608,6 +609,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
+            and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
             and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
                      and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))
         ]  # "sitting down" and "lying down", but not "sitting down the hill"

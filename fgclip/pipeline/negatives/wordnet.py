@@ -187,18 +187,6 @@ def shares_sense(word: str, others) -> bool:
 
 
 @lru_cache(maxsize=None)
-def adjective_antonyms(word: str) -> tuple[str, ...]:
-    """Direct WordNet antonyms of an adjective's first senses ("wet" -> "dry")."""
-    found: list[str] = []
-    for lemma in wn().lemmas(word.lower(), "a")[:3]:
-        for antonym in lemma.antonyms():
-            name = _name(antonym.name())
-            if _usable_word(name) and " " not in name and name not in found and name != word:
-                found.append(name)
-    return tuple(found)
-
-
-@lru_cache(maxsize=None)
 def verb_siblings(lemma: str, limit: int = 6) -> tuple[str, ...]:
     """Common co-hyponyms of a verb's first sense within an action lexicographer file."""
     synsets = wn().synsets(lemma, "v")
@@ -251,15 +239,6 @@ def irregular_plurals() -> dict[str, str]:
             if "_" not in plural and plural.isalpha() and singular != plural:
                 plurals.setdefault(singular, plural)
     return plurals
-
-
-@lru_cache(maxsize=1)
-def irregular_singulars() -> dict[str, str]:
-    singulars: dict[str, str] = {}
-    for plural, lemmas in wn()._exception_map["n"].items():
-        if lemmas and "_" not in plural:
-            singulars[plural] = lemmas[0]
-    return singulars
 
 
 @lru_cache(maxsize=1)

@@ -59,3 +59,30 @@ def test_contextual_rules_agree_with_textblob_on_real_captions(reference_caption
 
 def w_is_plain(word):
     return word.isalpha() and word.islower()
+
+
+def test_spacy_tagger_adapter_runs_the_pipeline_on_given_words(monkeypatch):
+    """SpacyTagger must tag exactly the words it is given (no re-tokenising), with caption fixes."""
+    import sys
+    import types
+
+    from fgclip.pipeline.negatives.tagging import SpacyTagger
+
+    class Doc(list):
+        def __init__(self, vocab, words):
+            super().__init__(types.SimpleNamespace(text=w, tag_="NN") for w in words)
+
+    def tagger(doc):
+        for token in doc:
+            token.tag_ = "DT" if token.text.lower() == "the" else "VBZ" if token.text == "runs" else "NN"
+        return doc
+
+    nlp = types.SimpleNamespace(vocab=object(), pipeline=[("tagger", tagger)])
+    spacy = types.ModuleType("spacy")
+    spacy.load = lambda name, exclude=(): nlp
+    spacy_tokens = types.ModuleType("spacy.tokens")
+    spacy_tokens.Doc = Doc
+    monkeypatch.setitem(sys.modules, "spacy", spacy)
+    monkeypatch.setitem(sys.modules, "spacy.tokens", spacy_tokens)
+    assert SpacyTagger("any_model").tag(["the", "dog", "runs", "to", "the", "left", "of", "it"]) == \
+        ["DT", "NN", "VBZ", "NN", "DT", "NN", "NN", "NN"]
