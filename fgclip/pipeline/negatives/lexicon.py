@@ -99,10 +99,10 @@ AT_ONLY_VERBS = frozenset({"look", "stare", "point"})  # never with a bare objec
 
 # --- actions (lemma -> replacements): what a subject does --------------------------------------
 ACTION_VERBS: dict[str, tuple[str, ...]] = {
-    "sit": ("stand", "lie"),
-    "stand": ("sit", "lie"),
-    "lie": ("stand", "sit"),
-    "lay": ("stand", "sit"),
+    "sit": ("stand",),
+    "stand": ("sit",),
+    "lie": ("stand",),
+    "lay": ("stand",),
     "walk": ("run", "sit"),
     "run": ("walk", "sit"),
     "jog": ("sit", "walk"),
@@ -174,9 +174,9 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "hang": ("lie",),
     "stop": ("drive",),
     "travel": ("stop",),
-    "kneel": ("stand", "lie"),
+    "kneel": ("stand",),
     "crouch": ("stand", "jump"),
-    "lean": ("stand", "sit"),
+    "lean": ("stand",),
     "fight": ("play",),
     "chew": ("lick",),
 }
@@ -184,8 +184,10 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
 TRANSITIVE_ONLY_VERBS = frozenset({
     "push", "wash", "feed", "pet", "repair", "serve", "cut", "pour", "spill", "erase", "close",
     "carry", "fix", "buy", "destroy", "comb", "ignore", "block", "unpack", "unload", "lick", "hold",
-    "throw", "drop", "kick", "catch", "ride",
+    "throw", "drop", "kick", "catch", "ride", "watch",
 })
+# Verbs of looking: what follows them is where the gaze goes, not where things are.
+LOOKING_VERBS = frozenset({"look", "gaze", "stare", "peer", "peek", "glance", "watch", "check"})
 MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king", "groom", "grandfather",
                         "husband", "brother", "uncle", "nephew", "grandson", "businessman", "policeman"})
 FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride", "grandmother",
@@ -213,6 +215,7 @@ CONTENT_PARTICIPLES = frozenset({
 # are particles ("holding up an umbrella").
 PATH_NOUNS = frozenset({
     "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",
+    # (ground nouns, reachable here only through "up"/"down")
     "escalator", "stairway", "hillside", "mountainside",
 })  # vertical only: "walking down a street" and "up a street" are the same walk
 # Where "on" means using, not resting on ("surfing the web on a laptop", "talking on the phone").
@@ -272,7 +275,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "hot": ("cold",), "cold": ("hot",), "warm": ("cold",), "sliced": ("whole",), "whole": ("sliced",),
     "cooked": ("raw",), "raw": ("cooked",), "fresh": ("rotten",), "ripe": ("unripe", "rotten"),
     "dark": ("bright",), "bright": ("dark",), "sunny": ("cloudy", "rainy"), "cloudy": ("sunny", "clear"),
-    "rainy": ("sunny",), "snowy": ("sunny", "grassy"), "busy": ("empty", "quiet"), "crowded": ("empty",),
+    "rainy": ("sunny",), "snowy": ("grassy", "sandy"), "busy": ("empty", "quiet"), "crowded": ("empty",),
     "broken": ("new", "intact"), "messy": ("tidy", "clean"), "cluttered": ("tidy", "empty"),
     "tidy": ("messy",), "neat": ("messy",), "calm": ("rough",), "rough": ("calm", "smooth"),
     "smooth": ("rough",), "happy": ("sad", "angry"), "sad": ("happy",), "angry": ("happy",),
@@ -344,29 +347,27 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("car", "truck"), ("bus", "truck", "train"), ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("bike", "scooter", "skateboard"),
     ("boat", "raft"),
     ("airplane", "helicopter"), ("plane", "helicopter"), 
-    ("refrigerator", "oven", "microwave", "dishwasher", "stove"),
+    ("oven", "microwave", "toaster"), ("refrigerator", "dishwasher"),
     ("pizza", "sandwich", "salad", "soup", "pasta", "steak", "omelet"), ("burger", "pizza", "salad"),
     ("banana", "apple", "orange", "lemon", "pear", "peach", "grape", "strawberry", "pineapple"),
     ("broccoli", "carrot", "cauliflower", "spinach", "lettuce", "cucumber", "potato", "tomato", "onion"),
     ("donut", "muffin", "croissant", "bagel"), ("cake", "pie", "bread"),
     ("cup", "bowl", "plate", "glass", "bottle", "jar"), ("mug", "bowl", "plate"), ("vase", "bowl", "basket"),
     ("fork", "knife", "spoon", "spatula", "chopsticks"), ("pan", "pot"),
-    ("table", "shelf", "cabinet"), ("bed", "sofa", "bench"), ("counter", "shelf", "cabinet"),
+    ("bed", "sofa", "bench"), ("counter", "shelf", "cabinet"),
     ("chair", "couch", "bench"), ("sofa", "chair", "bench"), ("armchair", "bench"),
     ("laptop", "television", "tablet", "radio"), ("computer", "television", "radio"), ("monitor", "radio"),
     ("keyboard", "phone", "remote", "clock"),
-    ("frisbee", "ball", "boomerang"), ("kite", "balloon"),
-    ("skateboard", "surfboard", "snowboard", "sled", "scooter", "ski"),
+    ("frisbee", "ball"), ("kite", "balloon"),
+    ("skateboard", "surfboard", "snowboard", "scooter", "ski"),
     ("racket", "club"),
     ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "painting", "poster"), ("window", "door"),
     ("hat", "helmet", "cap", "scarf"), ("shirt", "jacket", "sweater", "vest", "dress"), ("coat", "sweater", "vest"),
     ("backpack", "suitcase", "basket", "box"), ("handbag", "basket", "box"), ("purse", "basket", "box"),
-    ("umbrella", "kite", "flag"), ("tree", "bush", "flower"),
-    ("street", "sidewalk", "bridge", "runway", "railroad"), ("road", "sidewalk", "bridge", "runway"),
+    ("umbrella", "kite", "flag"), ("tree", "bush"),
     ("kitchen", "bathroom", "bedroom", "living room", "office", "restaurant", "garage"),
-    ("beach", "hill", "mountain", "shore", "cliff", "island"), ("ocean", "lake", "river"), ("pond", "river"),
-    ("field", "forest"), ("park", "farm", "garden"), ("yard", "forest", "farm"),
-    ("house", "church", "hotel"), ("building", "bridge", "fountain"),
+    ("beach", "hill", "mountain", "island"), ("ocean", "lake", "river"), ("pond", "river"), ("field", "forest"),
+    ("house", "church", "hotel"), ("building", "bridge"),
     ("pole", "post", "fence", "tower"), ("wall", "pole", "tower"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"),
     ("tie", "scarf", "necklace"), ("snow", "grass"),
@@ -415,10 +416,10 @@ GROUND_NOUNS = frozenset({
     "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
 })
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("on",): ("next to",), ("in",): ("next to",), ("under",): ("next to",), ("over",): (),
-    ("above",): (), ("below",): ("next to",), ("into",): ("out of",), ("at",): ("far from",),
+    ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),
+    ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
     ("with",): (), ("without",): (),
-    ("on", "top", "of"): ("next to",), ("underneath",): ("next to",), ("beneath",): ("next to",),
+    ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
 }
 
 
@@ -432,3 +433,12 @@ def _object_alternatives() -> dict[str, tuple[str, ...]]:
 
 
 OBJECT_ALTERNATIVES: dict[str, tuple[str, ...]] = _object_alternatives()
+
+
+# Caption nouns whose most frequent WordNet sense is not the thing in the picture ("table" of
+# data, "plate" in baseball): for these the most frequent concrete sense is taken instead.
+CONCRETE_CAPTION_NOUNS = frozenset(OBJECT_ALTERNATIVES) | GROUND_NOUNS | AT_OBJECTS | frozenset({
+    "table", "plate", "counter", "shelf", "cabinet", "desk", "street", "road", "sidewalk", "park",
+    "garden", "shore", "cliff", "stove", "sled", "boomerang", "bag", "pitcher", "mug", "monitor",
+    "kite", "bat", "mouse", "remote", "keyboard", "tie", "cap", "jet", "ship", "canoe", "van",
+})

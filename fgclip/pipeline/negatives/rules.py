@@ -161,7 +161,16 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     subject = _subject_phrase(caption, index)
     if subject is not None and (_lexname(caption, subject) == "noun.body" or caption.lower(subject.head) in ("fur", "hair")):
         return False  # "the fur on this dog" is part of it, not placed on it
+    previous = caption.tokens[index - 1]
+    if wordnet.verb_lemma(previous.lower) in lexicon.LOOKING_VERBS or previous.lower in ("up", "out"):
+        return False  # "gazing into a mirror", "sitting up against a wall"
+    if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
+        return False  # "passengers ride on a train": next to it, they would not be riding
+    if token.lower == "by" and previous.tag == "VBN":
+        return False  # "accompanied by": the agent of a passive, not a place
     if token.lower in ("with", "without"):
+        if caption.lower(phrase.start) in ("some", "many", "several", "lots", "two", "three", "four", "a lot"):
+            return False  # "without some pots"
         after = caption.lower(phrase.end) if phrase.end < len(caption.tokens) else "."
         if after in (",", "and", "or") or subject is None or _ground(caption, subject) \
                 or caption.lower(subject.head) in lexicon.ROOM_NOUNS:
@@ -338,6 +347,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "count", _number_alternatives(caption, index)
     if " " in word or not _is_attribute_position(caption, index):
         return "", []
+    if index > 0 and token.text[:1].isupper() and not caption.all_caps:
+        return "", []  # part of a name: "the Blue Angels"
     following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
     if following in ("enough", "to", "than"):
         return "", []  # "long enough to cover his eyes"
@@ -351,7 +362,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS:
             return "", []  # "a green sky" is false, but of no photo anyone takes
         present = {t.lower for t in caption.tokens}
-        options = [c for c in _colour_alternatives(word) if c not in present]  # not "white and white"
+        present |= set().union(*(g for g in lexicon.COLOUR_EQUIVALENTS if g & present))
+        options = [c for c in _colour_alternatives(word) if c not in present]  # not "grey and gray"
         if _lexname(caption, phrase) == "noun.animal":
             options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
         return "colour", options
@@ -423,6 +435,10 @@ def _count_changes(caption: Caption) -> list[str]:
             continue  # "two giraffes ... its photo"
         if phrase.end < len(caption.tokens) and caption.lower(phrase.end) in (",", "and", "or", "&"):
             continue  # "two keyboards and computer monitor": the list's articles would not agree
+        if _ground(caption, phrase) or wordnet.noun_lemma(head.lower) in lexicon.ROOM_NOUNS:
+            continue  # one counts things in a scene, not the scene: "two living rooms"
+        if any(t.lower in ("alone", "single", "lone", "only") for t in caption.tokens):
+            continue
         if any(caption.tokens[k].tag in NOUN_TAGS for k in range(phrase.first_modifier, phrase.head)):
             continue  # "a woman tennis player" -> "two women tennis players": modifiers inflect too
         verb = _finite_verb_after(caption, phrase)
@@ -457,6 +473,13 @@ def _attribute_words(caption: Caption, phrase: NounPhrase) -> dict[str, int]:
     return found
 
 
+def _contrasting(first: str, second: str) -> bool:
+    """Do two attribute words say different things ("red"/"blue", "large"/"small", not "large"/"giant")?"""
+    if first in lexicon.COLOURS and second in lexicon.COLOURS:
+        return second in _colour_alternatives(first)
+    return second in lexicon.ATTRIBUTE_OPPOSITES.get(first, ()) or first in lexicon.ATTRIBUTE_OPPOSITES.get(second, ())
+
+
 def swap_att(caption: Caption, rng: Random) -> list[str]:
     """Exchange the modifiers of two nouns: a red car and a blue truck -> a blue car and a red truck."""
     candidates = []
@@ -470,8 +493,8 @@ def swap_att(caption: Caption, rng: Random) -> list[str]:
             pairs = [(first_attrs[c], second_attrs[c]) for c in shared]
             for i, j in pairs:
                 left, right = caption.tokens[i], caption.tokens[j]
-                if left.lower == right.lower:
-                    continue
+                if not _contrasting(left.lower, right.lower):
+                    continue  # "large" and "giant" trade places to no effect
                 edits = [Edit(i, i + 1, match_case(left.text, right.lower)), Edit(j, j + 1, match_case(right.text, left.lower))]
                 candidates.append(apply_edits(caption, edits))
     return _pick(rng, candidates)
@@ -529,8 +552,9 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # head of a compound: "washing machine" -> "washing fan" is no thing
         if phrase.start > 0 and caption.lower(phrase.start - 1) in ("like", "as"):
             continue  # a simile names nothing in the picture
-        if phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of":
-            continue  # a container or measure of something: "a bowl of food" -> "a jar of food"
+        if phrase.end < len(caption.tokens) and (caption.lower(phrase.end) == "of"
+                                                 or caption.lower(phrase.end) in lexicon.CONTENT_PARTICIPLES):
+            continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
             continue  # "a herd of sheep": singular or plural? the replacement could not agree
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
@@ -588,6 +612,10 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
         has_object = _starts_phrase(caption, index + 1)
         airborne = any(t.lower in ("sky", "air") for t in caption.tokens[index + 1:index + 5])
+        present_lemmas = {wordnet.verb_lemma(t.lower) for t in caption.tokens if t.tag.startswith("VB")}
+        if index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in ("VBN", "VBD", "JJ") \
+                and caption.tokens[index + 1].lower.endswith("ed"):
+            continue  # "lies crouched": the posture is said twice
         if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
@@ -609,6 +637,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
+            and a not in present_lemmas  # not "sitting and sitting"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
             and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
                      and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))

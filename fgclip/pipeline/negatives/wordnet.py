@@ -108,7 +108,7 @@ def concrete_sense(word: str):
     if lemma is None or lemma in lexicon.NOT_REPLACEABLE_NOUNS:
         return None
     synsets = wn().synsets(lemma.replace(" ", "_"), "n")
-    if lemma not in lexicon.OBJECT_ALTERNATIVES and lemma not in lexicon.GROUND_NOUNS:
+    if lemma not in lexicon.CONCRETE_CAPTION_NOUNS:
         synsets = synsets[:1]
     for synset in synsets:
         if synset.lexname() in CONCRETE_NOUN_FILES and not synset.instance_hypernyms():
