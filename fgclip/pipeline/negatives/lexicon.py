@@ -95,7 +95,9 @@ RELATION_VERBS: dict[str, tuple[str, ...]] = {
 
 # Relation verbs that take their object after "at" ("looking at a phone").
 VERBS_WITH_AT = frozenset({"look", "stare", "point"})
-AT_ONLY_VERBS = frozenset({"look", "stare", "point"})  # never with a bare object: "look on" is no relation
+AT_ONLY_VERBS = frozenset({"look", "stare", "point"})
+# Relation verbs only people do (a dog "wearing" a hat does not then "carry" it).
+PEOPLE_ONLY_RELATION_VERBS = AT_ONLY_VERBS | {"wear"}  # never with a bare object: "look on" is no relation
 
 # --- actions (lemma -> replacements): what a subject does --------------------------------------
 ACTION_VERBS: dict[str, tuple[str, ...]] = {
@@ -141,7 +143,6 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "drive": ("park", "wash", "repair"),
     "park": ("drive",),
     "wash": ("dry", "dirty"),
-    "brush": ("comb", "wash"),
     "open": ("close",),
     "close": ("open",),
     "wait": ("run",),
@@ -210,6 +211,7 @@ CONTENT_PARTICIPLES = frozenset({
     "covered", "filled", "lined", "topped", "dressed", "wrapped", "decorated", "loaded", "stuffed",
     "packed", "painted", "coated", "surrounded", "piled", "stacked", "made", "done", "served",
     "garnished", "sprinkled", "smothered", "draped", "clad", "equipped", "crowded", "full",
+    "embedded", "mounted", "attached", "framed", "reflected", "set", "built", "carved", "printed",
 })
 # "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
 # are particles ("holding up an umbrella").
@@ -310,7 +312,8 @@ FIXED_COMPOUNDS = frozenset({
     ("fast", "food"), ("white", "house"), ("old", "fashioned"), ("high", "school"), ("tennis", "court"),
     ("stuffed", "animal"), ("stuffed", "animals"), ("wine", "glass"), ("baseball", "bat"),
     ("tennis", "racket"), ("toilet", "paper"), ("stainless", "steel"), ("flat", "screen"),
-    ("remote", "control"), ("computer", "monitor"), ("passenger", "train"), ("ski", "slope"),
+    ("remote", "control"), ("computer", "monitor"), ("wet", "suit"), ("wet", "suits"), ("roller", "skating"),
+    ("christmas", "tree"), ("half", "pipe"), ("night", "stand"), ("fire", "place"), ("trash", "can"), ("passenger", "train"), ("ski", "slope"),
     ("polar", "bear"), ("brown", "bear"), ("black", "bear"), ("grizzly", "bear"), ("golden", "retriever"),
 })
 
@@ -340,7 +343,7 @@ NOT_REPLACEABLE_NOUNS = frozenset({
 # no synonym, hypernym or hyponym).
 OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("man", "woman"), ("boy", "girl"), ("lady", "gentleman"), ("guy", "lady"), ("child", "adult"),
-    ("kid", "adult"), ("skier", "snowboarder", "surfer", "skateboarder", "cyclist"),
+    ("kid", "adult"), ("skier", "snowboarder"), ("skateboarder", "cyclist"),
     ("dog", "cat"), ("horse", "elephant", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
     ("zebra", "giraffe", "elephant", "bear", "deer", "lion"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
@@ -352,12 +355,12 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("banana", "apple", "orange", "lemon", "pear", "peach", "grape", "strawberry", "pineapple"),
     ("broccoli", "carrot", "cauliflower", "spinach", "lettuce", "cucumber", "potato", "tomato", "onion"),
     ("donut", "muffin", "croissant", "bagel"), ("cake", "pie", "bread"),
-    ("cup", "bowl", "plate", "glass", "bottle", "jar"), ("mug", "bowl", "plate"), ("vase", "bowl", "basket"),
+    ("cup", "glass", "bottle"), ("mug", "glass", "bottle"), ("plate", "bowl", "tray"), ("vase", "basket"),
     ("fork", "knife", "spoon", "spatula", "chopsticks"), ("pan", "pot"),
     ("bed", "sofa", "bench"), ("counter", "shelf", "cabinet"),
     ("chair", "couch", "bench"), ("sofa", "chair", "bench"), ("armchair", "bench"),
     ("laptop", "television", "tablet", "radio"), ("computer", "television", "radio"), ("monitor", "radio"),
-    ("keyboard", "phone", "remote", "clock"),
+    ("keyboard", "phone", "remote"),
     ("frisbee", "ball"), ("kite", "balloon"),
     ("skateboard", "surfboard", "snowboard", "scooter", "ski"),
     ("racket", "club"),
@@ -365,12 +368,13 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("hat", "helmet", "cap", "scarf"), ("shirt", "jacket", "sweater", "vest", "dress"), ("coat", "sweater", "vest"),
     ("backpack", "suitcase", "basket", "box"), ("handbag", "basket", "box"), ("purse", "basket", "box"),
     ("umbrella", "kite", "flag"), ("tree", "bush"),
-    ("kitchen", "bathroom", "bedroom", "living room", "office", "restaurant", "garage"),
-    ("beach", "hill", "mountain", "island"), ("ocean", "lake", "river"), ("pond", "river"), ("field", "forest"),
+    ("ocean", "lake", "river"), ("pond", "river"),
     ("house", "church", "hotel"), ("building", "bridge"),
-    ("pole", "post", "fence", "tower"), ("wall", "pole", "tower"), ("teddy bear", "doll"),
+    ("pole", "post", "fence"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"),
-    ("tie", "scarf", "necklace"), ("snow", "grass"),
+    ("tie", "scarf", "necklace"), ("snow", "grass"), ("rock", "log"), ("clock", "lamp"),
+    ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"), ("jet", "helicopter"),
+    ("book", "magazine"), ("tv", "radio"),
 )
 # "at" relates a person to a workplace ("sitting at a table"), not to a place ("at third base").
 AT_OBJECTS = frozenset({
@@ -402,6 +406,7 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "cut": {"noun.food": ("eat", "cook")},
     "prepare": {"noun.food": ("eat", "serve")},
     "cook": {"noun.food": ("eat", "serve"), None: ("eat",)},
+    "brush": {"noun.animal": ("wash", "feed")},
     "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
     "drive": {"noun.artifact": ("wash", "repair", "park")},
 }
@@ -414,6 +419,8 @@ GROUND_NOUNS = frozenset({
     "track", "tracks", "court", "shore", "sand", "dirt", "city", "room", "kitchen", "bathroom", "bedroom",
     "living room", "air", "sky", "highway", "pasture", "forest", "wave", "waves", "area", "town",
     "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
+    "valley", "vineyard", "diamond", "meadow", "orchard", "canyon", "marsh", "countryside", "woods",
+    "jungle", "savanna", "enclosure", "pen", "corral", "garden", "hillside", "mountainside", "island",
 })
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),

@@ -169,8 +169,10 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if token.lower == "by" and previous.tag == "VBN":
         return False  # "accompanied by": the agent of a passive, not a place
     if token.lower in ("with", "without"):
-        if caption.lower(phrase.start) in ("some", "many", "several", "lots", "two", "three", "four", "a lot"):
-            return False  # "without some pots"
+        if caption.lower(phrase.start) not in ("a", "an", "his", "her", "their", "its"):
+            return False  # "without some pots", "without the umpire"
+        if subject is None or not _is_animate(caption, subject):
+            return False  # "a clock tower without clocks": what a thing is made with is no relation
         after = caption.lower(phrase.end) if phrase.end < len(caption.tokens) else "."
         if after in (",", "and", "or") or subject is None or _ground(caption, subject) \
                 or caption.lower(subject.head) in lexicon.ROOM_NOUNS:
@@ -208,7 +210,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
         if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
             lemma = wordnet.verb_lemma(token.lower)
             if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index) \
-                    or lemma in lexicon.AT_ONLY_VERBS and not _has_agent(caption, index, people_only=True):
+                    or lemma in lexicon.PEOPLE_ONLY_RELATION_VERBS and not _has_agent(caption, index, people_only=True):
                 lemma = None  # "a pitcher holding flowers" holds them as a container, not in hands
             for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
@@ -552,6 +554,9 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # head of a compound: "washing machine" -> "washing fan" is no thing
         if phrase.start > 0 and caption.lower(phrase.start - 1) in ("like", "as"):
             continue  # a simile names nothing in the picture
+        if 0 < phrase.head - 1 and phrase.first_modifier < phrase.head \
+                and caption.tokens[phrase.head - 1].text[:1].isupper() and not caption.all_caps:
+            continue  # part of a name: "the Eiffel tower"
         if phrase.end < len(caption.tokens) and (caption.lower(phrase.end) == "of"
                                                  or caption.lower(phrase.end) in lexicon.CONTENT_PARTICIPLES):
             continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
@@ -561,7 +566,9 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         sense = wordnet.concrete_sense(base)
         if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
                 and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES:
-            alternatives = wordnet.noun_siblings(base)
+            # WordNet's siblings of a thing include many no caption would name ("facility",
+            # "coffin"): only those of the caption vocabulary are kept.
+            alternatives = [a for a in wordnet.noun_siblings(base, limit=40) if a in lexicon.CONCRETE_CAPTION_NOUNS]
         # Not a noun the caption already names, nor a synonym of one ("two kids and children").
         others = heads - {base}
         alternatives = [a for a in alternatives or () if a not in heads and a not in words
@@ -616,14 +623,13 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in ("VBN", "VBD", "JJ") \
                 and caption.tokens[index + 1].lower.endswith("ed"):
             continue  # "lies crouched": the posture is said twice
-        if lemma in lexicon.ACTION_VERBS_BY_OBJECT:
+        animal_only = not _has_agent(caption, index, people_only=True)
+        if animal_only and lemma in lexicon.ANIMAL_ACTION_VERBS:
+            alternatives = lexicon.ANIMAL_ACTION_VERBS[lemma]  # a cow does not serve its hay
+        elif lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
             alternatives = lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind if has_object else None, ())
-        elif lemma in lexicon.ANIMAL_ACTION_VERBS and not any(
-                _lexname(caption, p) == "noun.person" or caption.tokens[p.head].lower in lexicon.ANIMATE_WORDS
-                for p in caption.phrases if p.end <= index):
-            alternatives = lexicon.ANIMAL_ACTION_VERBS[lemma]  # a monkey does not serve its banana
         elif lemma in lexicon.ACTION_VERBS:
             alternatives = lexicon.ACTION_VERBS[lemma]
         elif lemma in lexicon.NON_ACTION_VERBS:

@@ -8,8 +8,9 @@ from fgclip.pipeline.negatives.measure import coverage
 pytestmark = pytest.mark.slow
 
 # Floors measured on the 9,060 distinct COCO captions (docs/negatives.md; bench/negatives.py).
-# They guard against regressions; the issue's targets that are not met are reported there.
-COVERAGE_FLOORS = {"object": 0.88, "relation": 0.71, "attribute": 0.69, "action": 0.32}
+# They guard against regressions. They are below the targets of issue 2 (object 95, relation 80,
+# attribute 55, action 50): docs/negatives.md shows the trade against validity that set them.
+COVERAGE_FLOORS = {"object": 0.76, "relation": 0.43, "attribute": 0.58, "action": 0.27}
 
 
 def test_coco_caption_count(reference_captions):
