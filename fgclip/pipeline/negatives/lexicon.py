@@ -156,7 +156,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "type": ("read",),
     "sing": ("talk", "dance"),
     "dance": ("sit", "sing"),
-    "kiss": ("push", "feed"),
+    "kiss": ("hug",),
     "bite": ("lick", "hold"),
     "lick": ("bite",),
     "sniff": ("bite", "lick"),

@@ -117,11 +117,13 @@ def parse(text: str, tagger: Tagger | None = None) -> Caption:
     """Tokenise, tag, merge compounds and chunk noun phrases."""
     spans = tokenize(text)
     words = [text[s:e] for s, e in spans]
-    tags = (tagger or default_tagger()).tag(words) if words else []
-    words, tags, spans = _merge_compounds(words, tags, spans, text)
-    tokens = tuple(Token(w, t, w.lower(), s, e) for w, t, (s, e) in zip(words, tags, spans))
     letters = [c for c in text if c.isalpha()]
     all_caps = len(letters) > 3 and all(c.isupper() for c in letters)
+    # A caption in capitals is tagged as if written in lower case: capitals read as names.
+    tagged = [w.lower() for w in words] if all_caps else words
+    tags = (tagger or default_tagger()).tag(tagged) if words else []
+    words, tags, spans = _merge_compounds(words, tags, spans, text)
+    tokens = tuple(Token(w, t, w.lower(), s, e) for w, t, (s, e) in zip(words, tags, spans))
     return Caption(text, tokens, _noun_phrases(tuple(tags)) if tags else (), all_caps)
 
 
@@ -156,13 +158,15 @@ def apply_edits(caption: Caption, edits: Sequence[Edit]) -> str:
         if edit.start <= last_token:
             raise ValueError(f"overlapping edits: {edits}")
         new = edit.text.upper() if caption.all_caps else edit.text
-        words = new.split(" ", 2)
+        # In an all-capitals caption every word looks like an abbreviation ("AN MOTORCYCLE"):
+        # articles are chosen on the edit's own lower-case text.
+        words = edit.text.lower().split(" ", 2) if caption.all_caps else edit.text.split(" ", 2)
         if len(words) > 1 and words[0].lower() in ("a", "an"):  # an edit that begins with its own article
-            new = match_case(words[0], indefinite_article(words[1])) + new[len(words[0]):]
+            new = match_case(new.split(" ", 1)[0], indefinite_article(words[1])) + new[len(words[0]):]
         before = tokens[edit.start - 1] if edit.start > 0 else None
         if before is not None and before.lower in ("a", "an") and edit.start - 1 > last_token:
             out.append(text[cursor:before.start])
-            article = match_case(before.text, indefinite_article(new.split(" ", 1)[0]))
+            article = match_case(before.text, indefinite_article(words[0]))
             out.append(article.upper() if caption.all_caps else article)
             cursor = before.end
         out.append(text[cursor:tokens[edit.start].start])

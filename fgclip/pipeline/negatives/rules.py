@@ -38,9 +38,9 @@ def _next_phrase(caption: Caption, index: int) -> NounPhrase | None:
     return None
 
 
-_PART_NOUNS = frozenset({"back", "top", "front", "bottom", "middle", "center"})
+_PART_NOUNS = frozenset({"back", "top", "front", "bottom"})
 # "on the side of X" and "next to the side of X" say the same: no relation edit through these.
-_VAGUE_PART_NOUNS = frozenset({"side", "edge", "end", "corner"})
+_VAGUE_PART_NOUNS = frozenset({"side", "edge", "end", "corner", "middle", "center", "centre"})
 
 
 def _object_of(caption: Caption, index: int) -> NounPhrase | None:
@@ -154,6 +154,8 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False
     if not _ground(caption, phrase) and wordnet.concrete_sense(head.lower) is None:
         return False
+    if _lexname(caption, phrase) == "noun.body":
+        return False  # "kisses her on the head": a body part is where, not what, it touches
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
     if token.lower in ("in", "into") and (base in lexicon.COOKING_VESSELS or base in lexicon.ROOM_NOUNS):
@@ -212,7 +214,12 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index) \
                     or lemma in lexicon.PEOPLE_ONLY_RELATION_VERBS and not _has_agent(caption, index, people_only=True):
                 lemma = None  # "a pitcher holding flowers" holds them as a container, not in hands
-            for replacement in _pick(rng, lexicon.RELATION_VERBS.get(lemma, ())):
+            obj = _next_phrase(caption, index + 1)
+            after = {t.lower for t in caption.tokens[obj.end:obj.end + 4]} if obj is not None else set()
+            options = lexicon.RELATION_VERBS.get(lemma, ())
+            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up"}):
+                options = ()  # not "throws a sick child", not "throwing a racket in his hand"
+            for replacement in _pick(rng, options):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
                 candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
         index += 1
@@ -265,6 +272,8 @@ def _plausible_swap(caption: Caption, first: NounPhrase, second: NounPhrase, rel
     if len(kinds) != 1 or None in kinds or _ground(caption, first) or _ground(caption, second):
         return False
     kind = kinds.pop()
+    if {_head_word(caption, first), _head_word(caption, second)} & lexicon.YOUNG_NOUNS:
+        return False  # "a baby holding a man"
     if kind in ("noun.person", "noun.animal"):
         return True
     if kind == "noun.food":
@@ -516,8 +525,9 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     pronouns = [k for k, t in enumerate(caption.tokens) if t.lower in lexicon.GENDERED_PRONOUNS]
     if not pronouns:
         return []
-    if gendered_heads > 1:
-        return None
+    people = sum(1 for p in caption.phrases if _lexname(caption, p) == "noun.person")
+    if gendered_heads > 1 or people > 1:
+        return None  # "a woman holds a child ... her temperature": whose pronoun is it?
     edits = []
     for k in pronouns:
         word = caption.lower(k)

@@ -36,6 +36,7 @@ def test_all_caps_caption_gets_capital_edits():
     caption = parse("A CAT ON A TABLE")
     assert apply_edits(caption, [Edit(2, 3, "under")]) == "A CAT UNDER A TABLE"
     assert apply_edits(caption, [Edit(1, 2, "owl")]) == "AN OWL ON A TABLE"
+    assert apply_edits(caption, [Edit(1, 2, "MOTORCYCLE")]) == "A MOTORCYCLE ON A TABLE"  # no "AN M.C."
 
 
 def test_overlapping_edits_are_refused():
