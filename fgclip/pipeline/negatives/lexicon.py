@@ -156,7 +156,6 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "type": ("read",),
     "sing": ("talk", "dance"),
     "dance": ("sit", "sing"),
-    "kiss": ("hug",),
     "bite": ("lick", "hold"),
     "lick": ("bite",),
     "sniff": ("bite", "lick"),
