@@ -448,3 +448,6 @@ CONCRETE_CAPTION_NOUNS = frozenset(OBJECT_ALTERNATIVES) | GROUND_NOUNS | AT_OBJE
     "garden", "shore", "cliff", "stove", "sled", "boomerang", "bag", "pitcher", "mug", "monitor",
     "kite", "bat", "mouse", "remote", "keyboard", "tie", "cap", "jet", "ship", "canoe", "van",
 })
+
+# Every verb the curated action table names, as a key or a replacement.
+KNOWN_ACTIONS = frozenset(ACTION_VERBS) | frozenset(v for vs in ACTION_VERBS.values() for v in vs)

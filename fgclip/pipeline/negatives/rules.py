@@ -644,8 +644,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             alternatives = lexicon.ACTION_VERBS[lemma]
         elif lemma in lexicon.NON_ACTION_VERBS:
             continue
-        else:
-            alternatives = wordnet.verb_siblings(lemma)
+        else:  # WordNet's siblings, kept to the curated actions ("lowered" -> "swung" is no caption)
+            alternatives = [v for v in wordnet.verb_siblings(lemma, limit=30) if v in lexicon.KNOWN_ACTIONS]
         if lemma == "play" and (following == "with" or _object_text(caption, index) in lexicon.PLAYED_ON_SCREEN):
             continue
         alternatives = [
