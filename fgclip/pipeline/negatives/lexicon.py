@@ -451,3 +451,6 @@ CONCRETE_CAPTION_NOUNS = frozenset(OBJECT_ALTERNATIVES) | GROUND_NOUNS | AT_OBJE
 
 # Every verb the curated action table names, as a key or a replacement.
 KNOWN_ACTIONS = frozenset(ACTION_VERBS) | frozenset(v for vs in ACTION_VERBS.values() for v in vs)
+
+SIZE_WORDS = frozenset({"small", "little", "tiny", "large", "big", "huge", "giant", "tall", "short", "long",
+                        "wide", "narrow", "thick", "thin", "fat", "skinny", "high", "low"})

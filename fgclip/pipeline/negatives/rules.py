@@ -339,6 +339,12 @@ def _is_attribute_position(caption: Caption, index: int) -> bool:
     return previous in ("is", "are", "was", "were", "very", "and", "looks", "look") and caption.tokens[index].tag.startswith("JJ")
 
 
+def _negated(caption: Caption, index: int) -> bool:
+    """Is the word at ``index`` under a negation ("not wearing a shirt")? Then any change of it
+    stays true of the picture."""
+    return any(caption.lower(k) in ("not", "no", "n't", "never", "without") for k in range(max(0, index - 3), index))
+
+
 def _subject_of_predicate(caption: Caption, index: int) -> NounPhrase | None:
     """"the car is red": the phrase before the verb "be" that precedes ``index``."""
     k = index - 1
@@ -378,6 +384,13 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         if _lexname(caption, phrase) == "noun.animal":
             options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
         return "colour", options
+    neighbours = {caption.lower(k) for k in (index - 1, index + 1) if 0 <= k < len(caption.tokens)}
+    if word in lexicon.SIZE_WORDS and neighbours & lexicon.SIZE_WORDS:
+        return "", []  # "small little bathroom" -> "huge little bathroom"
+    if index > 0 and caption.tokens[index - 1].tag in NOUN_TAGS and caption.phrase_at(index - 1) is phrase:
+        return "", []  # part of a compound adjective: "tiger striped"
+    if _negated(caption, index):
+        return "", []
     if word == "old":
         return "state", ["young" if _is_animate(caption, phrase) else "new"]
     if word == "young" and caption.tokens[phrase.head].lower in lexicon.YOUNG_NOUNS:
@@ -425,6 +438,17 @@ def _finite_verb_after(caption: Caption, phrase: NounPhrase):
     return False
 
 
+def _handles_one_thing(caption: Caption, subject: NounPhrase) -> bool:
+    """Does the subject act directly on one singular thing ("riding a skateboard", "swinging the
+    bat")? Then more subjects would have to share it."""
+    for k in range(subject.end, len(caption.tokens) - 1):
+        if caption.tokens[k].tag.startswith("VB") and caption.lower(k) not in _FINITE:
+            obj = _next_phrase(caption, k + 1)
+            return obj is not None and caption.lower(obj.start) in ("a", "an", "the", "his", "her") \
+                and caption.tokens[obj.head].tag == "NN" and _lexname(caption, obj) == "noun.artifact"
+    return False
+
+
 def _count_changes(caption: Caption) -> list[str]:
     """a dog -> two dogs; a verb after the changed subject agrees ("A dog is" -> "Two dogs are")."""
     candidates = []
@@ -452,6 +476,8 @@ def _count_changes(caption: Caption) -> list[str]:
             continue
         if any(caption.tokens[k].tag in NOUN_TAGS for k in range(phrase.first_modifier, phrase.head)):
             continue  # "a woman tennis player" -> "two women tennis players": modifiers inflect too
+        if _lexname(caption, phrase) == "noun.person" and _handles_one_thing(caption, phrase):
+            continue  # "two men riding a skateboard": one board, one rider
         verb = _finite_verb_after(caption, phrase)
         if verb is False:
             continue  # a finite verb somewhere we cannot tell belongs to this subject
@@ -570,12 +596,15 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         if phrase.end < len(caption.tokens) and (caption.lower(phrase.end) == "of"
                                                  or caption.lower(phrase.end) in lexicon.CONTENT_PARTICIPLES):
             continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
+        if _negated(caption, phrase.head):
+            continue  # "not wearing a shirt" -> "not wearing a dress" is still true
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
             continue  # "a herd of sheep": singular or plural? the replacement could not agree
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
         sense = wordnet.concrete_sense(base)
         if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
-                and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES:
+                and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES \
+                and not wordnet.is_container(base):  # containers' siblings hold other things: bag -> cup
             # WordNet's siblings of a thing include many no caption would name ("facility",
             # "coffin"): only those of the caption vocabulary are kept.
             alternatives = [a for a in wordnet.noun_siblings(base, limit=40) if a in lexicon.CONCRETE_CAPTION_NOUNS]

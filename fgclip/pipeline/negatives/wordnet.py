@@ -180,6 +180,15 @@ def noun_siblings(word: str, limit: int = 8) -> tuple[str, ...]:
     return tuple(ranked[:limit])
 
 
+@lru_cache(maxsize=None)
+def is_container(word: str) -> bool:
+    """Is the thing a container (bag, box, bowl)? Its WordNet siblings are other containers,
+    which rarely fit what the caption puts in it."""
+    sense = concrete_sense(word)
+    container = wn().synset("container.n.01")
+    return sense is not None and container in sense.closure(lambda s: s.hypernyms())
+
+
 def shares_sense(word: str, others) -> bool:
     """Do ``word`` and any of ``others`` name the same thing in some sense (synonyms)?"""
     mine = set(wn().synsets(word.replace(" ", "_"), "n"))

@@ -43,6 +43,9 @@ def run(rule, caption, seed=0):
     ("replace_att", "THE SKY IS BLUE", []),  # nature fixes that colour
     ("replace_att", "A dog is black.", ["Two dogs are black.", "A dog is white."]),
     ("replace_att", "A man sitting on a bench.", ["Two men sitting on a bench."]),  # only the subject's count
+    ("replace_att", "A man riding a skateboard.", []),  # two riders would share one board
+    ("replace_att", "A small little bathroom.", []),  # not "a huge little bathroom"
+    ("replace_att", "A tiger striped cat.", []),  # "striped" belongs to "tiger"; noun modifiers block counts
     ("replace_att", "A dog is sleeping.", ["Two dogs are sleeping."]),
     ("replace_att", "Two dogs on a couch.", ["Four dogs on a couch."]),
     ("replace_att", "A brown horse.", ["Two brown horses.", "A white horse."]),  # coat colours only
@@ -53,6 +56,7 @@ def run(rule, caption, seed=0):
     ("swap_att", "A red car next to a red truck.", []),
     ("replace_obj", "A young man takes a picture of himself.", ["A young woman takes a picture of herself."]),
     ("replace_obj", "A man and a woman.", []),  # each could only become the other
+    ("replace_obj", "A man not wearing a shirt.", ["A woman not wearing a shirt."]),  # the negated shirt stays
     ("replace_action", "A cat sitting on a bed.", ["A cat standing on a bed."]),
     ("replace_action", "A cat sitting and standing.", []),  # not "standing and standing"
     ("replace_action", "A train is driving down the tracks.", []),  # no agent
