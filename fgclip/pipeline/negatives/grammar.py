@@ -14,7 +14,7 @@ VOWELS = "aeiou"
 
 # Spelled with a vowel letter, spoken with a consonant sound ("a unicorn", "a one-way sign").
 _CONSONANT_SOUND_PREFIXES = (
-    "uni", "use", "usu", "uten", "ura", "ure", "uro", "euro", "eu", "one", "once", "ewe",
+    "uni", "use", "usu", "uten", "ura", "ure", "uri", "uro", "euro", "eu", "one", "once", "ewe",
     "ukulele", "utility", "uganda", "ufo",
 )
 # Spelled with a consonant letter, spoken with a vowel sound ("an hour", "an honest man").

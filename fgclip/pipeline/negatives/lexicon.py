@@ -7,7 +7,10 @@ Lists are plain data so that they can be read, reviewed and extended without tou
 
 from __future__ import annotations
 
-# --- relations: spatial phrases (lower-case token sequences) -> replacements -------------------
+
+
+# --- relations: spatial phrases, and what they may not be applied to --------------------------
+
 SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on", "top", "of"): ("next to",),
     ("in", "front", "of"): ("behind",),
@@ -55,6 +58,7 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("upstairs",): ("downstairs",),
     ("downstairs",): ("upstairs",),
 }
+
 # Relations that read the same both ways round: swapping their two objects is no negative.
 SYMMETRIC_RELATIONS = frozenset({
     "next to", "near", "beside", "besides", "by", "and", "or", "with each other", "across from",
@@ -62,13 +66,75 @@ SYMMETRIC_RELATIONS = frozenset({
     "against", "facing", "meeting", "side by side with", "along", "around", "as", "like", "with",
     "far from", "next", "to each other", "married to", "similar to", "identical to",
 })
+
 # A relation phrase between two noun phrases must not contain these (they join, not relate).
 NOT_RELATION_WORDS = frozenset({
     "and", "or", "but", ",", ";", ":", ".", "of", "that", "which", "who", "while", "as", "than",
     "there", "where", "when", "whose", "for", "each", "other", "both",
 })
 
-# --- relation verbs (lemma -> replacements): the verb *is* the relation between two things ----
+# Places one is on or in rather than beside. Vertical relations to them are not edited: neither
+# "under a beach" nor "next to a beach" is a scene (see GROUND_RELATIONS).
+GROUND_NOUNS = frozenset({
+    "beach", "field", "street", "road", "sidewalk", "grass", "snow", "water", "ocean", "sea", "lake",
+    "river", "pond", "hill", "mountain", "slope", "ground", "floor", "park", "yard", "lawn", "runway",
+    "track", "tracks", "court", "shore", "sand", "dirt", "city", "room", "kitchen", "bathroom", "bedroom",
+    "living room", "air", "sky", "highway", "pasture", "forest", "wave", "waves", "area", "town",
+    "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
+    "valley", "vineyard", "diamond", "meadow", "orchard", "canyon", "marsh", "countryside", "woods",
+    "jungle", "savanna", "enclosure", "pen", "corral", "garden", "hillside", "mountainside", "island",
+})
+
+GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),
+    ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
+    ("with",): (), ("without",): (),
+    ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
+}
+
+# "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
+# are particles ("holding up an umbrella").
+PATH_NOUNS = frozenset({
+    "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",
+    # (ground nouns, reachable here only through "up"/"down")
+    "escalator", "stairway", "hillside", "mountainside",
+})  # vertical only: "walking down a street" and "up a street" are the same walk
+
+# Where "on" means using, not resting on ("surfing the web on a laptop", "talking on the phone").
+MEDIA_NOUNS = frozenset({"phone", "laptop", "computer", "tv", "television", "screen", "tablet", "cellphone",
+                         "cell phone", "monitor", "radio", "display"})
+
+# Vessels one cooks in: "cooking in a skillet" has no plausible "next to".
+COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave", "fryer", "toaster", "grill"})
+
+# Nouns no relation edit should point at: "in the air", "in the distance".
+UNRELATABLE_NOUNS = frozenset({"air", "sky", "background", "distance", "foreground", "rain", "sun", "sunlight",
+                               "shade", "dark", "light", "flat", "wind", "snow", "water"})
+
+ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
+                        "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
+
+# "at" relates a person to a workplace ("sitting at a table"), not to a place ("at third base").
+AT_OBJECTS = frozenset({
+    "table", "desk", "counter", "computer", "laptop", "bar", "window", "door", "sink", "stove",
+    "camera", "bench", "booth", "station", "gate", "register", "dining table", "kitchen table",
+})
+
+# Past participles after which "in" / "with" name a material or content, not a place:
+# "covered in chocolate", "lined with boats", "dressed in red".
+CONTENT_PARTICIPLES = frozenset({
+    "covered", "filled", "lined", "topped", "dressed", "wrapped", "decorated", "loaded", "stuffed",
+    "packed", "painted", "coated", "surrounded", "piled", "stacked", "made", "done", "served",
+    "garnished", "sprinkled", "smothered", "draped", "clad", "equipped", "crowded", "full",
+    "embedded", "mounted", "attached", "framed", "reflected", "set", "built", "carved", "printed",
+})
+
+# Verbs of looking: what follows them is where the gaze goes, not where things are.
+LOOKING_VERBS = frozenset({"look", "gaze", "stare", "peer", "peek", "glance", "watch", "check"})
+
+
+# --- relation verbs: the verb *is* the relation between two things ----------------------------
+
 RELATION_VERBS: dict[str, tuple[str, ...]] = {
     "hold": ("throw", "drop"),
     "carry": ("drop", "throw"),
@@ -93,13 +159,15 @@ RELATION_VERBS: dict[str, tuple[str, ...]] = {
     "leave": ("enter",),
 }
 
-# Relation verbs that take their object after "at" ("looking at a phone").
-VERBS_WITH_AT = frozenset({"look", "stare", "point"})
+# Relation verbs that take their object after "at" only ("look on" is no relation).
 AT_ONLY_VERBS = frozenset({"look", "stare", "point"})
-# Relation verbs only people do (a dog "wearing" a hat does not then "carry" it).
-PEOPLE_ONLY_RELATION_VERBS = AT_ONLY_VERBS | {"wear"}  # never with a bare object: "look on" is no relation
 
-# --- actions (lemma -> replacements): what a subject does --------------------------------------
+# Relation verbs only people do (a dog "wearing" a hat does not then "carry" it).
+PEOPLE_ONLY_RELATION_VERBS = AT_ONLY_VERBS | {"wear"}
+
+
+# --- actions: what a subject does -------------------------------------------------------------
+
 ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "sit": ("stand",),
     "stand": ("sit",),
@@ -180,21 +248,23 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "fight": ("play",),
     "chew": ("lick",),
 }
-# Replacements that need an object after them.
-TRANSITIVE_ONLY_VERBS = frozenset({
-    "push", "wash", "feed", "pet", "repair", "serve", "cut", "pour", "spill", "erase", "close",
-    "carry", "fix", "buy", "destroy", "comb", "ignore", "block", "unpack", "unload", "lick", "hold",
-    "throw", "drop", "kick", "catch", "ride", "watch",
-})
-# Verbs of looking: what follows them is where the gaze goes, not where things are.
-LOOKING_VERBS = frozenset({"look", "gaze", "stare", "peer", "peek", "glance", "watch", "check"})
-MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king", "groom", "grandfather",
-                        "husband", "brother", "uncle", "nephew", "grandson", "businessman", "policeman"})
-FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride", "grandmother",
-                          "wife", "sister", "aunt", "niece", "granddaughter", "businesswoman", "policewoman"})
-MALE_TO_FEMALE_PRONOUNS = {"he": "she", "him": "her", "his": "her", "himself": "herself"}
-FEMALE_TO_MALE_PRONOUNS = {"she": "he", "hers": "his", "herself": "himself"}
-GENDERED_PRONOUNS = frozenset(MALE_TO_FEMALE_PRONOUNS) | frozenset(FEMALE_TO_MALE_PRONOUNS) | {"her"}
+
+# Object-dependent replacements for verbs whose alternatives depend on what they act on.
+ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
+    "serve": {"noun.food": ("eat", "cook")},
+    "eat": {"noun.food": ("cook", "cut", "serve"), None: ("cook",)},
+    "cut": {"noun.food": ("eat", "cook")},
+    "prepare": {"noun.food": ("eat", "serve")},
+    "cook": {"noun.food": ("eat", "serve"), None: ("eat",)},
+    "brush": {"noun.animal": ("wash", "feed")},
+    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
+    "drive": {"noun.artifact": ("wash", "repair", "park")},
+}
+
+# What an animal does instead, where the people's alternatives would be absurd for it.
+ANIMAL_ACTION_VERBS: dict[str, tuple[str, ...]] = {
+    "eat": ("sniff",), "drink": ("sniff",), "bite": ("lick", "sniff"), "feed": ("sleep",),
+}
 
 # Verbs that never carry an edit: auxiliaries and verbs of being or seeming.
 NON_ACTION_VERBS = frozenset({
@@ -204,50 +274,56 @@ NON_ACTION_VERBS = frozenset({
     "decorate", "attach", "mount", "hang", "remain", "stay", "gather", "crowd", "border", "face",
     "overlook", "look", "seem", "sound", "smell", "taste", "feel",
 })
-# Past participles after which "in" / "with" name a material or content, not a place:
-# "covered in chocolate", "lined with boats", "dressed in red".
-CONTENT_PARTICIPLES = frozenset({
-    "covered", "filled", "lined", "topped", "dressed", "wrapped", "decorated", "loaded", "stuffed",
-    "packed", "painted", "coated", "surrounded", "piled", "stacked", "made", "done", "served",
-    "garnished", "sprinkled", "smothered", "draped", "clad", "equipped", "crowded", "full",
-    "embedded", "mounted", "attached", "framed", "reflected", "set", "built", "carved", "printed",
+
+# Replacements that need an object after them.
+TRANSITIVE_ONLY_VERBS = frozenset({
+    "push", "wash", "feed", "pet", "repair", "serve", "cut", "pour", "spill", "erase", "close",
+    "carry", "fix", "buy", "destroy", "comb", "ignore", "block", "unpack", "unload", "lick", "hold",
+    "throw", "drop", "kick", "catch", "ride", "watch",
 })
-# "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
-# are particles ("holding up an umbrella").
-PATH_NOUNS = frozenset({
-    "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",
-    # (ground nouns, reachable here only through "up"/"down")
-    "escalator", "stairway", "hillside", "mountainside",
-})  # vertical only: "walking down a street" and "up a street" are the same walk
-# Where "on" means using, not resting on ("surfing the web on a laptop", "talking on the phone").
-MEDIA_NOUNS = frozenset({"phone", "laptop", "computer", "tv", "television", "screen", "tablet", "cellphone",
-                         "cell phone", "monitor", "radio", "display"})
-# Vessels one cooks in: "cooking in a skillet" has no plausible "next to".
-COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave", "fryer", "toaster", "grill"})
-# Nouns no relation edit should point at: "in the air", "in the distance".
-UNRELATABLE_NOUNS = frozenset({"air", "sky", "background", "distance", "foreground", "rain", "sun", "sunlight",
-                               "shade", "dark", "light", "flat", "wind", "snow", "water"})
-ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
-                        "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
-# Colours an animal's coat can have; a blue dog is no hard negative.
-ANIMAL_COLOURS = ("black", "white", "brown", "gray", "tan")
-# Things whose colour is fixed by nature in a photo: "green sky" is no hard negative either.
-NATURAL_COLOUR_NOUNS = frozenset({"sky", "grass", "water", "ocean", "sea", "tree", "trees", "leaves", "sun",
-                                  "clouds", "cloud", "snow", "field", "lawn", "banana", "bananas", "broccoli"})
-YOUNG_NOUNS = frozenset({"child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers",
-                         "puppy", "puppies", "kitten", "kittens", "calf", "boy", "boys", "girl", "girls"})
+
+INTRANSITIVE_ONLY_VERBS = frozenset({
+    "fall", "sit", "stand", "lie", "lay", "sleep", "cry", "laugh", "frown", "smile", "land", "dance",
+    "rest", "kneel", "swim", "descend",
+})
+
+STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "stop", "park", "wait", "rest", "sleep", "kneel"})
+
+# Motion particles after a verb ("walking down the street"): a static verb cannot take them.
+MOTION_PARTICLES = frozenset({"down", "up", "across", "along", "through", "toward", "towards", "into", "past",
+                              "around", "away", "over", "off", "out", "above", "overhead"})
+
+POSTURE_PARTICLES = frozenset({("sit", "down"), ("lie", "down"), ("lay", "down"), ("sit", "up"), ("stand", "up")})
+
 # Objects of "play" that one also watches while playing: no "watching" negative for them.
 PLAYED_ON_SCREEN = frozenset({"wii", "video game", "video games", "game", "games", "videogame", "xbox"})
 
-# Nouns with the same singular and plural: their number cannot be read off the word.
-INVARIANT_NOUNS = frozenset({"sheep", "deer", "fish", "moose", "bison", "aircraft"})
+# Words that make a subject an agent who can do an action.
+ANIMATE_WORDS = frozenset({
+    "people", "person", "persons", "someone", "somebody", "crowd", "group", "family", "couple", "team",
+    "everyone", "players", "children", "kids", "men", "women",
+})
 
-# --- attributes: category -> interchangeable values (a value is replaced by another of the same
+# Every verb the curated action table names, as a key or a replacement.
+KNOWN_ACTIONS = frozenset(ACTION_VERBS) | frozenset(v for vs in ACTION_VERBS.values() for v in vs)
+
+
+# --- attributes: a value is replaced by a contrasting one of the same category ----------------
+
 # category; listed "opposites" are preferred where the category has them) ----------------------
 COLOURS = ("red", "blue", "green", "yellow", "orange", "purple", "pink", "brown", "black", "white",
            "gray", "grey", "silver", "beige", "tan", "gold", "maroon", "teal", "turquoise")
+
 COLOUR_EQUIVALENTS = ({"gray", "grey", "silver"}, {"gold", "yellow"}, {"beige", "tan", "brown"},
                       {"teal", "turquoise", "blue", "green"}, {"maroon", "red", "brown"})
+
+# Colours an animal's coat can have; a blue dog is no hard negative.
+ANIMAL_COLOURS = ("black", "white", "brown", "gray", "tan")
+
+# Things whose colour is fixed by nature in a photo: "green sky" is no hard negative either.
+NATURAL_COLOUR_NOUNS = frozenset({"sky", "grass", "water", "ocean", "sea", "tree", "trees", "leaves", "sun",
+                                  "clouds", "cloud", "snow", "field", "lawn", "banana", "bananas", "broccoli"})
+
 ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     # material
     "wooden": ("metal", "plastic", "glass"), "wood": ("metal", "plastic", "glass"),
@@ -295,8 +371,16 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "patterned": ("plain",), "plain": ("striped", "patterned"), "polka-dot": ("striped", "plain"),
     "dotted": ("striped", "plain"), "colorful": ("plain", "gray"), "colourful": ("plain", "grey"),
 }
+
+SIZE_WORDS = frozenset({"small", "little", "tiny", "large", "big", "huge", "giant", "tall", "short", "long",
+                        "wide", "narrow", "thick", "thin", "fat", "skinny", "high", "low"})
+
+YOUNG_NOUNS = frozenset({"child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers",
+                         "puppy", "puppies", "kitten", "kittens", "calf", "boy", "boys", "girl", "girls"})
+
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                 "twelve")
+
 # Adjectives that would turn a noun into another thing rather than change its attribute
 # ("hot dog", "high chair", "teddy bear"): never edited as attributes.
 FIXED_COMPOUNDS = frozenset({
@@ -320,23 +404,9 @@ FIXED_COMPOUNDS = frozenset({
 FIXED_MODIFIERS = frozenset({("black", "and", "white"), ("double", "decker"), ("old", "fashioned"),
                              ("flat", "screen"), ("stainless", "steel")})
 
-# Nouns that are not things in the picture, or that head partitive phrases ("a group of
-# people"): never replaced, never swapped.
-NOT_REPLACEABLE_NOUNS = frozenset({
-    "top", "side", "front", "back", "middle", "center", "centre", "bottom", "edge", "left", "right",
-    "picture", "photo", "photograph", "image", "view", "shot", "close-up", "closeup", "scene",
-    "group", "couple", "pair", "bunch", "lot", "lots", "kind", "type", "piece", "pieces", "set",
-    "number", "variety", "assortment", "selection", "collection", "stack", "pile", "row", "line",
-    "herd", "flock", "team", "crowd", "bunch", "slice", "slices", "array", "display", "plenty",
-    "way", "part", "area", "place", "thing", "things", "something", "someone", "one", "ones",
-    "others", "other", "background", "foreground", "distance", "air", "day", "night", "time",
-    "while", "lot", "edge", "corner", "end", "half", "full", "use", "way", "sort", "style",
-    "person", "people", "object", "item", "items", "stuff", "dish", "meal", "food", "animal",
-    "animals", "vehicle", "vehicles", "other", "bit", "amount", "top", "tops", "body", "web",
-    "internet", "camera",
-})
 
-# --- objects: groups of common caption nouns, each member visibly another thing than the others.
+# --- objects: groups of caption nouns, each member visibly another thing than the others ------
+
 # replace-obj takes a replacement from the noun's group first and falls back to WordNet siblings
 # for the long tail. Every pair is checked against WordNet by the tests (same lexicographer file,
 # no synonym, hypernym or hyponym).
@@ -375,59 +445,6 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"), ("jet", "helicopter"),
     ("book", "magazine"), ("tv", "radio"),
 )
-# "at" relates a person to a workplace ("sitting at a table"), not to a place ("at third base").
-AT_OBJECTS = frozenset({
-    "table", "desk", "counter", "computer", "laptop", "bar", "window", "door", "sink", "stove",
-    "camera", "bench", "booth", "station", "gate", "register", "dining table", "kitchen table",
-})
-# Words that make a subject an agent who can do an action.
-ANIMATE_WORDS = frozenset({
-    "people", "person", "persons", "someone", "somebody", "crowd", "group", "family", "couple", "team",
-    "everyone", "players", "children", "kids", "men", "women",
-})
-# Motion particles after a verb ("walking down the street"): a static verb cannot take them.
-MOTION_PARTICLES = frozenset({"down", "up", "across", "along", "through", "toward", "towards", "into", "past",
-                              "around", "away", "over", "off", "out", "above", "overhead"})
-INTRANSITIVE_ONLY_VERBS = frozenset({
-    "fall", "sit", "stand", "lie", "lay", "sleep", "cry", "laugh", "frown", "smile", "land", "dance",
-    "rest", "kneel", "swim", "descend",
-})
-# What an animal does instead, where the people's alternatives would be absurd for it.
-ANIMAL_ACTION_VERBS: dict[str, tuple[str, ...]] = {
-    "eat": ("sniff",), "drink": ("sniff",), "bite": ("lick", "sniff"), "feed": ("sleep",),
-}
-POSTURE_PARTICLES = frozenset({("sit", "down"), ("lie", "down"), ("lay", "down"), ("sit", "up"), ("stand", "up")})
-STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "stop", "park", "wait", "rest", "sleep", "kneel"})
-# Object-dependent replacements for verbs whose alternatives depend on what they act on.
-ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
-    "serve": {"noun.food": ("eat", "cook")},
-    "eat": {"noun.food": ("cook", "cut", "serve"), None: ("cook",)},
-    "cut": {"noun.food": ("eat", "cook")},
-    "prepare": {"noun.food": ("eat", "serve")},
-    "cook": {"noun.food": ("eat", "serve"), None: ("eat",)},
-    "brush": {"noun.animal": ("wash", "feed")},
-    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
-    "drive": {"noun.artifact": ("wash", "repair", "park")},
-}
-
-# Places one is on or in rather than beside: "on a beach" becomes "next to a beach", never
-# "under a beach".
-GROUND_NOUNS = frozenset({
-    "beach", "field", "street", "road", "sidewalk", "grass", "snow", "water", "ocean", "sea", "lake",
-    "river", "pond", "hill", "mountain", "slope", "ground", "floor", "park", "yard", "lawn", "runway",
-    "track", "tracks", "court", "shore", "sand", "dirt", "city", "room", "kitchen", "bathroom", "bedroom",
-    "living room", "air", "sky", "highway", "pasture", "forest", "wave", "waves", "area", "town",
-    "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
-    "valley", "vineyard", "diamond", "meadow", "orchard", "canyon", "marsh", "countryside", "woods",
-    "jungle", "savanna", "enclosure", "pen", "corral", "garden", "hillside", "mountainside", "island",
-})
-GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),
-    ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
-    ("with",): (), ("without",): (),
-    ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
-}
-
 
 def _object_alternatives() -> dict[str, tuple[str, ...]]:
     table: dict[str, list[str]] = {}
@@ -437,9 +454,7 @@ def _object_alternatives() -> dict[str, tuple[str, ...]]:
             others.extend(w for w in group if w != word and w not in others)
     return {word: tuple(others) for word, others in table.items()}
 
-
 OBJECT_ALTERNATIVES: dict[str, tuple[str, ...]] = _object_alternatives()
-
 
 # Caption nouns whose most frequent WordNet sense is not the thing in the picture ("table" of
 # data, "plate" in baseball): for these the most frequent concrete sense is taken instead.
@@ -449,8 +464,33 @@ CONCRETE_CAPTION_NOUNS = frozenset(OBJECT_ALTERNATIVES) | GROUND_NOUNS | AT_OBJE
     "kite", "bat", "mouse", "remote", "keyboard", "tie", "cap", "jet", "ship", "canoe", "van",
 })
 
-# Every verb the curated action table names, as a key or a replacement.
-KNOWN_ACTIONS = frozenset(ACTION_VERBS) | frozenset(v for vs in ACTION_VERBS.values() for v in vs)
+# Nouns that are not things in the picture, or that head partitive phrases ("a group of
+# people"): never replaced, never swapped.
+NOT_REPLACEABLE_NOUNS = frozenset({
+    "top", "side", "front", "back", "middle", "center", "centre", "bottom", "edge", "left", "right",
+    "picture", "photo", "photograph", "image", "view", "shot", "close-up", "closeup", "scene",
+    "group", "couple", "pair", "bunch", "lot", "lots", "kind", "type", "piece", "pieces", "set",
+    "number", "variety", "assortment", "selection", "collection", "stack", "pile", "row", "line",
+    "herd", "flock", "team", "crowd", "bunch", "slice", "slices", "array", "display", "plenty",
+    "way", "part", "area", "place", "thing", "things", "something", "someone", "one", "ones",
+    "others", "other", "background", "foreground", "distance", "air", "day", "night", "time",
+    "while", "lot", "edge", "corner", "end", "half", "full", "use", "way", "sort", "style",
+    "person", "people", "object", "item", "items", "stuff", "dish", "meal", "food", "animal",
+    "animals", "vehicle", "vehicles", "other", "bit", "amount", "top", "tops", "body", "web",
+    "internet", "camera",
+})
 
-SIZE_WORDS = frozenset({"small", "little", "tiny", "large", "big", "huge", "giant", "tall", "short", "long",
-                        "wide", "narrow", "thick", "thin", "fat", "skinny", "high", "low"})
+# Nouns with the same singular and plural: their number cannot be read off the word.
+INVARIANT_NOUNS = frozenset({"sheep", "deer", "fish", "moose", "bison", "aircraft"})
+
+MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king", "groom", "grandfather",
+                        "husband", "brother", "uncle", "nephew", "grandson", "businessman", "policeman"})
+
+FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride", "grandmother",
+                          "wife", "sister", "aunt", "niece", "granddaughter", "businesswoman", "policewoman"})
+
+MALE_TO_FEMALE_PRONOUNS = {"he": "she", "him": "her", "his": "her", "himself": "herself"}
+
+FEMALE_TO_MALE_PRONOUNS = {"she": "he", "hers": "his", "herself": "himself"}
+
+GENDERED_PRONOUNS = frozenset(MALE_TO_FEMALE_PRONOUNS) | frozenset(FEMALE_TO_MALE_PRONOUNS) | {"her"}

@@ -5,7 +5,7 @@ from fgclip.pipeline.negatives.grammar import indefinite_article, inflect_verb, 
 
 @pytest.mark.parametrize("word, article", [
     ("apple", "an"), ("banana", "a"), ("umbrella", "an"), ("hour", "an"), ("honest", "an"),
-    ("unicorn", "a"), ("one-way", "a"), ("european", "a"), ("8-year-old", "an"), ("11", "an"),
+    ("unicorn", "a"), ("urinal", "a"), ("one-way", "a"), ("european", "a"), ("8-year-old", "an"), ("11", "an"),
     ("2", "a"), ("SUV", "an"), ("TV", "a"), ("orange", "an"), ("yellow", "a"), ("Elephant", "an"),
 ])
 def test_indefinite_article(word, article):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fgclip.pipeline.negatives import lexicon, rule_errors, wordnet
+from fgclip.pipeline.negatives import rule_errors
 from fgclip.pipeline.negatives.measure import coverage
 
 pytestmark = pytest.mark.slow
