@@ -11,14 +11,13 @@ from random import Random
 
 from . import lexicon, wordnet
 from .grammar import inflect_verb, match_case, pluralize
-from .tagging import default_tagger
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits, moved_text
+from .tagging import default_tagger
 
 BE_SINGULAR_TO_PLURAL = {"is": "are", "was": "were", "has": "have", "'s": "'re"}
 BE_PLURAL_TO_SINGULAR = {v: k for k, v in BE_SINGULAR_TO_PLURAL.items()}
 _PHRASE_START_TAGS = NOUN_TAGS | {"DT", "PDT", "PRP$", "CD", "JJ", "JJR", "JJS"}
 _MAX_RELATION_WORDS = max(len(key) for key in lexicon.SPATIAL_RELATIONS)
-_CLOTHING = None
 
 
 def _pick(rng: Random, options, count: int = 2) -> list:
@@ -75,13 +74,12 @@ def _plural(noun: str) -> str:
 
 @lru_cache(maxsize=None)
 def _is_clothing(noun: str) -> bool:
-    global _CLOTHING
+    """Is the thing worn ("a man in a suit")? Then "in" is dress, not place."""
     sense = wordnet.concrete_sense(noun)
     if sense is None:
         return False
-    if _CLOTHING is None:
-        _CLOTHING = {wordnet.wn().synset(name) for name in ("clothing.n.01", "covering.n.02", "body_part.n.01")}
-    return any(h in _CLOTHING for h in sense.closure(lambda s: s.hypernyms()))
+    worn = {wordnet.wn().synset(name) for name in ("clothing.n.01", "covering.n.02", "body_part.n.01")}
+    return any(h in worn for h in sense.closure(lambda s: s.hypernyms()))
 
 
 # --- relation ---------------------------------------------------------------------------------
