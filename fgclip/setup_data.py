@@ -10,8 +10,8 @@ wherever ``apt-get`` works, so this module fetches those two packages with ``apt
 Debian leaves out ``lexnames``, the table of the 45 lexicographer files; NLTK cannot open the
 database without it, so it is written from the table in the lexnames(5WN) manual page.
 
-A machine that already has WordNet for NLTK (``nltk.download('wordnet')`` done elsewhere, or a
-previous run of this module) is left alone.
+A machine that already has WordNet for NLTK (fetched by NLTK's own downloader where its server
+is reachable, or by a previous run of this module) is left alone.
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ def extract_wordnet_dict(deb_path: Path, wordnet_dir: Path) -> list[str]:
 def download_debs(workdir: Path) -> list[Path]:
     if shutil.which("apt-get") is None:
         raise RuntimeError(
-            "apt-get is not available to fetch Debian's wordnet packages; on this machine run "
-            "`python -c \"import nltk; nltk.download('wordnet')\"` instead, or pass --deb FILE"
+            "apt-get is not available to fetch Debian's wordnet packages: pass the two .deb files "
+            "with --deb FILE, or install the 'wordnet' corpus with NLTK's downloader where its "
+            "server is reachable"
         )
     proc = subprocess.run(
         ["apt-get", "download", *DEBIAN_PACKAGES], cwd=workdir, capture_output=True, text=True
