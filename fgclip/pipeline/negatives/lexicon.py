@@ -345,7 +345,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "square": ("round", "triangular"), "rectangular": ("round", "oval"), "oval": ("square", "rectangular"),
     "triangular": ("round", "square"), "curved": ("straight",), "straight": ("curved",),
     # age and state
-    "old": ("new", "young"), "new": ("old",), "young": ("old",), "older": ("younger",),
+    "old": ("new", "young"), "new": ("old",), "young": ("old",), "older": ("younger", "newer"),
     "younger": ("older",), "elderly": ("young",), "modern": ("old", "antique"), "antique": ("modern",),
     "vintage": ("modern",), "empty": ("full", "crowded"), "full": ("empty",), "open": ("closed",),
     "closed": ("open",), "wet": ("dry",), "dry": ("wet",), "clean": ("dirty",), "dirty": ("clean",),
@@ -375,7 +375,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
 SIZE_WORDS = frozenset({"small", "little", "tiny", "large", "big", "huge", "giant", "tall", "short", "long",
                         "wide", "narrow", "thick", "thin", "fat", "skinny", "high", "low"})
 
-YOUNG_NOUNS = frozenset({"child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers",
+YOUNG_NOUNS = frozenset({"schoolboy", "schoolboys", "schoolgirl", "schoolgirls", "teenager", "teenagers","child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers",
                          "puppy", "puppies", "kitten", "kittens", "calf", "boy", "boys", "girl", "girls"})
 
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -413,10 +413,10 @@ FIXED_MODIFIERS = frozenset({("black", "and", "white"), ("double", "decker"), ("
 OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("man", "woman"), ("boy", "girl"), ("lady", "gentleman"), ("guy", "lady"), ("child", "adult"),
     ("kid", "adult"), ("skier", "snowboarder"), ("skateboarder", "cyclist"),
-    ("dog", "cat"), ("horse", "elephant", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
+    ("dog", "cat"), ("horse", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
     ("zebra", "giraffe", "elephant", "bear", "deer", "lion"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
-    ("car", "truck"), ("bus", "truck", "train"), ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("bike", "scooter", "skateboard"),
+    ("car", "truck"), ("bus", "truck"), ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("bike", "scooter", "skateboard"),
     ("boat", "raft"),
     ("airplane", "helicopter"), ("plane", "helicopter"), 
     ("oven", "microwave", "toaster"), ("refrigerator", "dishwasher"),
@@ -431,14 +431,14 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("laptop", "television", "tablet", "radio"), ("computer", "television", "radio"), ("monitor", "radio"),
     ("keyboard", "phone", "remote"),
     ("frisbee", "ball"), ("kite", "balloon"),
-    ("skateboard", "surfboard", "snowboard", "scooter", "ski"),
+    ("skateboard", "scooter"),
     ("racket", "club"),
-    ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "painting", "poster"), ("window", "door"),
-    ("hat", "helmet", "cap", "scarf"), ("shirt", "jacket", "sweater", "vest", "dress"), ("coat", "sweater", "vest"),
+    ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "painting", "poster"),
+    ("hat", "helmet", "scarf"), ("cap", "helmet"), ("shirt", "dress"), ("jacket", "dress"),
     ("backpack", "suitcase", "basket", "box"), ("handbag", "basket", "box"), ("purse", "basket", "box"),
-    ("umbrella", "kite", "flag"), ("tree", "bush"),
+    ("umbrella", "kite"), ("tree", "bush"),
     ("ocean", "lake", "river"), ("pond", "river"),
-    ("house", "church", "hotel"), ("building", "bridge"),
+    ("house", "church"), ("building", "bridge"),
     ("pole", "post", "fence"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"),
     ("tie", "scarf", "necklace"), ("snow", "grass"), ("rock", "log"), ("clock", "lamp"),
@@ -494,3 +494,12 @@ MALE_TO_FEMALE_PRONOUNS = {"he": "she", "him": "her", "his": "her", "himself": "
 FEMALE_TO_MALE_PRONOUNS = {"she": "he", "hers": "his", "herself": "himself"}
 
 GENDERED_PRONOUNS = frozenset(MALE_TO_FEMALE_PRONOUNS) | frozenset(FEMALE_TO_MALE_PRONOUNS) | {"her"}
+
+# Modifiers that already fix a colour or a material: "lush green hillside" -> "lush brown" and
+# "clear glass jar" -> "clear wooden jar" contradict themselves.
+COLOUR_FIXING_WORDS = frozenset({"lush", "leafy", "grassy", "snowy", "rusty", "rusted", "clear", "transparent",
+                                 "golden", "tanned", "sunny", "frosted", "see-through"})
+# Surfaces things hang on or lean against: "on a wall" and "next to a wall" are the same photo.
+VERTICAL_SURFACES = frozenset({"wall", "door", "fence", "window", "board", "post", "pole", "side"})
+# Verbs after which "off" names the surface food comes from ("eating off of a plate").
+OFF_VERBS = frozenset({"eat", "drink", "pick", "take", "get", "lick", "wipe", "scrape"})

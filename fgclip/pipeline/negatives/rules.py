@@ -154,6 +154,13 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False
     if _lexname(caption, phrase) == "noun.body":
         return False  # "kisses her on the head": a body part is where, not what, it touches
+    if phrase.start == phrase.head and head.tag == "NN" and not caption.all_caps:
+        return False  # a bare noun is an idiom or a mass: "in bed", "in broth", "on display"
+    vertical = token.lower in ("on", "in", "under", "over", "above", "upon", "atop", "underneath", "beneath")
+    if vertical and (base in lexicon.VERTICAL_SURFACES or head.tag in PLURAL_TAGS):
+        return False  # "on a wall" is also "next to" it; "sitting on benches" is also next to them
+    if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.OFF_VERBS:
+        return False  # "eating off of a plate"
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
     if token.lower in ("in", "into") and (base in lexicon.COOKING_VESSELS or base in lexicon.ROOM_NOUNS):
@@ -215,7 +222,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             obj = _next_phrase(caption, index + 1)
             after = {t.lower for t in caption.tokens[obj.end:obj.end + 4]} if obj is not None else set()
             options = lexicon.RELATION_VERBS.get(lemma, ())
-            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up"}):
+            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up", "to"}):
                 options = ()  # not "throws a sick child", not "throwing a racket in his hand"
             for replacement in _pick(rng, options):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
@@ -373,8 +380,11 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "", []
     if not _ground(caption, phrase) and wordnet.concrete_sense(caption.tokens[phrase.head].lower) is None:
         return "", []  # "a leafy green": the head is no thing one can picture changing
+    fixed = {caption.lower(k) for k in range(phrase.start, phrase.end)} & lexicon.COLOUR_FIXING_WORDS
+    if fixed and (word in lexicon.COLOURS or word in lexicon.ATTRIBUTE_OPPOSITES) and word not in fixed:
+        return "", []  # "lush green hillside" -> "lush brown", "clear glass jar" -> "clear wooden"
     if word in lexicon.COLOURS:
-        if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS:
+        if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS or _ground(caption, phrase):
             return "", []  # "a green sky" is false, but of no photo anyone takes
         present = {t.lower for t in caption.tokens}
         present |= set().union(*(g for g in lexicon.COLOUR_EQUIVALENTS if g & present))
@@ -389,8 +399,9 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "", []  # part of a compound adjective: "tiger striped"
     if _negated(caption, index):
         return "", []
-    if word == "old":
-        return "state", ["young" if _is_animate(caption, phrase) else "new"]
+    if word in ("old", "older"):
+        animate = _is_animate(caption, phrase)
+        return "state", [("young" if animate else "new") + ("er" if word == "older" else "")]
     if word == "young" and caption.tokens[phrase.head].lower in lexicon.YOUNG_NOUNS:
         return "", []  # "old children"
     if word in lexicon.ATTRIBUTE_OPPOSITES:
@@ -447,6 +458,19 @@ def _handles_one_thing(caption: Caption, subject: NounPhrase) -> bool:
     return False
 
 
+def _wears_one_thing(caption: Caption, subject: NounPhrase) -> bool:
+    """Is the subject described by one singular thing it wears or has ("in a blue uniform",
+    "with a hat")? More subjects would then share it."""
+    for phrase in caption.phrases:
+        if phrase.start <= subject.end or phrase.start - 1 < 0:
+            continue
+        if caption.lower(phrase.start) in ("a", "an", "his", "her") and caption.tokens[phrase.head].tag == "NN":
+            before = caption.lower(phrase.start - 1)
+            if before == "in" and _is_clothing(caption.lower(phrase.head)) or before in ("with", "wearing"):
+                return True
+    return False
+
+
 def _count_changes(caption: Caption) -> list[str]:
     """a dog -> two dogs; a verb after the changed subject agrees ("A dog is" -> "Two dogs are")."""
     candidates = []
@@ -476,6 +500,8 @@ def _count_changes(caption: Caption) -> list[str]:
             continue  # "a woman tennis player" -> "two women tennis players": modifiers inflect too
         if _lexname(caption, phrase) == "noun.person" and _handles_one_thing(caption, phrase):
             continue  # "two men riding a skateboard": one board, one rider
+        if _wears_one_thing(caption, phrase):
+            continue  # "two boys in a blue uniform"
         verb = _finite_verb_after(caption, phrase)
         if verb is False:
             continue  # a finite verb somewhere we cannot tell belongs to this subject
@@ -596,6 +622,10 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
         if _negated(caption, phrase.head):
             continue  # "not wearing a shirt" -> "not wearing a dress" is still true
+        if phrase.start == phrase.head and head.tag == "NN" and not caption.all_caps:
+            continue  # a bare noun is an idiom or a mass: "laying in bed" -> "laying in bench"
+        if _ground(caption, phrase) and phrase.first_modifier < phrase.head:
+            continue  # "dry grass" -> "dry snow": the modifier was chosen for the old ground
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
             continue  # "a herd of sheep": singular or plural? the replacement could not agree
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
@@ -632,6 +662,14 @@ def _object_text(caption: Caption, index: int) -> str:
     return caption.span_text(phrase.first_modifier, phrase.end).lower() if phrase is not None else ""
 
 
+def _sees_a_scene(caption: Caption, index: int) -> bool:
+    """A verb of seeing followed by an object and a bare verb ("watching a kite fly")."""
+    if wordnet.verb_lemma(caption.lower(index)) not in ("watch", "see", "look"):
+        return False
+    obj = _next_phrase(caption, index + 1)
+    return obj is not None and obj.end < len(caption.tokens) and caption.tokens[obj.end].tag in ("VB", "VBP")
+
+
 def replace_action(caption: Caption, rng: Random) -> list[str]:
     """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
     candidates = []
@@ -655,7 +693,9 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue
         following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
         has_object = _starts_phrase(caption, index + 1)
-        airborne = any(t.lower in ("sky", "air") for t in caption.tokens[index + 1:index + 5])
+        airborne = any(t.lower in ("sky", "air") for t in caption.tokens[index + 1:index + 6])
+        if _sees_a_scene(caption, index):
+            continue  # "watching a kite fly": what is seen is a whole scene, not an object
         present_lemmas = {wordnet.verb_lemma(t.lower) for t in caption.tokens if t.tag.startswith("VB")}
         if index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in ("VBN", "VBD", "JJ") \
                 and caption.tokens[index + 1].lower.endswith("ed"):
@@ -681,6 +721,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
             and a not in present_lemmas  # not "sitting and sitting"
+            and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
             and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
                      and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))

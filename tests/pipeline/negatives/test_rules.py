@@ -26,6 +26,8 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A boy threw a ball.", ["A boy caught a ball."]),
     ("replace_rel", "A grandmother looks at her pizza.", ["A grandmother points at her pizza."]),
     ("replace_rel", "A white vase holding flowers.", []),  # a container holds, no hand does
+    ("replace_rel", "Utensils hanging on a wall.", []),  # on a wall is also next to it
+    ("replace_rel", "A man eating off of a plate.", []),  # not "eating onto a plate"
     ("replace_rel", "A woman holds a sick child.", []),  # nobody throws a child
     ("replace_rel", "A man holding a racket in his hand.", []),
     ("swap_obj", "A dog chasing a cat.", ["A cat chasing a dog."]),
@@ -45,6 +47,9 @@ def run(rule, caption, seed=0):
     ("replace_att", "A man sitting on a bench.", ["Two men sitting on a bench."]),  # only the subject's count
     ("replace_att", "A man riding a skateboard.", []),  # two riders would share one board
     ("replace_att", "A small little bathroom.", []),  # not "a huge little bathroom"
+    ("replace_att", "A lush green hillside.", []),  # not "a lush brown hillside"
+    ("replace_att", "A boy in a blue uniform.", ["A boy in a black uniform."]),  # not "two boys in a uniform"
+    ("replace_att", "An older truck.", ["Two older trucks.", "A newer truck."]),  # trucks are not "younger"
     ("replace_att", "A tiger striped cat.", []),  # "striped" belongs to "tiger"; noun modifiers block counts
     ("replace_att", "A dog is sleeping.", ["Two dogs are sleeping."]),
     ("replace_att", "Two dogs on a couch.", ["Four dogs on a couch."]),
@@ -57,6 +62,7 @@ def run(rule, caption, seed=0):
     ("replace_obj", "A young man takes a picture of himself.", ["A young woman takes a picture of herself."]),
     ("replace_obj", "A man and a woman.", []),  # each could only become the other
     ("replace_obj", "A man not wearing a shirt.", ["A woman not wearing a shirt."]),  # the negated shirt stays
+    ("replace_obj", "A man laying in bed.", ["A woman laying in bed."]),  # "in bed" is an idiom
     ("replace_action", "A cat sitting on a bed.", ["A cat standing on a bed."]),
     ("replace_action", "A cat sitting and standing.", []),  # not "standing and standing"
     ("replace_action", "A train is driving down the tracks.", []),  # no agent
