@@ -57,6 +57,17 @@ def _object_of(caption: Caption, index: int) -> NounPhrase | None:
     return phrase
 
 
+def _idiomatic_bare_noun(caption: Caption, phrase: NounPhrase) -> bool:
+    """A singular noun with no article after a preposition, in a caption that uses articles
+    elsewhere: an idiom or a mass ("in bed", "in broth", "on display"). Captions written without
+    articles ("dog on beach", as alt text often is) are not held to this."""
+    if phrase.start != phrase.head or caption.tokens[phrase.head].tag != "NN" or phrase.start == 0:
+        return False
+    if caption.tokens[phrase.start - 1].tag not in ("IN", "TO"):
+        return False
+    return any(t.lower in ("a", "an", "the") for t in caption.tokens)
+
+
 def _ground(caption: Caption, phrase: NounPhrase) -> bool:
     head = caption.tokens[phrase.head].lower
     base = wordnet.noun_lemma(head) or head
@@ -154,8 +165,8 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False
     if _lexname(caption, phrase) == "noun.body":
         return False  # "kisses her on the head": a body part is where, not what, it touches
-    if phrase.start == phrase.head and head.tag == "NN" and not caption.all_caps:
-        return False  # a bare noun is an idiom or a mass: "in bed", "in broth", "on display"
+    if _idiomatic_bare_noun(caption, phrase):
+        return False  # "in bed", "in broth", "on display"
     vertical = token.lower in ("on", "in", "under", "over", "above", "upon", "atop", "underneath", "beneath")
     if vertical and (base in lexicon.VERTICAL_SURFACES or head.tag in PLURAL_TAGS):
         return False  # "on a wall" is also "next to" it; "sitting on benches" is also next to them
@@ -622,8 +633,8 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
         if _negated(caption, phrase.head):
             continue  # "not wearing a shirt" -> "not wearing a dress" is still true
-        if phrase.start == phrase.head and head.tag == "NN" and not caption.all_caps:
-            continue  # a bare noun is an idiom or a mass: "laying in bed" -> "laying in bench"
+        if _idiomatic_bare_noun(caption, phrase):
+            continue  # "laying in bed" -> "laying in bench"
         if _ground(caption, phrase) and phrase.first_modifier < phrase.head:
             continue  # "dry grass" -> "dry snow": the modifier was chosen for the old ground
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):

@@ -28,6 +28,8 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A white vase holding flowers.", []),  # a container holds, no hand does
     ("replace_rel", "Utensils hanging on a wall.", []),  # on a wall is also next to it
     ("replace_rel", "A man eating off of a plate.", []),  # not "eating onto a plate"
+    ("replace_rel", "A cat sleeping in bed.", []),  # an idiom in a caption that has articles
+    ("replace_rel", "cat on table", ["cat next to table"]),  # alt text without articles is edited
     ("replace_rel", "A woman holds a sick child.", []),  # nobody throws a child
     ("replace_rel", "A man holding a racket in his hand.", []),
     ("swap_obj", "A dog chasing a cat.", ["A cat chasing a dog."]),
