@@ -98,13 +98,14 @@ def _is_clothing(noun: str) -> bool:
 _RELATION_FIRST_WORDS = frozenset(key[0] for key in lexicon.SPATIAL_RELATIONS)
 
 
-def _spatial_match(caption: Caption, index: int) -> tuple[int, tuple[str, ...]] | None:
+def _spatial_match(caption: Caption, index: int) -> tuple[str, ...] | None:
+    """The longest relation phrase of the table starting at ``index`` (lower-case words)."""
     if caption.lower(index) not in _RELATION_FIRST_WORDS:
         return None
     for size in range(_MAX_RELATION_WORDS, 0, -1):
         key = tuple(caption.lower(k) for k in range(index, min(index + size, len(caption.tokens))))
         if len(key) == size and key in lexicon.SPATIAL_RELATIONS:
-            return size, lexicon.SPATIAL_RELATIONS[key]
+            return key
     return None
 
 
@@ -139,10 +140,6 @@ def _has_agent(caption: Caption, index: int, people_only: bool = False) -> bool:
         return any(_lexname(caption, p) == "noun.person" or caption.lower(p.head) in lexicon.ANIMATE_WORDS
                    for p in caption.phrases if p.end <= index)
     return any(_is_animate(caption, p) for p in caption.phrases if p.end <= index)
-
-
-def _spatial_key(caption: Caption, index: int, size: int) -> tuple[str, ...]:
-    return tuple(caption.lower(k) for k in range(index, index + size))
 
 
 def _relates_objects(caption: Caption, index: int, size: int) -> bool:
@@ -212,12 +209,12 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
     index = 0
     tokens = caption.tokens
     while index < len(tokens):
-        match = _spatial_match(caption, index)
-        if match and _relates_objects(caption, index, match[0]):
-            size, replacements = match
+        key = _spatial_match(caption, index)
+        if key and _relates_objects(caption, index, len(key)):
+            size, replacements = len(key), lexicon.SPATIAL_RELATIONS[key]
             phrase = _object_of(caption, index + size)
             if phrase is not None and _ground(caption, phrase):
-                replacements = lexicon.GROUND_RELATIONS.get(_spatial_key(caption, index, size), replacements)
+                replacements = lexicon.GROUND_RELATIONS.get(key, replacements)
             for replacement in _pick(rng, replacements):
                 text = match_case(tokens[index].text, replacement)
                 candidates.append(apply_edits(caption, [Edit(index, index + size, text)]))
@@ -330,11 +327,12 @@ def swap_obj(caption: Caption, rng: Random) -> list[str]:
         ]
         first_plural, second_plural = caption.is_plural(first), caption.is_plural(second)
         if first_plural != second_plural:
+            # The second phrase is the new subject: verbs between and right after it follow its number.
             agreement = _agree_verbs(caption, first.end, second.start, second_plural)
-            after = _agree_verbs(caption, second.end, second.end + 2, first_plural) if first.start == 0 else []
+            after = _agree_verbs(caption, second.end, second.end + 2, second_plural) if first.start == 0 else []
             if agreement is None or after is None:
                 continue
-            edits += agreement
+            edits += agreement + after
         candidates.append(apply_edits(caption, edits))
     return _pick(rng, candidates)
 

@@ -34,6 +34,7 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A man holding a racket in his hand.", []),
     ("swap_obj", "A dog chasing a cat.", ["A cat chasing a dog."]),
     ("swap_obj", "Two dogs are chasing a cat.", ["A cat is chasing two dogs."]),
+    ("swap_obj", "Two dogs behind a cat are sleeping.", ["A cat behind two dogs is sleeping."]),
     ("swap_obj", "A man hugging a woman.", ["A woman hugging a man."]),
     ("swap_obj", "A man riding a horse.", []),  # "a horse riding a man" is false but absurd
     ("swap_obj", "A cup in front of a plate.", ["A plate in front of a cup."]),
