@@ -83,6 +83,7 @@ GROUND_NOUNS = frozenset({
     "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
     "valley", "vineyard", "diamond", "meadow", "orchard", "canyon", "marsh", "countryside", "woods",
     "jungle", "savanna", "enclosure", "pen", "corral", "garden", "hillside", "mountainside", "island",
+    "office", "restaurant", "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room",
 })
 
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -90,6 +91,47 @@ GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
     ("with",): (), ("without",): (),
     ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
+}
+
+# Ground relations that do make another place: the inside of a room is not its outside, the
+# road is not beside it. Looked up before GROUND_RELATIONS, by relation and then by ground.
+_ENCLOSURES = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "garage", "pen",
+                         "corral", "enclosure", "barn", "tent", "stable", "cage", "restaurant", "hallway",
+                         "lobby", "classroom", "dining room", "hotel room"})
+_WATERS = frozenset({"water", "ocean", "sea", "lake", "river", "pond"})
+_PATHS = frozenset({"street", "road", "sidewalk", "highway", "runway", "track", "tracks", "platform"})
+_BOUNDED_AREAS = frozenset({"field", "park", "yard", "pasture", "parking lot", "lawn", "garden", "meadow",
+                            "orchard", "vineyard", "farm", "zoo"})
+GROUND_RELATIONS_BY_GROUND: dict[tuple[str, ...], dict[frozenset, tuple[str, ...]]] = {
+    ("in",): {_ENCLOSURES: ("outside",), _WATERS: ("next to",), _PATHS: ("next to",), _BOUNDED_AREAS: ("next to",)},
+    ("on",): {_PATHS: ("next to",), _BOUNDED_AREAS - {"park", "zoo", "farm"}: ("next to",)},
+    ("inside",): {_ENCLOSURES: ("outside",)},
+    ("inside", "of"): {_ENCLOSURES: ("outside of",)},
+    ("outside",): {_ENCLOSURES: ("inside",)},
+    ("outside", "of"): {_ENCLOSURES: ("inside of",)},
+}
+
+# Verbs done in a ground, that do not carry over to beside it: "swimming in the lake" ->
+# "swimming next to the lake" is no scene.
+IN_GROUND_VERBS = frozenset({"swim", "surf", "float", "paddle", "wade", "graze", "play", "splash", "bathe",
+                             "soak", "dive", "sail", "row", "fish", "ski", "snowboard", "skate", "drive",
+                             "ride", "travel", "park", "land", "cook", "wash", "sleep", "lie", "lay"})
+
+# Relations whose object may be a pronoun ("a meter on top of it"), and those that may take
+# "each other" ("standing next to each other" -> "far from each other").
+PRONOUN_RELATIONS = frozenset({
+    ("on", "top", "of"), ("in", "front", "of"), ("behind",), ("next", "to"), ("close", "to"), ("beside",),
+    ("near",), ("under",), ("underneath",), ("beneath",), ("below",), ("above",), ("on",), ("in",),
+    ("inside",), ("inside", "of"), ("to", "the", "left", "of"), ("to", "the", "right", "of"),
+})
+NEARNESS_RELATIONS = frozenset({("next", "to"), ("close", "to"), ("beside",), ("near",)})
+
+# Nouns that name no one thing and so are never replaced, but are still things one can be
+# next to or swap places with ("a dog chasing a person"), by lexicographer file.
+GENERIC_THING_FILES: dict[str, str] = {
+    "person": "noun.person", "people": "noun.person", "animal": "noun.animal", "animals": "noun.animal",
+    "vehicle": "noun.artifact", "vehicles": "noun.artifact", "camera": "noun.artifact",
+    "food": "noun.food",
 }
 
 # "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
@@ -109,7 +151,7 @@ COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave"
 
 # Nouns no relation edit should point at: "in the air", "in the distance".
 UNRELATABLE_NOUNS = frozenset({"air", "sky", "background", "distance", "foreground", "rain", "sun", "sunlight",
-                               "shade", "dark", "light", "flat", "wind", "snow", "water"})
+                               "shade", "dark", "light", "flat", "wind", "snow"})
 
 ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
                         "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
@@ -169,10 +211,10 @@ PEOPLE_ONLY_RELATION_VERBS = AT_ONLY_VERBS | {"wear"}
 # --- actions: what a subject does -------------------------------------------------------------
 
 ACTION_VERBS: dict[str, tuple[str, ...]] = {
-    "sit": ("stand",),
-    "stand": ("sit",),
-    "lie": ("stand",),
-    "lay": ("stand",),
+    "sit": ("stand", "lie"),
+    "stand": ("sit", "lie"),
+    "lie": ("stand", "sit"),
+    "lay": ("stand", "sit"),
     "walk": ("run", "sit"),
     "run": ("walk", "sit"),
     "jog": ("sit", "walk"),
@@ -184,14 +226,15 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "bake": ("eat", "cut"),
     "prepare": ("eat", "serve"),
     "serve": ("eat", "cook"),
-    "play": ("watch",),
+    "play": ("watch", "sleep"),
     "watch": ("play", "ignore"),
     "read": ("write", "close"),
     "write": ("read", "erase"),
     "sleep": ("play", "eat"),
     "rest": ("play", "run"),
     "swim": ("stand", "sit"),
-    "fly": ("land", "sit"),
+    "fly": ("land", "sit", "carry", "fold"),
+    "pose": ("run", "fall"),
     "land": ("fly",),
     "jump": ("sit", "fall"),
     "fall": ("jump",),
@@ -249,7 +292,8 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "chew": ("lick",),
 }
 
-# Object-dependent replacements for verbs whose alternatives depend on what they act on.
+# Object-dependent replacements for verbs whose alternatives depend on what they act on: by
+# the object's lexicographer file, None for no object, "*" for any other object ("riding a wave").
 ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "serve": {"noun.food": ("eat", "cook")},
     "eat": {"noun.food": ("cook", "cut", "serve"), None: ("cook",)},
@@ -257,7 +301,10 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "prepare": {"noun.food": ("eat", "serve")},
     "cook": {"noun.food": ("eat", "serve"), None: ("eat",)},
     "brush": {"noun.animal": ("wash", "feed")},
-    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},
+    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry"), "*": ("watch",)},
+    "walk": {"noun.animal": ("feed", "wash"), None: ("run", "sit")},
+    "make": {"noun.food": ("eat", "serve")},
+    "enjoy": {"noun.food": ("cook", "serve")},
     "drive": {"noun.artifact": ("wash", "repair", "park")},
 }
 
@@ -279,7 +326,7 @@ NON_ACTION_VERBS = frozenset({
 TRANSITIVE_ONLY_VERBS = frozenset({
     "push", "wash", "feed", "pet", "repair", "serve", "cut", "pour", "spill", "erase", "close",
     "carry", "fix", "buy", "destroy", "comb", "ignore", "block", "unpack", "unload", "lick", "hold",
-    "throw", "drop", "kick", "catch", "ride", "watch",
+    "throw", "drop", "kick", "catch", "ride", "watch", "fold",
 })
 
 INTRANSITIVE_ONLY_VERBS = frozenset({
@@ -398,6 +445,7 @@ FIXED_COMPOUNDS = frozenset({
     ("remote", "control"), ("computer", "monitor"), ("wet", "suit"), ("wet", "suits"), ("roller", "skating"),
     ("christmas", "tree"), ("half", "pipe"), ("night", "stand"), ("fire", "place"), ("trash", "can"), ("passenger", "train"), ("ski", "slope"),
     ("polar", "bear"), ("brown", "bear"), ("black", "bear"), ("grizzly", "bear"), ("golden", "retriever"),
+    ("video", "game"), ("video", "games"),
 })
 
 # Fixed phrases that act as one adjective.
@@ -440,11 +488,56 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("ocean", "lake", "river"), ("pond", "river"),
     ("house", "church"), ("building", "bridge"),
     ("pole", "post", "fence"), ("teddy bear", "doll"),
-    ("fire hydrant", "mailbox", "parking meter", "trash can"),
+    ("fire hydrant", "mailbox", "parking meter", "trash can"), ("stop sign", "fire hydrant", "parking meter"),
     ("tie", "scarf", "necklace"), ("snow", "grass"), ("rock", "log"), ("clock", "lamp"),
     ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"), ("jet", "helicopter"),
     ("book", "magazine"), ("tv", "radio"),
+    # people by role, and who else could be in their place
+    ("man", "child"), ("woman", "child"), ("bride", "groom"), ("baby", "puppy"), ("kitten", "puppy"),
+    ("baseball player", "tennis player", "soccer player", "football player"), ("surfer", "skier"),
+    ("batter", "catcher", "umpire"), ("chef", "waiter"),
+    # animals
+    ("polar bear", "brown bear", "black bear"), ("swan", "duck", "goose"), ("calf", "foal", "lamb"),
+    ("cat", "rabbit"),
+    # vehicles and boards
+    ("train", "bus"), ("van", "bus"), ("surfboard", "snowboard", "skateboard"), ("jet", "helicopter"),
+    # street and buildings
+    ("clock tower", "church", "lighthouse"),
+    ("window", "door"), ("store", "restaurant"),
+    # places, each taking the same prepositions as the others of its group (see SCENE_PREPOSITIONS)
+    ("kitchen", "bathroom", "bedroom", "living room", "office"), ("street", "sidewalk"), ("road", "sidewalk"),
+    ("highway", "sidewalk"), ("field", "beach", "parking lot"), ("park", "zoo"),
+    ("grass", "snow", "sand"), ("zoo", "farm"), ("mountain", "beach"), ("forest", "desert", "field"),
+    # food and drink
+    ("hot dog", "hamburger", "taco", "pizza"), ("vegetable", "fruit"), ("meat", "cheese", "tofu"),
+    ("wedding cake", "pizza", "pie"), ("rice", "pasta", "bread"), ("coffee", "tea"),
+    ("chicken", "beef", "shrimp"), ("egg", "sausage"), ("cookie", "cupcake"),
+    # things
+    ("table", "bed"), ("desk", "counter"), ("tennis ball", "baseball", "soccer ball"),
+    ("toothbrush", "comb", "razor"), ("guitar", "violin", "drum"), ("suit", "dress", "sweater"),
+    ("boot", "sandal"), ("vase", "bottle"), ("pillow", "blanket", "towel"),
+    ("flower", "leaf"), ("bag", "box"), ("tent", "hut"),
 )
+
+# The prepositions each place takes: a place is replaced only by one that takes the same one
+# ("in a field" -> "in a parking lot", but not "in a beach"). Places not listed take any.
+_ROOMS = ("kitchen", "bathroom", "bedroom", "living room", "office", "store", "restaurant")
+SCENE_PREPOSITIONS: dict[str, frozenset] = {
+    **{room: frozenset({"in", "inside", "into", "outside", "near", "at", "by"}) for room in _ROOMS},
+    **{path: frozenset({"on", "in", "down", "up", "along", "across", "near", "by", "beside", "onto", "off"})
+       for path in ("street", "road", "highway", "sidewalk")},
+    "field": frozenset({"in", "on", "across", "through", "near", "by", "into", "onto"}),
+    "beach": frozenset({"on", "at", "along", "across", "near", "by", "onto"}),
+    "parking lot": frozenset({"in", "across", "through", "near", "by", "into", "at"}),
+    "park": frozenset({"in", "at", "through", "near", "by", "into", "across"}),
+    "grass": frozenset({"in", "on", "across", "through", "near", "onto", "into"}),
+    "snow": frozenset({"in", "on", "across", "through", "onto", "into"}),
+    "sand": frozenset({"in", "on", "across", "through", "onto", "into"}),
+    "zoo": frozenset({"in", "at", "near", "by"}), "farm": frozenset({"on", "at", "near", "by"}),
+    "mountain": frozenset({"on", "down", "up", "near", "by", "across"}),
+    "forest": frozenset({"in", "through", "near", "by", "into"}),
+    "desert": frozenset({"in", "through", "across", "near", "into"}),
+}
 
 def _object_alternatives() -> dict[str, tuple[str, ...]]:
     table: dict[str, list[str]] = {}
@@ -479,6 +572,20 @@ NOT_REPLACEABLE_NOUNS = frozenset({
     "animals", "vehicle", "vehicles", "other", "bit", "amount", "top", "tops", "body", "web",
     "internet", "camera",
 })
+
+# Nouns used in the plural for one thing: their "singular" is another word ("a pant", "a glass").
+PLURAL_ONLY_NOUNS = frozenset({"pants", "shorts", "jeans", "trousers", "glasses", "sunglasses", "goggles",
+                               "scissors", "clothes", "tongs", "pliers", "binoculars", "headphones", "overalls",
+                               "pajamas", "leggings", "tights", "remains", "goods", "stairs", "steps"})
+
+# Nouns that take no "a": a replacement from these is not put after "a"/"an" ("a pasta").
+MASS_NOUNS = frozenset({"pasta", "rice", "bread", "meat", "cheese", "tofu", "coffee", "tea", "beef", "chicken",
+                        "shrimp", "juice", "wine", "beer", "soup", "snow", "grass", "sand", "dirt", "water",
+                        "furniture", "luggage", "broccoli", "spinach", "lettuce", "cauliflower"})
+
+# Modifiers that say a person is grown: "an old man" does not become "an old child".
+GROWN_MODIFIERS = frozenset({"old", "older", "elderly", "aged", "adult", "grown", "senior", "bearded",
+                             "middle-aged", "mature", "bald"})
 
 # Nouns with the same singular and plural: their number cannot be read off the word.
 INVARIANT_NOUNS = frozenset({"sheep", "deer", "fish", "moose", "bison", "aircraft"})

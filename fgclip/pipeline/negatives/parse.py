@@ -74,6 +74,15 @@ class Edit(NamedTuple):
 _COMPOUND_FIRST_WORDS = frozenset(key[0] for key in lexicon.FIXED_COMPOUNDS)
 
 
+def _compound_first(words: list[str], tags: list[str], i: int) -> bool:
+    """Can word ``i`` start a compound noun: a noun, or an -ing word after a determiner or an
+    adjective ("a washing machine"; but "a man washing machine parts" washes them)?"""
+    if tags[i] in ("NN", "NNS"):
+        return True
+    return tags[i] in ("VBG", "JJ") and words[i].lower().endswith("ing") \
+        and (i == 0 or tags[i - 1] in ("DT", "PRP$", "JJ", "CD", "IN"))
+
+
 def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, int]], text: str):
     """Join multi-word nouns ("fire hydrant", "hot dogs") and fixed phrases into one token."""
     merged_words, merged_tags, merged_spans = [], [], []
@@ -81,7 +90,7 @@ def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, i
     while i < n:
         width = 0
         first = words[i].lower()
-        could_merge = first in _COMPOUND_FIRST_WORDS or (tags[i] in NOUN_TAGS and i + 1 < n and tags[i + 1] in NOUN_TAGS)
+        could_merge = first in _COMPOUND_FIRST_WORDS or (_compound_first(words, tags, i) and i + 1 < n and tags[i + 1] in NOUN_TAGS)
         for size in (3, 2) if could_merge else ():
             if i + size > n:
                 continue
@@ -89,7 +98,7 @@ def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, i
             if key in lexicon.FIXED_COMPOUNDS:
                 width = size
                 break
-            if size == 2 and all(t in NOUN_TAGS and t not in ("NNP", "NNPS") for t in tags[i:i + 2]) \
+            if size == 2 and _compound_first(words, tags, i) and tags[i + 1] in NOUN_TAGS - {"NNP", "NNPS"} \
                     and all(w.isalpha() for w in key) and wordnet.is_compound_noun(key):
                 width = 2
                 break

@@ -63,14 +63,14 @@ def _idiomatic_bare_noun(caption: Caption, phrase: NounPhrase) -> bool:
     articles ("dog on beach", as alt text often is) are not held to this."""
     if phrase.start != phrase.head or caption.tokens[phrase.head].tag != "NN" or phrase.start == 0:
         return False
-    if caption.tokens[phrase.start - 1].tag not in ("IN", "TO"):
-        return False
+    if caption.tokens[phrase.start - 1].tag not in ("IN", "TO") or caption.lower(phrase.start - 1) == "of":
+        return False  # "a glass of wine" is a measure, not an idiom
     return any(t.lower in ("a", "an", "the") for t in caption.tokens)
 
 
 def _ground(caption: Caption, phrase: NounPhrase) -> bool:
-    head = caption.tokens[phrase.head].lower
-    base = wordnet.noun_lemma(head) or head
+    head = caption.tokens[phrase.head]
+    base = wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower
     return base in lexicon.GROUND_NOUNS or base.split(" ")[-1] in lexicon.GROUND_NOUNS
 
 
@@ -111,6 +111,10 @@ def _spatial_match(caption: Caption, index: int) -> tuple[str, ...] | None:
 
 def _lexname(caption: Caption, phrase: NounPhrase) -> str | None:
     """Lexicographer file of a phrase's head noun ("noun.animal"), or None if it is no thing."""
+    head = caption.tokens[phrase.head]
+    generic = lexicon.GENERIC_THING_FILES.get(wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower)
+    if generic is not None:
+        return generic
     base = _head_word(caption, phrase)
     sense = wordnet.concrete_sense(base) if base else None
     return sense.lexname() if sense is not None else None
@@ -155,24 +159,25 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if phrase is None:
         return False
     head = caption.tokens[phrase.head]
-    base = wordnet.noun_lemma(head.lower) or head.lower
+    base = wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower
     if base in lexicon.UNRELATABLE_NOUNS or head.lower in lexicon.UNRELATABLE_NOUNS:
         return False
-    if not _ground(caption, phrase) and wordnet.concrete_sense(head.lower) is None:
+    if not _ground(caption, phrase) and wordnet.concrete_sense(head.lower) is None \
+            and base not in lexicon.GENERIC_THING_FILES:
         return False
     if _lexname(caption, phrase) == "noun.body":
         return False  # "kisses her on the head": a body part is where, not what, it touches
     if _idiomatic_bare_noun(caption, phrase):
         return False  # "in bed", "in broth", "on display"
-    vertical = token.lower in ("on", "in", "under", "over", "above", "upon", "atop", "underneath", "beneath")
+    vertical = size == 1 and token.lower in ("on", "in", "under", "over", "above", "upon", "atop", "underneath", "beneath")
     if vertical and (base in lexicon.VERTICAL_SURFACES or head.tag in PLURAL_TAGS):
         return False  # "on a wall" is also "next to" it; "sitting on benches" is also next to them
     if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.OFF_VERBS:
         return False  # "eating off of a plate"
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
-    if token.lower in ("in", "into") and (base in lexicon.COOKING_VESSELS or base in lexicon.ROOM_NOUNS):
-        return False  # "next to the kitchen" is no place one stands
+    if token.lower in ("in", "into") and base in lexicon.COOKING_VESSELS:
+        return False  # "cooking in a skillet" has no plausible "next to"
     subject = _subject_phrase(caption, index)
     if subject is not None and (_lexname(caption, subject) == "noun.body" or caption.lower(subject.head) in ("fur", "hair")):
         return False  # "the fur on this dog" is part of it, not placed on it
@@ -203,6 +208,55 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     return True
 
 
+def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase: NounPhrase) -> tuple[str, ...]:
+    """What a relation to the ground may become. Only where the result is another place one
+    can be: outside the kitchen, next to the road, next to the field; never "under the beach"."""
+    base = _head_word(caption, phrase) or caption.lower(phrase.head)
+    if phrase.first_modifier < phrase.head and not caption.tokens[phrase.head - 1].tag.startswith("JJ"):
+        return ()  # "a ski slope", "a tennis court": the compound is the place
+    previous = wordnet.verb_lemma(caption.lower(index - 1)) if index > 0 else None
+    if previous in lexicon.IN_GROUND_VERBS:
+        return ()  # one swims in the water and grazes in the field; next to them one does not
+    by_ground = lexicon.GROUND_RELATIONS_BY_GROUND.get(key, {})
+    for grounds, replacements in by_ground.items():
+        if base in grounds:
+            return replacements
+    return lexicon.GROUND_RELATIONS.get(key, lexicon.SPATIAL_RELATIONS[key])
+
+
+def _not_already_said(caption: Caption, replacements) -> list[str]:
+    """Not "standing next to each other next to a field": a relation the caption already uses
+    would be said twice."""
+    words = f" {' '.join(t.lower for t in caption.tokens)} "
+    return [r for r in replacements if f" {r} " not in words]
+
+
+_OBJECT_PRONOUNS = frozenset({"it", "them", "him", "her"})
+_EACH_OTHER = (("each", "other"), ("one", "another"))
+
+
+def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[str, ...]) -> bool:
+    """"a pole with a meter on top of it", "two giraffes standing next to each other"."""
+    after = index + len(key)
+    if index == 0 or after >= len(caption.tokens) or key not in lexicon.PRONOUN_RELATIONS:
+        return False
+    previous = caption.tokens[index - 1]
+    if wordnet.verb_lemma(previous.lower) in lexicon.LOOKING_VERBS | lexicon.IN_GROUND_VERBS \
+            or previous.tag.startswith("JJ"):
+        return False  # "looks small next to it" compares, it does not place
+    following = tuple(caption.lower(k) for k in range(after, min(after + 2, len(caption.tokens))))
+    if following in _EACH_OTHER:
+        return key in lexicon.NEARNESS_RELATIONS
+    word = following[0]
+    if word not in _OBJECT_PRONOUNS or caption.tokens[after].tag not in ("PRP", "PRP$"):
+        return False
+    if word == "her" and after + 1 < len(caption.tokens) and caption.tokens[after + 1].tag[:2] in ("NN", "JJ"):
+        return False  # "on her head": a possessive, and a body part
+    if len(key) == 1 and key[0] in ("in", "into") and word != "it":
+        return False  # "in him"
+    return not (after + 1 < len(caption.tokens) and caption.lower(after + 1) in ("hand", "hands", "head", "arm"))
+
+
 def replace_rel(caption: Caption, rng: Random) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
@@ -214,11 +268,17 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             size, replacements = len(key), lexicon.SPATIAL_RELATIONS[key]
             phrase = _object_of(caption, index + size)
             if phrase is not None and _ground(caption, phrase):
-                replacements = lexicon.GROUND_RELATIONS.get(key, replacements)
-            for replacement in _pick(rng, replacements):
+                replacements = _ground_relations(caption, index, key, phrase)
+            for replacement in _pick(rng, _not_already_said(caption, replacements)):
                 text = match_case(tokens[index].text, replacement)
                 candidates.append(apply_edits(caption, [Edit(index, index + size, text)]))
             index += size
+            continue
+        if key and _relates_to_pronoun_or_each_other(caption, index, key):
+            for replacement in _pick(rng, _not_already_said(caption, lexicon.SPATIAL_RELATIONS[key])):
+                text = match_case(tokens[index].text, replacement)
+                candidates.append(apply_edits(caption, [Edit(index, index + len(key), text)]))
+            index += len(key)
             continue
         token = tokens[index]
         following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
@@ -244,7 +304,7 @@ def _head_word(caption: Caption, phrase: NounPhrase) -> str | None:
     head = caption.tokens[phrase.head]
     if head.tag not in NOUN_TAGS or head.tag in ("NNP", "NNPS"):
         return None
-    base = wordnet.noun_lemma(head.lower) or head.lower
+    base = wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower
     if base in lexicon.NOT_REPLACEABLE_NOUNS:
         return None
     return base
@@ -602,6 +662,34 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     return edits
 
 
+def _compound_head(caption: Caption, head: int) -> bool:
+    """Is the noun at ``head`` the second half of a compound ("city bus", "a washing machine")?
+    A participle after a noun is a verb with its object instead ("men riding horses")."""
+    if head == 0:
+        return False
+    before = caption.tokens[head - 1]
+    if before.tag in ("NN", "NNS"):
+        return True
+    return before.tag == "VBG" and (head < 2 or caption.tokens[head - 2].tag in ("DT", "PRP$", "JJ", "CD"))
+
+
+def _fitting_preposition(caption: Caption, phrase: NounPhrase, alternatives: list[str]) -> list[str]:
+    """Keep the replacements that take the preposition before the phrase: "in a field" may become
+    "in a parking lot" but not "in a beach"; "sitting at a table" not "sitting at a bed"."""
+    if phrase.start == 0 or caption.tokens[phrase.start - 1].tag not in ("IN", "TO", "RP", "RB"):
+        return alternatives
+    preposition = caption.lower(phrase.start - 1)
+    kept = []
+    for word in alternatives:
+        takes = lexicon.SCENE_PREPOSITIONS.get(word)
+        if takes is not None and preposition not in takes:
+            continue
+        if takes is None and preposition == "at" and word not in lexicon.AT_OBJECTS:
+            continue
+        kept.append(word)
+    return kept
+
+
 # People and animals are replaced from the curated groups only: WordNet's person and animal
 # siblings are mostly roles and taxa no caption would name ("larva", "sportsman").
 _WORDNET_FALLBACK_FILES = frozenset({"noun.artifact", "noun.food", "noun.plant"})
@@ -618,8 +706,7 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         if base is None:
             continue
         head = caption.tokens[phrase.head]
-        if phrase.head > 0 and caption.tokens[phrase.head - 1].tag in ("NN", "NNS", "VBG") \
-                and caption.tokens[phrase.head - 1].lower not in ("of",):
+        if _compound_head(caption, phrase.head):
             continue  # head of a compound: "washing machine" -> "washing fan" is no thing
         if phrase.start > 0 and caption.lower(phrase.start - 1) in ("like", "as"):
             continue  # a simile names nothing in the picture
@@ -649,10 +736,14 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         others = heads - {base}
         alternatives = [a for a in alternatives or () if a not in heads and a not in words
                         and _plural(a) not in words and not wordnet.shares_sense(a, others)]
-        for sibling in _pick(rng, alternatives, 1):
-            edits = _pronoun_edits(caption, base, sibling, gendered_heads)
-            if edits is None:
-                continue
+        alternatives = _fitting_preposition(caption, phrase, alternatives)
+        if caption.lower(phrase.start) in ("a", "an", "one", "another"):
+            alternatives = [a for a in alternatives if a not in lexicon.MASS_NOUNS]  # not "a pasta"
+        if {caption.lower(k) for k in range(phrase.start, phrase.head)} & lexicon.GROWN_MODIFIERS:
+            alternatives = [a for a in alternatives if a not in lexicon.YOUNG_NOUNS]  # not "an old child"
+        # Only replacements the pronouns can follow: "a man ... himself" may become a woman, not a child.
+        viable = [(a, e) for a in alternatives if (e := _pronoun_edits(caption, base, a, gendered_heads)) is not None]
+        for sibling, edits in _pick(rng, viable, 1):
             if head.tag in PLURAL_TAGS:
                 sibling = _plural(sibling)
             edits.append(Edit(phrase.head, phrase.head + 1, match_case(head.text, sibling)))
@@ -666,9 +757,12 @@ _AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "been", "being", "am
                          "had", "do", "does", "did", "will", "can", "could", "would", "should", "may", "might"})
 
 
-def _object_text(caption: Caption, index: int) -> str:
+def _plays_on_screen(caption: Caption, index: int) -> bool:
+    """"playing video games" is also watching them; "playing a game of soccer" is not."""
     phrase = _next_phrase(caption, index + 1)
-    return caption.span_text(phrase.first_modifier, phrase.end).lower() if phrase is not None else ""
+    if phrase is None or caption.span_text(phrase.first_modifier, phrase.end).lower() not in lexicon.PLAYED_ON_SCREEN:
+        return False
+    return not (phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of")
 
 
 def _sees_a_scene(caption: Caption, index: int) -> bool:
@@ -701,8 +795,10 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if lemma is None or lemma in lexicon.RELATION_VERBS:
             continue
         following = caption.lower(index + 1) if index + 1 < len(caption.tokens) else ""
-        has_object = _starts_phrase(caption, index + 1)
+        has_object = _next_phrase(caption, index + 1) is not None  # not "standing next to"
         airborne = any(t.lower in ("sky", "air") for t in caption.tokens[index + 1:index + 6])
+        if airborne and lemma == "fly":
+            continue  # a kite in the sky is being flown, whatever else is said
         if _sees_a_scene(caption, index):
             continue  # "watching a kite fly": what is seen is a whole scene, not an object
         present_lemmas = {wordnet.verb_lemma(t.lower) for t in caption.tokens if t.tag.startswith("VB")}
@@ -715,20 +811,25 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         elif lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
-            alternatives = lexicon.ACTION_VERBS_BY_OBJECT[lemma].get(kind if has_object else None, ())
+            by_object = lexicon.ACTION_VERBS_BY_OBJECT[lemma]
+            alternatives = by_object.get(kind, by_object.get("*", ())) if has_object else by_object.get(None, ())
         elif lemma in lexicon.ACTION_VERBS:
             alternatives = lexicon.ACTION_VERBS[lemma]
         elif lemma in lexicon.NON_ACTION_VERBS:
             continue
         else:  # WordNet's siblings, kept to the curated actions ("lowered" -> "swung" is no caption)
             alternatives = [v for v in wordnet.verb_siblings(lemma, limit=30) if v in lexicon.KNOWN_ACTIONS]
-        if lemma == "play" and (following == "with" or _object_text(caption, index) in lexicon.PLAYED_ON_SCREEN):
+        if following == "to":
+            continue  # "preparing to play", "going to eat": the action is the infinitive's
+        if lemma == "play" and (following == "with" or _plays_on_screen(caption, index)):
             continue
         alternatives = [
             a for a in alternatives
             if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
+            and not (a in ("lie", "lay") and following in ("at", "in"))  # not "lying at a table"
+            and not (lemma == "pose" and following == "for")  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"

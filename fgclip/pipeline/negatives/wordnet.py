@@ -90,9 +90,19 @@ def _usable_word(name: str) -> bool:
 
 
 @lru_cache(maxsize=None)
-def noun_lemma(word: str) -> str | None:
-    """WordNet base form of a noun (``"mice"`` -> ``"mouse"``), or None if WordNet lacks it."""
-    lemma = wn().morphy(word.lower().replace(" ", "_"), "n")
+def noun_lemma(word: str, plural: bool = False) -> str | None:
+    """WordNet base form of a noun (``"mice"`` -> ``"mouse"``), or None if WordNet lacks it.
+
+    WordNet lists some plurals as words of their own ("men" the work force, "boards" the stage),
+    and ``morphy`` returns those unchanged. Where the tagger says the word is plural, the singular
+    is preferred, except for nouns that only come in the plural ("pants", "glasses").
+    """
+    form = word.lower().replace(" ", "_")
+    if plural and word.lower() not in lexicon.PLURAL_ONLY_NOUNS:
+        singulars = [f for f in wn()._morphy(form, "n") if f != form]
+        if singulars:
+            return _name(singulars[0])
+    lemma = wn().morphy(form, "n")
     return _name(lemma) if lemma else None
 
 

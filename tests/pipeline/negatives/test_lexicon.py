@@ -16,12 +16,23 @@ def _ancestors(synsets):
     return found
 
 
+def _known_form(word, other):
+    """The word itself, or for a compound WordNet lacks ("stop sign"), its head noun; the
+    heads of two such compounds must differ, or the check would compare a word with itself."""
+    if _senses(word) or " " not in word:
+        return word
+    head = word.split(" ")[-1]
+    assert head != other.split(" ")[-1], f"{word!r} and {other!r} differ only in a modifier WordNet cannot check"
+    return head
+
+
 @pytest.mark.parametrize("group", lexicon.OBJECT_GROUPS, ids=lambda g: g[0])
 def test_object_groups_hold_no_synonym_hypernym_or_hyponym(group):
     for a in group:
         for b in group:
             if a >= b:
                 continue
+            a, b = _known_form(a, b), _known_form(b, a)
             senses_a, senses_b = _senses(a), _senses(b)
             assert senses_a and senses_b, f"{a!r} or {b!r} unknown to WordNet"
             assert not set(senses_a) & set(senses_b), f"{a} / {b} are synonyms"
