@@ -45,13 +45,11 @@ SPATIAL_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("in",): ("next to",),
     ("into",): ("out of",),
     ("out", "of"): ("into",),
-    ("with",): ("without",),
-    ("without",): ("with",),
     ("toward",): ("away from",),
     ("towards",): ("away from",),
     ("away", "from"): ("toward",),
     ("by",): ("far from",),
-    ("at",): ("away from",),
+    ("at",): ("far from",),
     ("against",): ("away from",),
     ("up",): ("down",),
     ("down",): ("up",),
@@ -89,7 +87,6 @@ GROUND_NOUNS = frozenset({
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),
     ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
-    ("with",): (), ("without",): (),
     ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
 }
 
@@ -99,7 +96,7 @@ _ENCLOSURES = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room"
                          "corral", "enclosure", "barn", "tent", "stable", "cage", "restaurant", "hallway",
                          "lobby", "classroom", "dining room", "hotel room"})
 _WATERS = frozenset({"water", "ocean", "sea", "lake", "river", "pond"})
-_PATHS = frozenset({"street", "road", "sidewalk", "highway", "runway", "track", "tracks", "platform"})
+_PATHS = frozenset({"street", "road", "highway", "runway", "track", "tracks"})  # not a sidewalk: its edge is the street's
 _BOUNDED_AREAS = frozenset({"field", "park", "yard", "pasture", "parking lot", "lawn", "garden", "meadow",
                             "orchard", "vineyard", "farm", "zoo"})
 GROUND_RELATIONS_BY_GROUND: dict[tuple[str, ...], dict[frozenset, tuple[str, ...]]] = {
@@ -234,7 +231,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "rest": ("play", "run"),
     "swim": ("stand", "sit"),
     "fly": ("land", "sit", "carry", "fold"),
-    "pose": ("run", "fall"),
+    "pose": ("run",),
     "land": ("fly",),
     "jump": ("sit", "fall"),
     "fall": ("jump",),
@@ -273,7 +270,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "point": ("look",),
     "wave": ("point",),
     "shop": ("work",),
-    "work": ("sleep", "play"),
+    "work": ("sleep",),
     "pack": ("unpack",),
     "unpack": ("pack",),
     "swing": ("drop", "throw"),
@@ -288,7 +285,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "kneel": ("stand",),
     "crouch": ("stand", "jump"),
     "lean": ("stand",),
-    "fight": ("play",),
+    "fight": ("sleep",),
     "chew": ("lick",),
 }
 
@@ -311,6 +308,8 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
 # What an animal does instead, where the people's alternatives would be absurd for it.
 ANIMAL_ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "eat": ("sniff",), "drink": ("sniff",), "bite": ("lick", "sniff"), "feed": ("sleep",),
+    # an animal sitting and one lying look alike in a photo; standing does not
+    "sit": ("stand",), "lie": ("stand",), "lay": ("stand",), "stand": ("lie",),
 }
 
 # Verbs that never carry an edit: auxiliaries and verbs of being or seeming.
@@ -408,8 +407,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "rocky": ("sandy", "grassy"), "frosted": ("plain",), "cheesy": ("plain",), "healthy": ("unhealthy",),
     "male": ("female",), "female": ("male",), "outdoor": ("indoor",), "indoor": ("outdoor",),
     "light": ("dark", "heavy"), "heavy": ("light",), "deep": ("shallow",), "shallow": ("deep",),
-    "fast": ("slow",), "slow": ("fast",), "cute": ("ugly",), "ugly": ("cute", "pretty"),
-    "pretty": ("ugly",), "beautiful": ("ugly",), "large-scale": ("small",), "upright": ("upside-down",),
+    "fast": ("slow",), "slow": ("fast",), "large-scale": ("small",), "upright": ("upside-down",),
     "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",), "stuffed": ("empty",),
     "blurry": ("sharp",), "foggy": ("clear",), "clear": ("cloudy", "foggy"), "overcast": ("sunny",),
     # pattern
@@ -445,7 +443,7 @@ FIXED_COMPOUNDS = frozenset({
     ("remote", "control"), ("computer", "monitor"), ("wet", "suit"), ("wet", "suits"), ("roller", "skating"),
     ("christmas", "tree"), ("half", "pipe"), ("night", "stand"), ("fire", "place"), ("trash", "can"), ("passenger", "train"), ("ski", "slope"),
     ("polar", "bear"), ("brown", "bear"), ("black", "bear"), ("grizzly", "bear"), ("golden", "retriever"),
-    ("video", "game"), ("video", "games"),
+    ("video", "game"), ("video", "games"), ("jumbo", "jet"), ("jumbo", "jets"),
 })
 
 # Fixed phrases that act as one adjective.
@@ -464,8 +462,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("dog", "cat"), ("horse", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
     ("zebra", "giraffe", "elephant", "bear", "deer", "lion"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
-    ("car", "truck"), ("bus", "truck"), ("train", "tram"), ("motorcycle", "bicycle", "scooter"), ("bike", "scooter", "skateboard"),
-    ("boat", "raft"),
+    ("car", "truck"), ("bus", "truck"), ("train", "tram"), ("motorcycle", "bicycle"), ("bike", "skateboard"),
     ("airplane", "helicopter"), ("plane", "helicopter"), 
     ("oven", "microwave", "toaster"), ("refrigerator", "dishwasher"),
     ("pizza", "sandwich", "salad", "soup", "pasta", "steak", "omelet"), ("burger", "pizza", "salad"),
@@ -503,7 +500,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("train", "bus"), ("van", "bus"), ("surfboard", "snowboard", "skateboard"), ("jet", "helicopter"),
     # street and buildings
     ("clock tower", "church", "lighthouse"),
-    ("window", "door"), ("store", "restaurant"),
+    ("window", "door"), ("tower", "bridge"), ("store", "restaurant"),
     # places, each taking the same prepositions as the others of its group (see SCENE_PREPOSITIONS)
     ("kitchen", "bathroom", "bedroom", "living room", "office"), ("street", "sidewalk"), ("road", "sidewalk"),
     ("highway", "sidewalk"), ("field", "beach", "parking lot"), ("park", "zoo"),
@@ -582,6 +579,12 @@ PLURAL_ONLY_NOUNS = frozenset({"pants", "shorts", "jeans", "trousers", "glasses"
 MASS_NOUNS = frozenset({"pasta", "rice", "bread", "meat", "cheese", "tofu", "coffee", "tea", "beef", "chicken",
                         "shrimp", "juice", "wine", "beer", "soup", "snow", "grass", "sand", "dirt", "water",
                         "furniture", "luggage", "broccoli", "spinach", "lettuce", "cauliflower"})
+
+# Foods one cannot have a slice or a piece of: not "a slice of soup".
+UNSLICEABLE_FOODS = frozenset({"soup", "salad", "pasta", "rice", "juice", "coffee", "tea", "beer", "wine",
+                               "water", "spinach", "lettuce", "broccoli", "cauliflower", "omelet", "shrimp",
+                               "burger", "hamburger", "hot dog", "taco", "sandwich"})
+PARTITIVE_NOUNS = frozenset({"slice", "slices", "piece", "pieces", "bite", "bites", "chunk", "chunks", "wedge"})
 
 # Modifiers that say a person is grown: "an old man" does not become "an old child".
 GROWN_MODIFIERS = frozenset({"old", "older", "elderly", "aged", "adult", "grown", "senior", "bearded",

@@ -186,20 +186,12 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False  # "gazing into a mirror", "sitting up against a wall"
     if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
         return False  # "passengers ride on a train": next to it, they would not be riding
-    if token.lower == "by" and previous.tag == "VBN":
-        return False  # "accompanied by": the agent of a passive, not a place
-    if token.lower in ("with", "without"):
-        if caption.lower(phrase.start) not in ("a", "an", "his", "her", "their", "its"):
-            return False  # "without some pots", "without the umpire"
-        if subject is None or not _is_animate(caption, subject):
-            return False  # "a clock tower without clocks": what a thing is made with is no relation
-        after = caption.lower(phrase.end) if phrase.end < len(caption.tokens) else "."
-        if after in (",", "and", "or") or subject is None or _ground(caption, subject) \
-                or caption.lower(subject.head) in lexicon.ROOM_NOUNS:
-            return False  # "a room without a sofa, a chair and a TV" is no caption anyone writes
+    if token.lower == "by" and previous.tag.startswith("VB") \
+            and (previous.tag == "VBN" or wordnet.verb_lemma(previous.lower) not in lexicon.STATIC_VERBS):
+        return False  # "accompanied by" names an agent, "flying by" a path; "sitting by" a place
     if token.lower == "in" and size == 1 and _is_clothing(head.lower):
         return False  # "a man in a suit" is dress, not location
-    if token.lower in ("in", "with", "without") and caption.lower(index - 1) in lexicon.CONTENT_PARTICIPLES:
+    if token.lower == "in" and caption.lower(index - 1) in lexicon.CONTENT_PARTICIPLES:
         return False
     if token.lower in ("up", "down") and _head_word(caption, phrase) not in lexicon.PATH_NOUNS:
         return False
@@ -468,6 +460,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "", []  # part of a compound adjective: "tiger striped"
     if _negated(caption, index):
         return "", []
+    if word in ("several", "many", "numerous", "multiple") and caption.is_plural(phrase) and not _ground(caption, phrase):
+        return "count", ["two"]  # "several zebras" -> "two zebras": a count the picture contradicts
     if word in ("old", "older"):
         animate = _is_animate(caption, phrase)
         return "state", [("young" if animate else "new") + ("er" if word == "older" else "")]
@@ -737,6 +731,18 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         alternatives = [a for a in alternatives or () if a not in heads and a not in words
                         and _plural(a) not in words and not wordnet.shares_sense(a, others)]
         alternatives = _fitting_preposition(caption, phrase, alternatives)
+        if phrase.start > 1 and caption.lower(phrase.start - 1) == "of" and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS:
+            alternatives = [a for a in alternatives if a not in lexicon.UNSLICEABLE_FOODS]  # not "a slice of soup"
+        if phrase.start > 0 and wordnet.verb_lemma(caption.lower(phrase.start - 1)) == "wear" \
+                and _lexname(caption, phrase) in ("noun.animal", "noun.person"):
+            continue  # "wearing a cat" is a typo for "hat", not a cat
+        alternatives = [a for a in alternatives if not wordnet.related_to_any(a, others)]  # not "women and adults"
+        if phrase.start > 0 and caption.tokens[phrase.start - 1].tag == "PRP$" or caption.tokens[phrase.start].tag == "PRP$":
+            if _lexname(caption, phrase) == "noun.person":
+                continue  # "parents with their children" -> "their men" is no relation anyone has
+        modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
+        if modifiers & set(lexicon.COLOURS):
+            alternatives = [a for a in alternatives if not set(a.split(" ")) & set(lexicon.COLOURS)]  # not "white brown bear"
         if caption.lower(phrase.start) in ("a", "an", "one", "another"):
             alternatives = [a for a in alternatives if a not in lexicon.MASS_NOUNS]  # not "a pasta"
         if {caption.lower(k) for k in range(phrase.start, phrase.head)} & lexicon.GROWN_MODIFIERS:
@@ -746,7 +752,8 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         for sibling, edits in _pick(rng, viable, 1):
             if head.tag in PLURAL_TAGS:
                 sibling = _plural(sibling)
-            edits.append(Edit(phrase.head, phrase.head + 1, match_case(head.text, sibling)))
+            cased = head.text if phrase.head == 0 or caption.all_caps else head.text.lower()  # "a Frisbee" -> "a ball"
+            edits.append(Edit(phrase.head, phrase.head + 1, match_case(cased, sibling)))
             candidates.append(apply_edits(caption, edits))
     return _pick(rng, candidates, 3)
 
@@ -829,7 +836,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
             and not (a in ("lie", "lay") and following in ("at", "in"))  # not "lying at a table"
-            and not (lemma == "pose" and following == "for")  # not "running for a picture"
+            and not (lemma == "pose" and following in ("for", "with"))  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"

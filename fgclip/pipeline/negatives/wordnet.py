@@ -199,6 +199,26 @@ def is_container(word: str) -> bool:
     return sense is not None and container in sense.closure(lambda s: s.hypernyms())
 
 
+@lru_cache(maxsize=None)
+def _noun_senses_and_ancestors(word: str) -> tuple[frozenset, frozenset]:
+    senses = frozenset(wn().synsets(word.replace(" ", "_"), "n"))
+    ancestors = frozenset(a for s in senses for a in s.closure(lambda x: x.hypernyms()))
+    return senses, ancestors
+
+
+def related_to_any(word: str, others) -> bool:
+    """Is ``word`` a synonym, hypernym or hyponym of any of ``others`` ("adult" of "woman",
+    "child" of "boy")? Two such nouns in one caption say the same thing twice."""
+    mine, my_ancestors = _noun_senses_and_ancestors(word)
+    for other in others:
+        if not other:
+            continue
+        theirs, their_ancestors = _noun_senses_and_ancestors(other)
+        if mine & theirs or mine & their_ancestors or theirs & my_ancestors:
+            return True
+    return False
+
+
 def shares_sense(word: str, others) -> bool:
     """Do ``word`` and any of ``others`` name the same thing in some sense (synonyms)?"""
     mine = set(wn().synsets(word.replace(" ", "_"), "n"))

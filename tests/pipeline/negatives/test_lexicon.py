@@ -64,3 +64,22 @@ def test_relation_tables_never_map_a_phrase_to_itself():
         assert " ".join(phrase) not in replacements
     for verb, replacements in {**lexicon.RELATION_VERBS, **lexicon.ACTION_VERBS}.items():
         assert verb not in replacements
+
+
+@pytest.mark.parametrize("word, plural, base", [
+    ("men", True, "man"),  # WordNet also lists "men" as a word of its own
+    ("boards", True, "board"),
+    ("cows", True, "cow"),
+    ("pants", True, "pants"),  # plural only
+    ("mice", False, "mouse"),
+])
+def test_noun_lemma_prefers_the_singular_of_a_plural(word, plural, base):
+    assert wordnet.noun_lemma(word, plural) == base
+
+
+def test_scene_prepositions_cover_the_scene_groups():
+    # A place in a group without its prepositions would be offered after any preposition.
+    scenes = set(lexicon.SCENE_PREPOSITIONS)
+    for group in lexicon.OBJECT_GROUPS:
+        if set(group) & scenes:
+            assert set(group) <= scenes, group

@@ -21,6 +21,19 @@ def test_compounds_are_one_token_and_noun_phrases_have_heads():
     assert caption.tokens[first.first_modifier].text == "red"
 
 
+@pytest.mark.parametrize("text, merged, apart", [
+    ("A washing machine.", "washing machine", None),
+    ("A man washing machine parts.", None, "washing"),  # a verb and its object
+    ("A frying pan on a stove.", "frying pan", None),
+])
+def test_ing_compounds_merge_only_after_a_determiner(text, merged, apart):
+    texts = [t.text for t in parse(text).tokens]
+    if merged:
+        assert merged in texts
+    if apart:
+        assert apart in texts
+
+
 def test_articles_agree_after_an_edit():
     caption = parse("A cat and an owl.")
     assert apply_edits(caption, [Edit(1, 2, "elephant")]) == "An elephant and an owl."
