@@ -303,6 +303,7 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "make": {"noun.food": ("eat", "serve")},
     "enjoy": {"noun.food": ("cook", "serve")},
     "drive": {"noun.artifact": ("wash", "repair", "park")},
+    "watch": {None: ("play",), "*": ("ignore",)},  # "watching tv" is not "playing tv"
 }
 
 # What an animal does instead, where the people's alternatives would be absurd for it.

@@ -122,6 +122,9 @@ def _lexname(caption: Caption, phrase: NounPhrase) -> str | None:
 
 def _is_animate(caption: Caption, phrase: NounPhrase) -> bool:
     if caption.tokens[phrase.head].lower in lexicon.ANIMATE_WORDS:
+        if phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of":
+            members = _next_phrase(caption, phrase.end + 1)  # "a group of appliances" is no agent
+            return members is not None and _is_animate(caption, members)
         return True
     return _lexname(caption, phrase) in ("noun.person", "noun.animal")
 
@@ -819,7 +822,10 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             obj = _next_phrase(caption, index + 1)
             kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
             by_object = lexicon.ACTION_VERBS_BY_OBJECT[lemma]
-            alternatives = by_object.get(kind, by_object.get("*", ())) if has_object else by_object.get(None, ())
+            if has_object:
+                alternatives = by_object.get(kind, by_object.get("*", ())) if kind else by_object.get("*", ())
+            else:
+                alternatives = by_object.get(None, ())
         elif lemma in lexicon.ACTION_VERBS:
             alternatives = lexicon.ACTION_VERBS[lemma]
         elif lemma in lexicon.NON_ACTION_VERBS:

@@ -91,6 +91,8 @@ def run(rule, caption, seed=0):
     ("replace_obj", "A man laying in bed.", ["A child laying in bed."]),  # "in bed" is an idiom
     ("replace_action", "A cat sitting on a bed.", ["A cat standing on a bed."]),  # a sitting cat and a lying one look alike
     ("replace_action", "A man sitting on a bench.", ["A man lying on a bench."]),
+    ("replace_action", "A dog on a footstool watching tv.", ["A dog on a footstool ignoring tv."]),  # not "playing tv"
+    ("replace_action", "A group of appliances sitting on a table.", []),  # a group of things is no agent
     ("replace_action", "A cat sitting and standing.", ["A cat sitting and lying."]),  # never "standing and standing"
     ("replace_action", "A woman flying a kite in the sky.", []),  # a kite in the sky is flown
     ("replace_action", "Two teens playing video games.", []),  # playing them is watching them
