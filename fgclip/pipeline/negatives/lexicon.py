@@ -71,6 +71,9 @@ NOT_RELATION_WORDS = frozenset({
     "there", "where", "when", "whose", "for", "each", "other", "both",
 })
 
+ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
+                        "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
+
 # Places one is on or in rather than beside. Vertical relations to them are not edited: neither
 # "under a beach" nor "next to a beach" is a scene (see GROUND_RELATIONS).
 GROUND_NOUNS = frozenset({
@@ -81,20 +84,17 @@ GROUND_NOUNS = frozenset({
     "intersection", "platform", "station", "airport", "parking lot", "zoo", "market", "farm", "desert",
     "valley", "vineyard", "diamond", "meadow", "orchard", "canyon", "marsh", "countryside", "woods",
     "jungle", "savanna", "enclosure", "pen", "corral", "garden", "hillside", "mountainside", "island",
-    "office", "restaurant", "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room",
-})
+}) | ROOM_NOUNS
 
 GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on",): (), ("in",): (), ("under",): (), ("over",): (), ("upon",): (), ("atop",): (),
-    ("above",): (), ("below",): (), ("into",): ("out of",), ("at",): ("far from",),
+    ("above",): (), ("below",): (),
     ("on", "top", "of"): (), ("underneath",): (), ("beneath",): (),
 }
 
 # Ground relations that do make another place: the inside of a room is not its outside, the
 # road is not beside it. Looked up before GROUND_RELATIONS, by relation and then by ground.
-_ENCLOSURES = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "garage", "pen",
-                         "corral", "enclosure", "barn", "tent", "stable", "cage", "restaurant", "hallway",
-                         "lobby", "classroom", "dining room", "hotel room"})
+_ENCLOSURES = ROOM_NOUNS | {"pen", "corral", "enclosure", "barn", "tent", "stable", "cage"}
 _WATERS = frozenset({"water", "ocean", "sea", "lake", "river", "pond"})
 _PATHS = frozenset({"street", "road", "highway", "runway", "track", "tracks"})  # not a sidewalk: its edge is the street's
 _BOUNDED_AREAS = frozenset({"field", "park", "yard", "pasture", "parking lot", "lawn", "garden", "meadow",
@@ -149,9 +149,6 @@ COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave"
 # Nouns no relation edit should point at: "in the air", "in the distance".
 UNRELATABLE_NOUNS = frozenset({"air", "sky", "background", "distance", "foreground", "rain", "sun", "sunlight",
                                "shade", "dark", "light", "flat", "wind", "snow"})
-
-ROOM_NOUNS = frozenset({"kitchen", "bathroom", "bedroom", "living room", "room", "office", "restaurant",
-                        "garage", "hallway", "lobby", "classroom", "dining room", "den", "hotel room"})
 
 # "at" relates a person to a workplace ("sitting at a table"), not to a place ("at third base").
 AT_OBJECTS = frozenset({
@@ -488,7 +485,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("pole", "post", "fence"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"), ("stop sign", "fire hydrant", "parking meter"),
     ("tie", "scarf", "necklace"), ("snow", "grass"), ("rock", "log"), ("clock", "lamp"),
-    ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"), ("jet", "helicopter"),
+    ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"),
     ("book", "magazine"), ("tv", "radio"),
     # people by role, and who else could be in their place
     ("man", "child"), ("woman", "child"), ("bride", "groom"), ("baby", "puppy"), ("kitten", "puppy"),

@@ -259,18 +259,16 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
     tokens = caption.tokens
     while index < len(tokens):
         key = _spatial_match(caption, index)
+        replacements = None
         if key and _relates_objects(caption, index, len(key)):
-            size, replacements = len(key), lexicon.SPATIAL_RELATIONS[key]
-            phrase = _object_of(caption, index + size)
+            replacements = lexicon.SPATIAL_RELATIONS[key]
+            phrase = _object_of(caption, index + len(key))
             if phrase is not None and _ground(caption, phrase):
                 replacements = _ground_relations(caption, index, key, phrase)
+        elif key and _relates_to_pronoun_or_each_other(caption, index, key):
+            replacements = lexicon.SPATIAL_RELATIONS[key]
+        if replacements is not None:
             for replacement in _pick(rng, _not_already_said(caption, replacements)):
-                text = match_case(tokens[index].text, replacement)
-                candidates.append(apply_edits(caption, [Edit(index, index + size, text)]))
-            index += size
-            continue
-        if key and _relates_to_pronoun_or_each_other(caption, index, key):
-            for replacement in _pick(rng, _not_already_said(caption, lexicon.SPATIAL_RELATIONS[key])):
                 text = match_case(tokens[index].text, replacement)
                 candidates.append(apply_edits(caption, [Edit(index, index + len(key), text)]))
             index += len(key)
@@ -558,7 +556,7 @@ def _count_changes(caption: Caption) -> list[str]:
             continue  # "two giraffes ... its photo"
         if phrase.end < len(caption.tokens) and caption.lower(phrase.end) in (",", "and", "or", "&"):
             continue  # "two keyboards and computer monitor": the list's articles would not agree
-        if _ground(caption, phrase) or wordnet.noun_lemma(head.lower) in lexicon.ROOM_NOUNS:
+        if _ground(caption, phrase):
             continue  # one counts things in a scene, not the scene: "two living rooms"
         if any(t.lower in ("alone", "single", "lone", "only") for t in caption.tokens):
             continue
@@ -659,6 +657,24 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     return edits
 
 
+def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alternatives, heads: set,
+                          words: set) -> list[str]:
+    """The replacements for ``base`` that fit where its phrase stands in this caption."""
+    others = heads - {base}
+    modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
+    partitive = phrase.start > 1 and caption.lower(phrase.start - 1) == "of" \
+        and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS
+    return [
+        a for a in _fitting_preposition(caption, phrase, list(alternatives))
+        if a not in heads and a not in words and _plural(a) not in words  # not a noun the caption names
+        and not wordnet.related_to_any(a, others)  # nor a synonym, hypernym or hyponym of one: "women and adults"
+        and not (partitive and a in lexicon.UNSLICEABLE_FOODS)  # not "a slice of soup"
+        and not (modifiers & set(lexicon.COLOURS) and set(a.split(" ")) & set(lexicon.COLOURS))  # "white brown bear"
+        and not (caption.lower(phrase.start) in ("a", "an", "one", "another") and a in lexicon.MASS_NOUNS)  # "a pasta"
+        and not (modifiers & lexicon.GROWN_MODIFIERS and a in lexicon.YOUNG_NOUNS)  # not "an old child"
+    ]
+
+
 def _compound_head(caption: Caption, head: int) -> bool:
     """Is the noun at ``head`` the second half of a compound ("city bus", "a washing machine")?
     A participle after a noun is a verb with its object instead ("men riding horses")."""
@@ -721,6 +737,11 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # "dry grass" -> "dry snow": the modifier was chosen for the old ground
         if base in lexicon.INVARIANT_NOUNS and caption.lower(phrase.start) not in ("a", "an", "one"):
             continue  # "a herd of sheep": singular or plural? the replacement could not agree
+        if phrase.start > 0 and wordnet.verb_lemma(caption.lower(phrase.start - 1)) == "wear" \
+                and _lexname(caption, phrase) in ("noun.animal", "noun.person"):
+            continue  # "wearing a cat" is a typo for "hat", not a cat
+        if caption.tokens[phrase.start].tag == "PRP$" and _lexname(caption, phrase) == "noun.person":
+            continue  # "parents with their children" -> "their men" is no relation anyone has
         alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
         sense = wordnet.concrete_sense(base)
         if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
@@ -729,27 +750,7 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             # WordNet's siblings of a thing include many no caption would name ("facility",
             # "coffin"): only those of the caption vocabulary are kept.
             alternatives = [a for a in wordnet.noun_siblings(base, limit=40) if a in lexicon.CONCRETE_CAPTION_NOUNS]
-        # Not a noun the caption already names, nor a synonym of one ("two kids and children").
-        others = heads - {base}
-        alternatives = [a for a in alternatives or () if a not in heads and a not in words
-                        and _plural(a) not in words and not wordnet.shares_sense(a, others)]
-        alternatives = _fitting_preposition(caption, phrase, alternatives)
-        if phrase.start > 1 and caption.lower(phrase.start - 1) == "of" and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS:
-            alternatives = [a for a in alternatives if a not in lexicon.UNSLICEABLE_FOODS]  # not "a slice of soup"
-        if phrase.start > 0 and wordnet.verb_lemma(caption.lower(phrase.start - 1)) == "wear" \
-                and _lexname(caption, phrase) in ("noun.animal", "noun.person"):
-            continue  # "wearing a cat" is a typo for "hat", not a cat
-        alternatives = [a for a in alternatives if not wordnet.related_to_any(a, others)]  # not "women and adults"
-        if phrase.start > 0 and caption.tokens[phrase.start - 1].tag == "PRP$" or caption.tokens[phrase.start].tag == "PRP$":
-            if _lexname(caption, phrase) == "noun.person":
-                continue  # "parents with their children" -> "their men" is no relation anyone has
-        modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
-        if modifiers & set(lexicon.COLOURS):
-            alternatives = [a for a in alternatives if not set(a.split(" ")) & set(lexicon.COLOURS)]  # not "white brown bear"
-        if caption.lower(phrase.start) in ("a", "an", "one", "another"):
-            alternatives = [a for a in alternatives if a not in lexicon.MASS_NOUNS]  # not "a pasta"
-        if {caption.lower(k) for k in range(phrase.start, phrase.head)} & lexicon.GROWN_MODIFIERS:
-            alternatives = [a for a in alternatives if a not in lexicon.YOUNG_NOUNS]  # not "an old child"
+        alternatives = _fitting_replacements(caption, phrase, base, alternatives or (), heads, words)
         # Only replacements the pronouns can follow: "a man ... himself" may become a woman, not a child.
         viable = [(a, e) for a in alternatives if (e := _pronoun_edits(caption, base, a, gendered_heads)) is not None]
         for sibling, edits in _pick(rng, viable, 1):

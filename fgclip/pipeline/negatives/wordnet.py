@@ -219,12 +219,6 @@ def related_to_any(word: str, others) -> bool:
     return False
 
 
-def shares_sense(word: str, others) -> bool:
-    """Do ``word`` and any of ``others`` name the same thing in some sense (synonyms)?"""
-    mine = set(wn().synsets(word.replace(" ", "_"), "n"))
-    return any(mine.intersection(wn().synsets(o.replace(" ", "_"), "n")) for o in others if o)
-
-
 @lru_cache(maxsize=None)
 def verb_siblings(lemma: str, limit: int = 6) -> tuple[str, ...]:
     """Common co-hyponyms of a verb's first sense within an action lexicographer file."""
