@@ -133,6 +133,25 @@ GENERIC_THING_FILES: dict[str, str] = {
 
 # "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
 # are particles ("holding up an umbrella").
+# Where on a thing, as opposed to next to it: "parked on the side of the road" / "in the middle
+# of the road". A side is only an edge on open ground or a path ("on the side of a bus" is its
+# surface), so PART_RELATIONS_ON_GROUND apply only to SIDED_GROUNDS and PATH_NOUNS.
+PART_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("in", "the", "middle", "of"): ("at the edge of",),
+    ("in", "the", "center", "of"): ("at the edge of",),
+    ("in", "the", "corner", "of"): ("in the middle of",),
+    ("at", "the", "edge", "of"): ("in the middle of",),
+    ("on", "the", "edge", "of"): ("in the middle of",),
+}
+PART_RELATIONS_ON_GROUND: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("on", "the", "side", "of"): ("in the middle of",),
+    ("at", "the", "side", "of"): ("in the middle of",),
+    ("by", "the", "side", "of"): ("in the middle of",),
+}
+# A road's side is its verge, a lake's side is its shore: "a parking lot on the side of the
+# ocean" cannot move to the middle of it.
+SIDED_GROUNDS = GROUND_NOUNS - _WATERS - {"air", "sky", "wave", "waves", "city", "town"}
+
 PATH_NOUNS = frozenset({
     "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",
     # (ground nouns, reachable here only through "up"/"down")
@@ -349,6 +368,22 @@ ANIMATE_WORDS = frozenset({
 })
 
 # Every verb the curated action table names, as a key or a replacement.
+# Whether a vehicle moves is the one action a caption gives a thing without an agent: "a bus
+# parked on the street" / "a bus driving on the street". Engines only: a parked bicycle or canoe
+# does not move by itself. Vehicles are found in WordNet below these synsets.
+MOTOR_VEHICLE_SYNSETS = frozenset({"self-propelled_vehicle.n.01", "public_transport.n.01", "craft.n.02"})
+MOTOR_VEHICLE_EXTRA = frozenset({"vehicle", "cab", "firetruck", "engine", "subway"})
+NOT_MOTOR_VEHICLES = frozenset({"bike", "canoe", "kayak", "raft", "scooter", "sailboat", "glider", "balloon",
+                                "hot air balloon", "paddle boat", "rowboat"})
+DRY_LAND_NOUNS = frozenset({"shore", "beach", "sand", "grass", "land", "dock", "trailer", "shoreline", "field"})
+RESTING_VEHICLE_WORDS = frozenset({"parked", "stopped", "sitting", "standing", "waiting", "idling"})
+MOVING_VEHICLE_WORDS = frozenset({"driving", "traveling", "travelling", "moving", "rolling", "cruising",
+                                  "speeding", "riding"})
+# After these a vehicle can be either still or moving ("stopped at", "moving along"); not after
+# "down", "through" or "past", which only a moving one goes.
+VEHICLE_STATE_PLACES = frozenset({"on", "in", "at", "along", "next", "near", "beside", "by", "alongside",
+                                  "outside", "behind", "under", "inside", ".", ","})
+
 KNOWN_ACTIONS = frozenset(ACTION_VERBS) | frozenset(v for vs in ACTION_VERBS.values() for v in vs)
 
 
@@ -551,6 +586,19 @@ CONCRETE_CAPTION_NOUNS = frozenset(OBJECT_ALTERNATIVES) | GROUND_NOUNS | AT_OBJE
     "garden", "shore", "cliff", "stove", "sled", "boomerang", "bag", "pitcher", "mug", "monitor",
     "kite", "bat", "mouse", "remote", "keyboard", "tie", "cap", "jet", "ship", "canoe", "van",
 })
+
+# Caption nouns whose most frequent concrete WordNet sense is a person or an animal while a
+# photo caption almost always means the object or the food: "a man holding a bat" holds a club,
+# not a mammal, so he may throw it; "a hot dog" is food, not a show-off. The sense is taken from
+# this lexicographer file instead.
+CAPTION_SENSE_FILES: dict[str, str] = {
+    **dict.fromkeys(("bat", "mouse", "monitor", "controller", "trailer", "mug", "printer", "calculator",
+                     "comforter", "toaster", "planter", "bleacher", "coaster", "poster", "ottoman",
+                     "feeder", "hood", "wing"), "noun.artifact"),
+    **dict.fromkeys(("hot dog", "hotdog", "egg", "macaroni", "tart", "smoothie", "quiche", "beef",
+                     "salmon"), "noun.food"),
+    "town": "noun.location",
+}
 
 # Nouns that are not things in the picture, or that head partitive phrases ("a group of
 # people"): never replaced, never swapped.

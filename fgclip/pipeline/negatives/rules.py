@@ -252,6 +252,25 @@ def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[s
     return not (after + 1 < len(caption.tokens) and caption.lower(after + 1) in ("hand", "hands", "head", "arm"))
 
 
+_PART_RELATION_WORDS = 4  # "in the middle of"
+
+
+def _part_relation(caption: Caption, index: int) -> tuple[str, ...]:
+    """Where on a thing: "parked on the side of the road" -> "in the middle of the road". Only
+    for a visible thing or a place after it, not "in the middle of the night"."""
+    key = tuple(caption.lower(k) for k in range(index, min(index + _PART_RELATION_WORDS, len(caption.tokens))))
+    replacements = lexicon.PART_RELATIONS.get(key) or lexicon.PART_RELATIONS_ON_GROUND.get(key)
+    if not replacements or index == 0:
+        return ()
+    phrase = _object_of(caption, index + _PART_RELATION_WORDS)
+    base = _head_word(caption, phrase) if phrase is not None else None
+    if base is None or base in lexicon.UNRELATABLE_NOUNS or _lexname(caption, phrase) == "noun.body":
+        return ()
+    if key in lexicon.PART_RELATIONS_ON_GROUND:
+        return replacements if base in lexicon.SIDED_GROUNDS | lexicon.PATH_NOUNS else ()
+    return replacements if _ground(caption, phrase) or _lexname(caption, phrase) is not None else ()
+
+
 def replace_rel(caption: Caption, rng: Random) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
@@ -260,7 +279,10 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
     while index < len(tokens):
         key = _spatial_match(caption, index)
         replacements = None
-        if key and _relates_objects(caption, index, len(key)):
+        part_replacements = _part_relation(caption, index)
+        if part_replacements:
+            key, replacements = tuple(caption.lower(k) for k in range(index, index + _PART_RELATION_WORDS)), part_replacements
+        elif key and _relates_objects(caption, index, len(key)):
             replacements = lexicon.SPATIAL_RELATIONS[key]
             phrase = _object_of(caption, index + len(key))
             if phrase is not None and _ground(caption, phrase):
@@ -784,6 +806,44 @@ def _sees_a_scene(caption: Caption, index: int) -> bool:
     return obj is not None and obj.end < len(caption.tokens) and caption.tokens[obj.end].tag in ("VB", "VBP")
 
 
+def _vehicle_states(caption: Caption) -> list[str]:
+    """"a bus parked on the street" -> "a bus moving on the street", "a train traveling on
+    tracks" -> "a train stopped on tracks", "a parked car" -> "a moving car"."""
+    candidates = []
+    tokens = caption.tokens
+    words = {t.lower for t in tokens}
+    for index, token in enumerate(tokens):
+        if token.lower in lexicon.RESTING_VEHICLE_WORDS:
+            replacement = "moving"
+        elif token.lower in lexicon.MOVING_VEHICLE_WORDS and token.tag == "VBG":
+            replacement = "stopped"
+        else:
+            continue
+        if replacement in words or index == 0:
+            continue
+        phrase = caption.phrase_at(index)
+        if phrase is not None:  # "a parked car": the participle modifies the vehicle
+            if token.lower not in ("parked", "stopped") or index >= phrase.head:
+                continue
+            vehicle = phrase
+        else:
+            following = caption.lower(index + 1) if index + 1 < len(tokens) else "."
+            if following not in lexicon.VEHICLE_STATE_PLACES or caption.lower(min(index + 2, len(tokens) - 1)) == "top":
+                continue  # "driving down the road" has no still counterpart; nor "sitting on top of"
+            previous = tokens[index - 1]
+            if previous.tag.startswith("VB") and previous.lower not in _AUXILIARIES:
+                continue  # "cars sit parked": "sit moving" is no English
+            vehicle = _subject_phrase(caption, index)
+            if vehicle is None or _has_agent(caption, index):
+                continue  # "a man driving a car": his action, not the car's state
+        base = _head_word(caption, vehicle) or ""
+        if wordnet.is_vessel(base) and words & lexicon.DRY_LAND_NOUNS:
+            continue  # "boats sitting on the shore" cannot be moving there
+        if wordnet.is_motor_vehicle(base):
+            candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, replacement))]))
+    return candidates
+
+
 def replace_action(caption: Caption, rng: Random) -> list[str]:
     """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
     candidates = []
@@ -855,4 +915,4 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             if form == token.lower:
                 continue
             candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
-    return _pick(rng, candidates)
+    return _pick(rng, candidates + _vehicle_states(caption))

@@ -112,18 +112,40 @@ def concrete_sense(word: str):
 
     That is the word's most frequent sense, or for the curated caption nouns (whose most
     frequent WordNet sense is sometimes another: "table" of data, "plate" in baseball) the most
-    frequent concrete one. A word that mostly means something else ("game", "board") is None.
+    frequent concrete one, from the file lexicon.CAPTION_SENSE_FILES names where it names one. A word that mostly means something else ("game", "board") is None.
     """
     lemma = noun_lemma(word)
     if lemma is None or lemma in lexicon.NOT_REPLACEABLE_NOUNS:
         return None
     synsets = wn().synsets(lemma.replace(" ", "_"), "n")
-    if lemma not in lexicon.CONCRETE_CAPTION_NOUNS:
+    if lemma in lexicon.CAPTION_SENSE_FILES:
+        synsets = [s for s in synsets if s.lexname() == lexicon.CAPTION_SENSE_FILES[lemma]]
+    elif lemma not in lexicon.CONCRETE_CAPTION_NOUNS:
         synsets = synsets[:1]
     for synset in synsets:
         if synset.lexname() in CONCRETE_NOUN_FILES and not synset.instance_hypernyms():
             return synset  # instances are named individuals ("Sand", the writer)
     return None
+
+
+@lru_cache(maxsize=None)
+def is_motor_vehicle(word: str) -> bool:
+    """A car, bus, train, plane or boat with an engine: a thing that can be parked or moving."""
+    if word in lexicon.NOT_MOTOR_VEHICLES:
+        return False
+    if word in lexicon.MOTOR_VEHICLE_EXTRA:
+        return True
+    sense = concrete_sense(word)
+    if sense is None:
+        return False
+    above = {s.name() for s in sense.closure(lambda s: s.hypernyms())}
+    return bool(above & lexicon.MOTOR_VEHICLE_SYNSETS)
+
+
+@lru_cache(maxsize=None)
+def is_vessel(word: str) -> bool:
+    sense = concrete_sense(word)
+    return sense is not None and any(s.name() == "vessel.n.02" for s in sense.closure(lambda s: s.hypernyms()))
 
 
 @lru_cache(maxsize=None)
