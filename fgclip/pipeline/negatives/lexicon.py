@@ -320,7 +320,10 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "enjoy": {"noun.food": ("cook", "serve")},
     "drive": {"noun.artifact": ("wash", "repair", "park")},
     "watch": {None: ("play",), "*": ("ignore",)},  # "watching tv" is not "playing tv"
+    "take": {"image": ("look at",)},  # "taking a picture of food" / "looking at a picture of food"
 }
+# Objects that are pictures: their own kind for ACTION_VERBS_BY_OBJECT ("take" a photo).
+IMAGE_NOUNS = frozenset({"picture", "pictures", "photo", "photos", "photograph", "photographs", "snapshot"})
 
 # What an animal does instead, where the people's alternatives would be absurd for it.
 ANIMAL_ACTION_VERBS: dict[str, tuple[str, ...]] = {
@@ -547,6 +550,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("toothbrush", "comb", "razor"), ("guitar", "violin", "drum"), ("suit", "dress", "sweater"),
     ("boot", "sandal"), ("vase", "bottle"), ("pillow", "blanket", "towel"),
     ("flower", "leaf"), ("bag", "box"), ("tent", "hut"),
+    ("sign", "clock", "lamp"), ("traffic light", "lamp post", "parking meter"),
 )
 
 # The prepositions each place takes: a place is replaced only by one that takes the same one
@@ -598,6 +602,7 @@ CAPTION_SENSE_FILES: dict[str, str] = {
     **dict.fromkeys(("hot dog", "hotdog", "egg", "macaroni", "tart", "smoothie", "quiche", "beef",
                      "salmon"), "noun.food"),
     "town": "noun.location",
+    "sign": "noun.artifact",
 }
 
 # Nouns that are not things in the picture, or that head partitive phrases ("a group of

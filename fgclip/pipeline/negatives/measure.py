@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -65,13 +66,19 @@ def coverage(captions: list[str], seed: int = 0, per_kind: int = 2) -> dict:
 
 
 def validity_sample(captions: list[str], size: int = 200, seed: int = 0) -> list[tuple[str, Negative]]:
-    """A seeded random sample of (caption, negative) pairs over all negatives of ``captions``."""
+    """A seeded random sample of (caption, negative) pairs over all negatives of ``captions``.
+
+    The captions are drawn first, and each caption's negative is chosen by a generator seeded
+    from (seed, caption) alone, so a rule change alters only the lines whose own negatives it
+    changes: a judged sample can be re-read line by line after a fix.
+    """
     rng = random.Random(seed)
     pairs: list[tuple[str, Negative]] = []
     for caption in rng.sample(captions, min(len(captions), size * 3)):
         found = negatives(caption, seed)
         if found:
-            pairs.append((caption, rng.choice(found)))
+            pick = random.Random(zlib.crc32(f"{seed}|sample|{caption}".encode("utf-8")))
+            pairs.append((caption, pick.choice(found)))
         if len(pairs) == size:
             break
     return pairs

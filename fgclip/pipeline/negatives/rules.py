@@ -880,8 +880,12 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if animal_only and lemma in lexicon.ANIMAL_ACTION_VERBS:
             alternatives = lexicon.ANIMAL_ACTION_VERBS[lemma]  # a cow does not serve its hay
         elif lemma in lexicon.ACTION_VERBS_BY_OBJECT:
-            obj = _next_phrase(caption, index + 1)
-            kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
+            direct = _next_phrase(caption, index + 1)
+            obj = _object_of(caption, index + 1)  # through "a slice of", to the pizza
+            if direct is not None and caption.lower(direct.head) in lexicon.IMAGE_NOUNS:
+                kind = "image"  # a picture of a cake is taken, the cake is not
+            else:
+                kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
             by_object = lexicon.ACTION_VERBS_BY_OBJECT[lemma]
             if has_object:
                 alternatives = by_object.get(kind, by_object.get("*", ())) if kind else by_object.get("*", ())

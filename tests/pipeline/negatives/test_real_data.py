@@ -3,7 +3,7 @@
 import pytest
 
 from fgclip.pipeline.negatives import rule_errors
-from fgclip.pipeline.negatives.measure import coverage
+from fgclip.pipeline.negatives.measure import coverage, validity_sample
 
 pytestmark = pytest.mark.slow
 
@@ -31,3 +31,14 @@ def test_other_sources_never_raise(reference_captions):
         result = coverage(reference_captions[name][:3000])
         assert result["negatives"] > 0
     assert sum(rule_errors.values()) == before, dict(rule_errors)
+
+
+def test_validity_sample_picks_each_captions_negative_from_that_caption_alone(reference_captions):
+    """A judged sample must survive a rule change elsewhere: the negative drawn for a caption
+    may depend only on (seed, caption), not on the captions drawn before it."""
+    captions = reference_captions["coco"][:400]
+    sample = validity_sample(captions, size=30, seed=10)
+    assert len(sample) == 30
+    for caption, negative in sample[::5]:
+        [(alone_caption, alone_negative)] = validity_sample([caption], size=1, seed=10)
+        assert (alone_caption, alone_negative) == (caption, negative)

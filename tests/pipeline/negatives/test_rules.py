@@ -34,6 +34,14 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A donut covered in chocolate.", []),  # content, not location
     ("replace_rel", "A woman holding up an umbrella.", []),  # particle, not direction
     ("replace_rel", "A man holding an umbrella.", ["A man throwing an umbrella.", "A man dropping an umbrella."]),
+    ("replace_rel", "A man holds a bat while a woman watches.", ["A man throws a bat while a woman watches.",
+                                                                "A man drops a bat while a woman watches."]),  # a club, not the mammal
+    ("replace_rel", "A city bus parked on the side of the road.", ["A city bus parked in the middle of the road."]),
+    ("replace_rel", "A clock on the side of a building.", []),  # a building's side is its surface
+    ("replace_rel", "A parking lot on the side of the ocean.", []),  # the ocean's side is its shore
+    ("replace_rel", "A dime sits in the middle of a group of stones.", ["A dime sits at the edge of a group of stones."]),
+    ("replace_rel", "A man standing in the middle of the night.", []),
+    ("replace_rel", "A cat sitting in the corner of a room.", ["A cat sitting in the middle of a room."]),
     ("replace_rel", "A boy threw a ball.", ["A boy caught a ball."]),
     ("replace_rel", "A grandmother looks at her pizza.", ["A grandmother points at her pizza."]),
     ("replace_rel", "A white vase holding flowers.", []),  # a container holds, no hand does
@@ -93,6 +101,15 @@ def run(rule, caption, seed=0):
     ("replace_action", "A man sitting on a bench.", ["A man lying on a bench."]),
     ("replace_action", "A dog on a footstool watching tv.", ["A dog on a footstool ignoring tv."]),  # not "playing tv"
     ("replace_action", "A group of appliances sitting on a table.", []),  # a group of things is no agent
+    ("replace_action", "A white bus parked next to a sidewalk.", ["A white bus moving next to a sidewalk."]),
+    ("replace_action", "A train traveling on tracks next to lights.", ["A train stopped on tracks next to lights."]),
+    ("replace_action", "A bus driving down the street.", []),  # only a moving bus goes down a street
+    ("replace_action", "Two parked cars on a street.", ["Two moving cars on a street."]),
+    ("replace_action", "Many cars sit parked on the side of a street.", []),  # not "sit moving"
+    ("replace_action", "Two boats sitting on the shore.", []),
+    ("replace_action", "Bikes parked on the sidewalk.", []),  # a bicycle does not move by itself
+    ("replace_action", "A young girl eating a slice of pizza.", ["A young girl cutting a slice of pizza."]),
+    ("replace_action", "A woman taking a picture of a cake.", ["A woman looking at a picture of a cake."]),
     ("replace_action", "A cat sitting and standing.", ["A cat sitting and lying."]),  # never "standing and standing"
     ("replace_action", "A woman flying a kite in the sky.", []),  # a kite in the sky is flown
     ("replace_action", "Two teens playing video games.", []),  # playing them is watching them
