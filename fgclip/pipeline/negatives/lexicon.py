@@ -142,6 +142,11 @@ PART_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("in", "the", "corner", "of"): ("in the middle of",),
     ("at", "the", "edge", "of"): ("in the middle of",),
     ("on", "the", "edge", "of"): ("in the middle of",),
+    ("at", "the", "top", "of"): ("at the bottom of",),
+    ("on", "the", "top", "of"): ("at the bottom of",),
+    ("at", "the", "bottom", "of"): ("at the top of",),
+    ("in", "the", "back", "of"): ("in the front of",),
+    ("in", "the", "front", "of"): ("in the back of",),
 }
 PART_RELATIONS_ON_GROUND: dict[tuple[str, ...], tuple[str, ...]] = {
     ("on", "the", "side", "of"): ("in the middle of",),
@@ -186,6 +191,10 @@ CONTENT_PARTICIPLES = frozenset({
 
 # Verbs of looking: what follows them is where the gaze goes, not where things are.
 LOOKING_VERBS = frozenset({"look", "gaze", "stare", "peer", "peek", "glance", "watch", "check"})
+# Where a gaze goes is a relation: "a dog looking at another dog" / "looking away from" it.
+GAZE_VERBS = frozenset({"look", "gaze", "stare", "peer", "glance"})
+GAZE_PREPOSITIONS = frozenset({"at", "into", "toward", "towards"})
+GAZE_ADVERBS = frozenset({"up", "down", "back", "over", "out", "straight", "directly", "intently"})
 
 
 # --- relation verbs: the verb *is* the relation between two things ----------------------------

@@ -271,6 +271,19 @@ def _part_relation(caption: Caption, index: int) -> tuple[str, ...]:
     return replacements if _ground(caption, phrase) or _lexname(caption, phrase) is not None else ()
 
 
+def _gaze(caption: Caption, index: int) -> int | None:
+    """Where "looking (down) at" starts, when ``index`` is its preposition and a thing or a
+    pronoun follows: "a dog looking at another dog" -> "a dog looking away from another dog"."""
+    if caption.lower(index) not in lexicon.GAZE_PREPOSITIONS or index == 0 or index + 1 >= len(caption.tokens):
+        return None
+    start = index - 1 if caption.lower(index - 1) in lexicon.GAZE_ADVERBS else index
+    if start == 0 or wordnet.verb_lemma(caption.lower(start - 1)) not in lexicon.GAZE_VERBS:
+        return None
+    if not (_starts_phrase(caption, index + 1) or caption.lower(index + 1) in _OBJECT_PRONOUNS | {"each", "one"}):
+        return None
+    return start if _has_agent(caption, start - 1) else None
+
+
 def replace_rel(caption: Caption, rng: Random) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
@@ -280,6 +293,12 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
         key = _spatial_match(caption, index)
         replacements = None
         part_replacements = _part_relation(caption, index)
+        gaze_start = _gaze(caption, index)
+        if gaze_start is not None and "away" not in (t.lower for t in tokens):
+            text = match_case(tokens[gaze_start].text, "away from")
+            candidates.append(apply_edits(caption, [Edit(gaze_start, index + 1, text)]))
+            index += 1
+            continue
         if part_replacements:
             key, replacements = tuple(caption.lower(k) for k in range(index, index + _PART_RELATION_WORDS)), part_replacements
         elif key and _relates_objects(caption, index, len(key)):

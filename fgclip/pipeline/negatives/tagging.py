@@ -138,6 +138,9 @@ def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str]
             tags[i] = "VBG"  # "people are LAUGHING", "a man is skiing"
         elif word in ("while",):
             tags[i] = "IN"
+        elif tags[i] == "VB" and prev == "to" and i >= 2 and lower[i - 2] in ("next", "close") \
+                and i + 1 < n and tags[i + 1][:2] in ("JJ", "NN"):
+            tags[i] = "JJ"  # "next to tall trees": a preposition's "to", not an infinitive's
     return tags
 
 

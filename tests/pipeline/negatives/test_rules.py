@@ -42,8 +42,14 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A dime sits in the middle of a group of stones.", ["A dime sits at the edge of a group of stones."]),
     ("replace_rel", "A man standing in the middle of the night.", []),
     ("replace_rel", "A cat sitting in the corner of a room.", ["A cat sitting in the middle of a room."]),
+    ("replace_rel", "A skier standing at the top of a ski slope.", ["A skier standing at the bottom of a ski slope."]),
+    ("replace_rel", "A small dog looking at another dog.", ["A small dog looking away from another dog."]),
+    ("replace_rel", "A man looks down at a stand of bananas.", ["A man looks away from a stand of bananas."]),
+    ("replace_rel", "Two cats looking at each other.", ["Two cats looking away from each other."]),
+    ("replace_rel", "A man riding a horse next to tall green trees.", ["A man riding a horse far from tall green trees."]),
     ("replace_rel", "A boy threw a ball.", ["A boy caught a ball."]),
-    ("replace_rel", "A grandmother looks at her pizza.", ["A grandmother points at her pizza."]),
+    ("replace_rel", "A grandmother looks at her pizza.", ["A grandmother points at her pizza.",
+                                                         "A grandmother looks away from her pizza."]),
     ("replace_rel", "A white vase holding flowers.", []),  # a container holds, no hand does
     ("replace_rel", "Utensils hanging on a wall.", []),  # on a wall is also next to it
     ("replace_rel", "A man eating off of a plate.", []),  # not "eating onto a plate"
