@@ -165,7 +165,7 @@ PATH_NOUNS = frozenset({
 
 # Where "on" means using, not resting on ("surfing the web on a laptop", "talking on the phone").
 MEDIA_NOUNS = frozenset({"phone", "laptop", "computer", "tv", "television", "screen", "tablet", "cellphone",
-                         "cell phone", "monitor", "radio", "display"})
+                         "cell phone", "cellular phone", "monitor", "radio", "display"})
 
 # Vessels one cooks in: "cooking in a skillet" has no plausible "next to".
 COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave", "fryer", "toaster", "grill"})
@@ -179,6 +179,9 @@ AT_OBJECTS = frozenset({
     "table", "desk", "counter", "computer", "laptop", "bar", "window", "door", "sink", "stove",
     "camera", "bench", "booth", "station", "gate", "register", "dining table", "kitchen table",
 })
+# Where "at" means seated or served there: "socializing at a table" has no "far from a table"
+# (round 10), so "at" is not edited before these.
+AT_FURNITURE = frozenset({"table", "desk", "counter", "bar", "bench", "booth", "dining table", "kitchen table"})
 
 # Past participles after which "in" / "with" name a material or content, not a place:
 # "covered in chocolate", "lined with boats", "dressed in red".
@@ -380,6 +383,15 @@ ANIMATE_WORDS = frozenset({
 })
 
 # Every verb the curated action table names, as a key or a replacement.
+# Metallic colours are for made things: "gold rice", "silver broccoli" are no food (round 10).
+METALLIC_COLOURS = frozenset({"gold", "golden", "silver", "bronze", "copper"})
+
+# Birds perch, peck and feed alike: sitting / standing, eating / sniffing cannot be told apart.
+BIRD_SYNSET = "bird.n.01"
+
+# Devices a picture is taken with: "taking a picture with his phone" is also looking at one.
+CAMERA_WORDS = frozenset({"phone", "phones", "cellphone", "camera", "cameras", "iphone", "smartphone", "tablet"})
+
 # Whether a vehicle moves is the one action a caption gives a thing without an agent: "a bus
 # parked on the street" / "a bus driving on the street". Engines only: a parked bicycle or canoe
 # does not move by itself. Vehicles are found in WordNet below these synsets.
@@ -427,8 +439,8 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "wool": ("leather", "plastic"), "denim": ("leather", "wool"),
     # size
     "small": ("large", "huge"), "little": ("large", "big"), "tiny": ("huge", "large"),
-    "large": ("small", "tiny"), "big": ("small", "little"), "huge": ("tiny", "small"),
-    "giant": ("tiny", "small"), "tall": ("short",), "short": ("tall", "long"), "long": ("short",),
+    "large": ("small",), "big": ("small", "little"), "huge": ("small",),
+    "giant": ("small",), "tall": ("short",), "short": ("tall", "long"), "long": ("short",),
     "wide": ("narrow",), "narrow": ("wide",), "thick": ("thin",), "thin": ("thick",),
     "fat": ("skinny", "thin"), "skinny": ("fat",), "high": ("low",), "low": ("high",),
     # shape
@@ -451,7 +463,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "fluffy": ("bald", "smooth"), "furry": ("bald",), "wild": ("tame",), "grassy": ("sandy", "snowy"), "sandy": ("grassy", "rocky"),
     "rocky": ("sandy", "grassy"), "frosted": ("plain",), "cheesy": ("plain",), "healthy": ("unhealthy",),
     "male": ("female",), "female": ("male",), "outdoor": ("indoor",), "indoor": ("outdoor",),
-    "light": ("dark", "heavy"), "heavy": ("light",), "deep": ("shallow",), "shallow": ("deep",),
+    "light": ("dark",), "deep": ("shallow",), "shallow": ("deep",),
     "fast": ("slow",), "slow": ("fast",), "large-scale": ("small",), "upright": ("upside-down",),
     "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",), "stuffed": ("empty",),
     "blurry": ("sharp",), "foggy": ("clear",), "clear": ("cloudy", "foggy"), "overcast": ("sunny",),
@@ -476,7 +488,7 @@ NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine",
 FIXED_COMPOUNDS = frozenset({
     ("hot", "dog"), ("hot", "dogs"), ("high", "chair"), ("high", "chairs"), ("teddy", "bear"),
     ("teddy", "bears"), ("living", "room"), ("dining", "table"), ("dining", "room"), ("cutting", "board"),
-    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("french", "fries"),
+    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("cellular", "phone"), ("cellular", "phones"), ("french", "fries"),
     ("traffic", "light"), ("traffic", "lights"), ("parking", "meter"), ("parking", "lot"),
     ("parking", "meters"), ("ice", "cream"), ("fire", "hydrant"), ("fire", "truck"),
     ("double", "decker"), ("big", "ben"), ("little", "league"), ("black", "and", "white"),
@@ -507,7 +519,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("dog", "cat"), ("horse", "camel"), ("cow", "sheep", "goat", "pig", "horse"),
     ("zebra", "giraffe", "elephant", "bear", "deer", "lion"),
     ("bird", "squirrel", "butterfly"), ("duck", "pigeon", "seagull", "goose", "parrot", "owl"),
-    ("car", "truck"), ("bus", "truck"), ("train", "tram"), ("motorcycle", "bicycle"), ("bike", "skateboard"),
+    ("car", "truck"), ("bus", "truck"), ("motorcycle", "bicycle"), ("bike", "skateboard"),
     ("airplane", "helicopter"), ("plane", "helicopter"), 
     ("oven", "microwave", "toaster"), ("refrigerator", "dishwasher"),
     ("pizza", "sandwich", "salad", "soup", "pasta", "steak", "omelet"), ("burger", "pizza", "salad"),
@@ -529,7 +541,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("umbrella", "kite"), ("tree", "bush"),
     ("ocean", "lake", "river"), ("pond", "river"),
     ("house", "church"), ("building", "bridge"),
-    ("pole", "post", "fence"), ("teddy bear", "doll"),
+    ("pole", "fence"), ("teddy bear", "doll"),
     ("fire hydrant", "mailbox", "parking meter", "trash can"), ("stop sign", "fire hydrant", "parking meter"),
     ("tie", "scarf", "necklace"), ("snow", "grass"), ("rock", "log"), ("clock", "lamp"),
     ("wine", "beer", "juice"), ("doughnut", "muffin", "bagel"), ("statue", "fountain"),
@@ -562,6 +574,43 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("sign", "clock", "lamp"), ("traffic light", "lamp post", "parking meter"),
 )
 
+# Words that tie a noun to its scene. An object is not replaced by one the rest of the caption
+# contradicts: "a bathroom with a sink and a toilet" never becomes a kitchen, "a bed with a
+# wooden headboard" never a table, "a surfer riding the wave" never a skier. A replacement is
+# refused when the caption holds a clue of the original that is not also one of the replacement.
+_WATER_CLUES = ("wave", "waves", "surf", "ocean", "water", "paddle", "sea")
+_SNOW_CLUES = ("snow", "ski", "skis", "skier", "skiers", "slope", "lift", "snowy", "poles")
+SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
+    "bathroom": ("toilet", "toilets", "shower", "bathtub", "tub", "urinal", "sink", "towel", "towels", "rails"),
+    "kitchen": ("stove", "oven", "refrigerator", "fridge", "microwave", "dishwasher", "sink", "cabinets", "counter"),
+    "bedroom": ("bed", "beds", "pillow", "pillows", "dresser", "nightstand"),
+    "living room": ("couch", "sofa", "fireplace", "television", "tv"),
+    "office": ("desk", "computer", "computers", "laptop", "monitor", "keyboard"),
+    "bed": ("headboard", "pillow", "pillows", "sheets", "comforter", "blanket", "mattress", "nightstand"),
+    "surfboard": _WATER_CLUES, "surfer": _WATER_CLUES, "boat": _WATER_CLUES,
+    "skier": _SNOW_CLUES, "snowboarder": _SNOW_CLUES, "snowboard": _SNOW_CLUES, "ski": _SNOW_CLUES,
+    "mountain": _SNOW_CLUES, "hill": _SNOW_CLUES,
+    "skateboard": ("ramp", "skatepark", "trick", "tricks"), "skateboarder": ("ramp", "skatepark"),
+    "beach": ("sand", "sandy", "shore", "surfboard", "surfer") + _WATER_CLUES,
+    "zoo": ("exhibit", "enclosure", "habitat"), "farm": ("barn", "tractor"),
+    "refrigerator": ("freezer", "ice", "magnets", "dispenser", "doors"),
+    "tennis player": ("racket", "racquet", "tennis", "court", "net", "serve"),
+    "baseball player": ("bat", "glove", "mitt", "base", "plate", "pitch", "baseball", "dugout", "mound"),
+    "batter": ("bat", "plate", "pitch", "swing"), "catcher": ("mitt", "glove", "plate"),
+    "train": ("tracks", "track", "station", "platform", "railroad", "rail", "rails"),
+    "airplane": ("runway", "tarmac", "airport", "wing", "wings", "pilot"),
+    "plane": ("runway", "tarmac", "airport", "wing", "wings", "pilot"),
+    "helicopter": ("runway", "tarmac", "airport", "pilot"), "jet": ("runway", "tarmac", "airport", "pilot"),
+    "umpire": ("plate", "pitch", "mitt", "glove"), "ship": _WATER_CLUES,
+    "horse": ("saddle", "rider", "jockey", "reins"),
+    "mirror": ("reflection", "looking"),
+    "building": ("inside", "windows", "floors"),
+    "toilet": ("seat", "lid", "flush", "tank"),
+    "cake": ("frosting", "icing", "candles", "candle"), "pizza": ("crust", "toppings", "pepperoni"),
+    "computer": ("mouse", "keyboard", "screen"), "laptop": ("keyboard", "screen"),
+    "phone": ("picture", "pictures", "photo", "selfie", "talking", "texting", "call"),
+}.items()}
+
 # The prepositions each place takes: a place is replaced only by one that takes the same one
 # ("in a field" -> "in a parking lot", but not "in a beach"). Places not listed take any.
 _ROOMS = ("kitchen", "bathroom", "bedroom", "living room", "office", "store", "restaurant")
@@ -580,6 +629,13 @@ SCENE_PREPOSITIONS: dict[str, frozenset] = {
     "mountain": frozenset({"on", "down", "up", "near", "by", "across"}),
     "forest": frozenset({"in", "through", "near", "by", "into"}),
     "desert": frozenset({"in", "through", "across", "near", "into"}),
+    # seats: one sits in a chair or a bed, but on a bench or a couch ("posed in a bench", round 10)
+    **{seat: frozenset({"on", "near", "by", "beside", "behind", "to", "at", "onto", "off", "from", "under"})
+       for seat in ("bench", "couch", "sofa")},
+    **{seat: frozenset({"in", "on", "near", "by", "beside", "behind", "to", "at", "onto", "off", "from", "under"})
+       for seat in ("chair", "armchair")},
+    "bed": frozenset({"in", "on", "near", "by", "beside", "to", "onto", "off", "from", "under"}),
+    "table": frozenset({"on", "at", "near", "by", "beside", "behind", "to", "onto", "off", "from", "under", "around"}),
 }
 
 def _object_alternatives() -> dict[str, tuple[str, ...]]:
@@ -647,6 +703,9 @@ UNSLICEABLE_FOODS = frozenset({"soup", "salad", "pasta", "rice", "juice", "coffe
 PARTITIVE_NOUNS = frozenset({"slice", "slices", "piece", "pieces", "bite", "bites", "chunk", "chunks", "wedge"})
 
 # Modifiers that say a person is grown: "an old man" does not become "an old child".
+# A small or little person is a child: "a small child" never becomes "a small man".
+SMALL_MODIFIERS = frozenset({"small", "little", "tiny", "baby"})
+ADULT_NOUNS = frozenset({"man", "woman", "adult", "lady", "gentleman", "guy"})
 GROWN_MODIFIERS = frozenset({"old", "older", "elderly", "aged", "adult", "grown", "senior", "bearded",
                              "middle-aged", "mature", "bald"})
 

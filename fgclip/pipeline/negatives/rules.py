@@ -198,7 +198,8 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False
     if token.lower in ("up", "down") and _head_word(caption, phrase) not in lexicon.PATH_NOUNS:
         return False
-    if token.lower == "at" and _head_word(caption, phrase) not in lexicon.AT_OBJECTS:
+    if token.lower == "at" and (_head_word(caption, phrase) not in lexicon.AT_OBJECTS
+                                or _head_word(caption, phrase) in lexicon.AT_FURNITURE):
         return False
     return True
 
@@ -212,6 +213,10 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
     previous = wordnet.verb_lemma(caption.lower(index - 1)) if index > 0 else None
     if previous in lexicon.IN_GROUND_VERBS:
         return ()  # one swims in the water and grazes in the field; next to them one does not
+    before = [p for p in caption.phrases if p.end <= index]
+    if base in lexicon.ROOM_NOUNS and before and before[-1] is not caption.phrases[0] \
+            and not caption.tokens[index - 1].tag.startswith("VB"):
+        return ()  # "a dog on a couch in a room": "outside a room" would leave the couch behind
     by_ground = lexicon.GROUND_RELATIONS_BY_GROUND.get(key, {})
     for grounds, replacements in by_ground.items():
         if base in grounds:
@@ -249,6 +254,8 @@ def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[s
         return False  # "on her head": a possessive, and a body part
     if len(key) == 1 and key[0] in ("in", "into") and word != "it":
         return False  # "in him"
+    if word == "it" and caption.phrases and _ground(caption, caption.phrases[0]):
+        return False  # "a kitchen that has a stove in it": the room holds everything said
     return not (after + 1 < len(caption.tokens) and caption.lower(after + 1) in ("hand", "hands", "head", "arm"))
 
 
@@ -494,6 +501,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         options = [c for c in _colour_alternatives(word) if c not in present]  # not "grey and gray"
         if _lexname(caption, phrase) == "noun.animal":
             options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
+        elif _lexname(caption, phrase) in ("noun.food", "noun.plant"):
+            options = [c for c in options if c not in lexicon.METALLIC_COLOURS]
         return "colour", options
     neighbours = {caption.lower(k) for k in (index - 1, index + 1) if 0 <= k < len(caption.tokens)}
     if word in lexicon.SIZE_WORDS and neighbours & lexicon.SIZE_WORDS:
@@ -705,6 +714,7 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
     modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
     partitive = phrase.start > 1 and caption.lower(phrase.start - 1) == "of" \
         and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS
+    clues = lexicon.SCENE_CLUES.get(base, frozenset()) & words
     return [
         a for a in _fitting_preposition(caption, phrase, list(alternatives))
         if a not in heads and a not in words and _plural(a) not in words  # not a noun the caption names
@@ -713,6 +723,8 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
         and not (modifiers & set(lexicon.COLOURS) and set(a.split(" ")) & set(lexicon.COLOURS))  # "white brown bear"
         and not (caption.lower(phrase.start) in ("a", "an", "one", "another") and a in lexicon.MASS_NOUNS)  # "a pasta"
         and not (modifiers & lexicon.GROWN_MODIFIERS and a in lexicon.YOUNG_NOUNS)  # not "an old child"
+        and not (modifiers & lexicon.SMALL_MODIFIERS and a in lexicon.ADULT_NOUNS)  # not "a small man"
+        and clues <= lexicon.SCENE_CLUES.get(a, frozenset())  # not "a kitchen with a toilet"
     ]
 
 
@@ -856,7 +868,7 @@ def _vehicle_states(caption: Caption) -> list[str]:
             if vehicle is None or _has_agent(caption, index):
                 continue  # "a man driving a car": his action, not the car's state
         base = _head_word(caption, vehicle) or ""
-        if wordnet.is_vessel(base) and words & lexicon.DRY_LAND_NOUNS:
+        if wordnet.is_kind_of(base, "vessel.n.02") and words & lexicon.DRY_LAND_NOUNS:
             continue  # "boats sitting on the shore" cannot be moving there
         if wordnet.is_motor_vehicle(base):
             candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, replacement))]))
@@ -901,13 +913,19 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         elif lemma in lexicon.ACTION_VERBS_BY_OBJECT:
             direct = _next_phrase(caption, index + 1)
             obj = _object_of(caption, index + 1)  # through "a slice of", to the pizza
-            if direct is not None and caption.lower(direct.head) in lexicon.IMAGE_NOUNS:
+            if direct is not None and caption.lower(direct.head) in lexicon.IMAGE_NOUNS \
+                    and not {t.lower for t in caption.tokens} & lexicon.CAMERA_WORDS:
                 kind = "image"  # a picture of a cake is taken, the cake is not
             else:
                 kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
             by_object = lexicon.ACTION_VERBS_BY_OBJECT[lemma]
+            if obj is not None and obj.end + 1 < len(caption.tokens) and caption.lower(obj.end) in ("and", "or"):
+                also = _next_phrase(caption, obj.end + 1)
+                if also is not None and _lexname(caption, also) != kind:
+                    kind = "mixed"  # "riding motorcycles and horses": no verb fits both
             if has_object:
                 alternatives = by_object.get(kind, by_object.get("*", ())) if kind else by_object.get("*", ())
+                alternatives = () if kind == "mixed" else alternatives
             else:
                 alternatives = by_object.get(None, ())
         elif lemma in lexicon.ACTION_VERBS:
@@ -918,6 +936,14 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             alternatives = [v for v in wordnet.verb_siblings(lemma, limit=30) if v in lexicon.KNOWN_ACTIONS]
         if following == "to":
             continue  # "preparing to play", "going to eat": the action is the infinitive's
+        if lemma == "talk" and following in ("on", "into"):
+            continue  # "talking on a cell phone" and "singing on" it look alike
+        if form_tag in ("VBD", "VBN") and following in ("and", "or") and index + 2 < len(caption.tokens) \
+                and caption.lower(index + 2).endswith("ing"):
+            continue  # "crouched and skiing": a changed first verb leaves the pair ungrammatical
+        if wordnet.is_kind_of(caption.lower(_subject_phrase(caption, index).head) if _subject_phrase(caption, index)
+                              else "", lexicon.BIRD_SYNSET) and lemma in lexicon.ANIMAL_ACTION_VERBS:
+            continue  # a perched bird sits and stands alike
         if lemma == "play" and (following == "with" or _plays_on_screen(caption, index)):
             continue
         alternatives = [
@@ -930,6 +956,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and a not in present_lemmas  # not "sitting and sitting"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
+            and not (a == "land" and following in ("over", "above", "through", "across", "around", "past", "high", "low"))
             and not (following in lexicon.MOTION_PARTICLES and a in lexicon.STATIC_VERBS
                      and ((a, following) not in lexicon.POSTURE_PARTICLES or _starts_phrase(caption, index + 2)))
         ]  # "sitting down" and "lying down", but not "sitting down the hill"

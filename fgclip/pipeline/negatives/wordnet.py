@@ -143,9 +143,10 @@ def is_motor_vehicle(word: str) -> bool:
 
 
 @lru_cache(maxsize=None)
-def is_vessel(word: str) -> bool:
+def is_kind_of(word: str, synset_name: str) -> bool:
+    """Is the caption sense of ``word`` below the synset ``synset_name`` ("vessel.n.02")?"""
     sense = concrete_sense(word)
-    return sense is not None and any(s.name() == "vessel.n.02" for s in sense.closure(lambda s: s.hypernyms()))
+    return sense is not None and any(s.name() == synset_name for s in sense.closure(lambda s: s.hypernyms()))
 
 
 @lru_cache(maxsize=None)

@@ -116,6 +116,23 @@ def run(rule, caption, seed=0):
     ("replace_action", "Bikes parked on the sidewalk.", []),  # a bicycle does not move by itself
     ("replace_action", "A young girl eating a slice of pizza.", ["A young girl cutting a slice of pizza."]),
     ("replace_action", "A woman taking a picture of a cake.", ["A woman looking at a picture of a cake."]),
+    # round 10's findings
+    ("replace_rel", "A dog that is on a couch in a room.", ["A dog that is next to a couch in a room."]),  # not "outside a room"
+    ("replace_rel", "A kitchen that has a stove and refrigerator in it.", []),
+    ("replace_rel", "A group of people socializing at a table.", []),
+    ("replace_action", "A man talking on a cell phone.", []),  # "singing on a cell phone" looks the same
+    ("replace_action", "A skier crouched and skiing down a slope.", []),
+    ("replace_action", "A group of pigeons sitting on a park bench.", []),  # a perched bird sits and stands alike
+    ("replace_action", "People riding motorcycles and horses on a track.", []),
+    ("replace_action", "A bird that is flying over the sand.", []),  # not "landing over"
+    ("replace_action", "A person taking a picture of food with his phone.", []),
+    ("replace_obj", "A large white bed with a wooden headboard.", []),  # not a table with a headboard
+    ("replace_obj", "A surfer riding a wave.", []),  # not a skier on a wave
+    ("replace_obj", "A person taking a picture with his phone.", []),
+    ("replace_obj", "A bathroom with a sink, toilet and safety rails.",
+     ["A bathroom with a shower, toilet and safety rails.", "A bathroom with a sink, shower and safety rails."]),
+    ("replace_att", "A dog wearing a heavy metal collar.", ["A dog wearing a heavy plastic collar."]),  # weight is unseen
+    ("replace_att", "A very large truck is parked.", ["A very small truck is parked."]),  # not "very tiny"
     ("replace_action", "A cat sitting and standing.", ["A cat sitting and lying."]),  # never "standing and standing"
     ("replace_action", "A woman flying a kite in the sky.", []),  # a kite in the sky is flown
     ("replace_action", "Two teens playing video games.", []),  # playing them is watching them
@@ -169,3 +186,13 @@ def test_animal_colours_stay_natural():
         for text in run("replace_att", "A brown horse in a field.", seed):
             if text.startswith("A "):
                 assert text.split()[1] in lexicon.ANIMAL_COLOURS
+
+
+def test_food_gets_no_metallic_colour():
+    from fgclip.pipeline.negatives import lexicon
+
+    caption = parse("A plate of chicken and white rice.")
+    index = [t.lower for t in caption.tokens].index("white")
+    category, options = rules.attribute_alternatives(caption, index)
+    assert category == "colour" and options  # still edited, only not to "gold rice"
+    assert not set(options) & lexicon.METALLIC_COLOURS
