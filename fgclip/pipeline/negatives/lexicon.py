@@ -579,7 +579,8 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
 # wooden headboard" never a table, "a surfer riding the wave" never a skier. A replacement is
 # refused when the caption holds a clue of the original that is not also one of the replacement.
 _WATER_CLUES = ("wave", "waves", "surf", "ocean", "water", "paddle", "sea")
-_SNOW_CLUES = ("snow", "ski", "skis", "skier", "skiers", "slope", "lift", "snowy", "poles")
+_SNOW_CLUES = ("snow", "slope", "lift", "snowy")
+_SKI_CLUES = _SNOW_CLUES + ("ski", "skis", "skiing", "skier", "skiers", "poles")
 SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "bathroom": ("toilet", "toilets", "shower", "bathtub", "tub", "urinal", "sink", "towel", "towels", "rails"),
     "kitchen": ("stove", "oven", "refrigerator", "fridge", "microwave", "dishwasher", "sink", "cabinets", "counter"),
@@ -588,8 +589,8 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "office": ("desk", "computer", "computers", "laptop", "monitor", "keyboard"),
     "bed": ("headboard", "pillow", "pillows", "sheets", "comforter", "blanket", "mattress", "nightstand"),
     "surfboard": _WATER_CLUES, "surfer": _WATER_CLUES, "boat": _WATER_CLUES,
-    "skier": _SNOW_CLUES, "snowboarder": _SNOW_CLUES, "snowboard": _SNOW_CLUES, "ski": _SNOW_CLUES,
-    "mountain": _SNOW_CLUES, "hill": _SNOW_CLUES,
+    "skier": _SKI_CLUES, "ski": _SKI_CLUES, "snowboarder": _SNOW_CLUES + ("snowboard", "snowboarding"),
+    "snowboard": _SNOW_CLUES, "mountain": _SKI_CLUES, "hill": _SKI_CLUES,
     "skateboard": ("ramp", "skatepark", "trick", "tricks"), "skateboarder": ("ramp", "skatepark"),
     "beach": ("sand", "sandy", "shore", "surfboard", "surfer") + _WATER_CLUES,
     "zoo": ("exhibit", "enclosure", "habitat"), "farm": ("barn", "tractor"),

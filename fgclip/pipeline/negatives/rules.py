@@ -802,7 +802,8 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
                 and not wordnet.is_container(base):  # containers' siblings hold other things: bag -> cup
             # WordNet's siblings of a thing include many no caption would name ("facility",
             # "coffin"): only those of the caption vocabulary are kept.
-            alternatives = [a for a in wordnet.noun_siblings(base, limit=40) if a in lexicon.CONCRETE_CAPTION_NOUNS]
+            alternatives = [a for a in wordnet.noun_siblings(base, limit=40)
+                            if a in lexicon.CONCRETE_CAPTION_NOUNS and a not in lexicon.GROUND_NOUNS]  # patio -> "room"
         alternatives = _fitting_replacements(caption, phrase, base, alternatives or (), heads, words)
         # Only replacements the pronouns can follow: "a man ... himself" may become a woman, not a child.
         viable = [(a, e) for a in alternatives if (e := _pronoun_edits(caption, base, a, gendered_heads)) is not None]
