@@ -255,7 +255,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "watch": ("play", "ignore"),
     "read": ("write", "close"),
     "write": ("read", "erase"),
-    "sleep": ("play", "eat"),
+    "sleep": ("play",),
     "rest": ("play", "run"),
     "swim": ("stand", "sit"),
     "fly": ("land", "sit", "carry", "fold"),
@@ -326,7 +326,7 @@ ACTION_VERBS_BY_OBJECT: dict[str, dict[str, tuple[str, ...]]] = {
     "prepare": {"noun.food": ("eat", "serve")},
     "cook": {"noun.food": ("eat", "serve"), None: ("eat",)},
     "brush": {"noun.animal": ("wash", "feed")},
-    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry"), "*": ("watch",)},
+    "ride": {"noun.animal": ("feed", "lead"), "noun.artifact": ("push", "carry")},  # not "watching the wave sideways"
     "walk": {"noun.animal": ("feed", "wash"), None: ("run", "sit")},
     "make": {"noun.food": ("eat", "serve")},
     "enjoy": {"noun.food": ("cook", "serve")},
@@ -383,6 +383,9 @@ ANIMATE_WORDS = frozenset({
 })
 
 # Every verb the curated action table names, as a key or a replacement.
+# Relations that hold a thing up: what rests on a table cannot be "next to" it, in the air.
+RESTING_RELATIONS = frozenset({("on",), ("on", "top", "of"), ("atop",), ("upon",)})
+
 # Metallic colours are for made things: "gold rice", "silver broccoli" are no food (round 10).
 METALLIC_COLOURS = frozenset({"gold", "golden", "silver", "bronze", "copper"})
 
@@ -603,7 +606,8 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "plane": ("runway", "tarmac", "airport", "wing", "wings", "pilot"),
     "helicopter": ("runway", "tarmac", "airport", "pilot"), "jet": ("runway", "tarmac", "airport", "pilot"),
     "umpire": ("plate", "pitch", "mitt", "glove"), "ship": _WATER_CLUES,
-    "horse": ("saddle", "rider", "jockey", "reins"),
+    "horse": ("saddle", "rider", "jockey", "reins", "riding", "ride", "rides", "rode", "racing"),
+    "camel": ("saddle", "rider", "riding", "ride", "rides", "rode"),
     "mirror": ("reflection", "looking"),
     "building": ("inside", "windows", "floors"),
     "toilet": ("seat", "lid", "flush", "tank"),

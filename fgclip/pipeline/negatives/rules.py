@@ -187,6 +187,8 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     previous = caption.tokens[index - 1]
     if wordnet.verb_lemma(previous.lower) in lexicon.LOOKING_VERBS or previous.lower in ("up", "out"):
         return False  # "gazing into a mirror", "sitting up against a wall"
+    if previous.lower in ("cut", "sliced", "broken", "split", "chopped"):
+        return False  # "cut in half", "sliced into pieces": a manner, not a place
     if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
         return False  # "passengers ride on a train": next to it, they would not be riding
     if token.lower == "by" and previous.tag.startswith("VB") \
@@ -217,6 +219,8 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
     if base in lexicon.ROOM_NOUNS and before and before[-1] is not caption.phrases[0] \
             and not caption.tokens[index - 1].tag.startswith("VB"):
         return ()  # "a dog on a couch in a room": "outside a room" would leave the couch behind
+    if base in lexicon.ROOM_NOUNS and any(t.tag == "VBG" for t in caption.tokens[phrase.end:]):
+        return ()  # "standing in a living room playing wii": the activity belongs to the room
     by_ground = lexicon.GROUND_RELATIONS_BY_GROUND.get(key, {})
     for grounds, replacements in by_ground.items():
         if base in grounds:
@@ -278,6 +282,18 @@ def _part_relation(caption: Caption, index: int) -> tuple[str, ...]:
     return replacements if _ground(caption, phrase) or _lexname(caption, phrase) is not None else ()
 
 
+def _rests_on_it(caption: Caption, index: int, key: tuple[str, ...]) -> bool:
+    """"a sandwich on a table": food, a dish or a device rests on what it is on; "next to the
+    table" would leave it in the air (round 10)."""
+    if key not in lexicon.RESTING_RELATIONS:
+        return False
+    placed = _subject_phrase(caption, index)
+    if placed is None:
+        return False
+    base = _head_word(caption, placed) or ""
+    return _lexname(caption, placed) == "noun.food" or wordnet.is_container(base) or base in lexicon.MEDIA_NOUNS
+
+
 def _gaze(caption: Caption, index: int) -> int | None:
     """Where "looking (down) at" starts, when ``index`` is its preposition and a thing or a
     pronoun follows: "a dog looking at another dog" -> "a dog looking away from another dog"."""
@@ -308,7 +324,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             continue
         if part_replacements:
             key, replacements = tuple(caption.lower(k) for k in range(index, index + _PART_RELATION_WORDS)), part_replacements
-        elif key and _relates_objects(caption, index, len(key)):
+        elif key and _relates_objects(caption, index, len(key)) and not _rests_on_it(caption, index, key):
             replacements = lexicon.SPATIAL_RELATIONS[key]
             phrase = _object_of(caption, index + len(key))
             if phrase is not None and _ground(caption, phrase):
@@ -507,6 +523,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     neighbours = {caption.lower(k) for k in (index - 1, index + 1) if 0 <= k < len(caption.tokens)}
     if word in lexicon.SIZE_WORDS and neighbours & lexicon.SIZE_WORDS:
         return "", []  # "small little bathroom" -> "huge little bathroom"
+    if word in lexicon.SIZE_WORDS and _ground(caption, phrase):
+        return "", []  # a "small urban city" cannot be told from a large one in a photo of its signs
     if index > 0 and caption.tokens[index - 1].tag in NOUN_TAGS and caption.phrase_at(index - 1) is phrase:
         return "", []  # part of a compound adjective: "tiger striped"
     if _negated(caption, index):
@@ -715,6 +733,10 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
     partitive = phrase.start > 1 and caption.lower(phrase.start - 1) == "of" \
         and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS
     clues = lexicon.SCENE_CLUES.get(base, frozenset()) & words
+    # A kitchen with a stove may have a dishwasher too: two things of a room the caption names
+    # are no negative of each other.
+    room_things = set().union(*(lexicon.SCENE_CLUES[w] for w in (words | heads) - {None}
+                                if w in lexicon.ROOM_NOUNS and w in lexicon.SCENE_CLUES))
     return [
         a for a in _fitting_preposition(caption, phrase, list(alternatives))
         if a not in heads and a not in words and _plural(a) not in words  # not a noun the caption names
@@ -725,6 +747,7 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
         and not (modifiers & lexicon.GROWN_MODIFIERS and a in lexicon.YOUNG_NOUNS)  # not "an old child"
         and not (modifiers & lexicon.SMALL_MODIFIERS and a in lexicon.ADULT_NOUNS)  # not "a small man"
         and clues <= lexicon.SCENE_CLUES.get(a, frozenset())  # not "a kitchen with a toilet"
+        and not (a in room_things and base in room_things)
     ]
 
 
