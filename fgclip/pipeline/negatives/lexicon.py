@@ -386,6 +386,10 @@ ANIMATE_WORDS = frozenset({
 # Relations that hold a thing up: what rests on a table cannot be "next to" it, in the air.
 RESTING_RELATIONS = frozenset({("on",), ("on", "top", "of"), ("atop",), ("upon",)})
 
+# Places larger than any one photo: their size is not in the picture.
+BEYOND_VIEW_PLACES = frozenset({"city", "town", "village", "area", "country", "countryside", "neighborhood",
+                                "region", "cities", "towns", "areas"})
+
 # Metallic colours are for made things: "gold rice", "silver broccoli" are no food (round 10).
 METALLIC_COLOURS = frozenset({"gold", "golden", "silver", "bronze", "copper"})
 
@@ -641,6 +645,10 @@ SCENE_PREPOSITIONS: dict[str, frozenset] = {
        for seat in ("chair", "armchair")},
     "bed": frozenset({"in", "on", "near", "by", "beside", "to", "onto", "off", "from", "under"}),
     "table": frozenset({"on", "at", "near", "by", "beside", "behind", "to", "onto", "off", "from", "under", "around"}),
+    # dishes: food is on a plate but in a bowl ("eating some food on a bowl", round 10)
+    "plate": frozenset({"on", "onto", "off", "from", "near", "beside", "to", "by", "with"}),
+    "bowl": frozenset({"in", "into", "from", "out", "near", "beside", "to", "by", "with", "inside"}),
+    "tray": frozenset({"on", "onto", "off", "in", "from", "near", "beside", "to", "by", "with"}),
 }
 
 def _object_alternatives() -> dict[str, tuple[str, ...]]:

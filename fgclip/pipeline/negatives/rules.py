@@ -493,7 +493,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     word = token.lower
     if token.tag == "CD":
         return "count", _number_alternatives(caption, index)
-    if " " in word or not _is_attribute_position(caption, index):
+    two_tone = word in ("black and white", "black-and-white")  # one colour word to the tagger
+    if " " in word and not two_tone or not _is_attribute_position(caption, index):
         return "", []
     if index > 0 and token.text[:1].isupper() and not caption.all_caps:
         return "", []  # part of a name: "the Blue Angels"
@@ -509,12 +510,13 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     fixed = {caption.lower(k) for k in range(phrase.start, phrase.end)} & lexicon.COLOUR_FIXING_WORDS
     if fixed and (word in lexicon.COLOURS or word in lexicon.ATTRIBUTE_OPPOSITES) and word not in fixed:
         return "", []  # "lush green hillside" -> "lush brown", "clear glass jar" -> "clear wooden"
-    if word in lexicon.COLOURS:
+    if word in lexicon.COLOURS or two_tone:
         if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS or _ground(caption, phrase):
             return "", []  # "a green sky" is false, but of no photo anyone takes
         present = {t.lower for t in caption.tokens}
         present |= set().union(*(g for g in lexicon.COLOUR_EQUIVALENTS if g & present))
-        options = [c for c in _colour_alternatives(word) if c not in present]  # not "grey and gray"
+        options = [c for c in _colour_alternatives("black" if two_tone else word)
+                   if c not in present and not (two_tone and c == "white")]  # not "grey and gray"
         if _lexname(caption, phrase) == "noun.animal":
             options = [c for c in options if c in lexicon.ANIMAL_COLOURS]
         elif _lexname(caption, phrase) in ("noun.food", "noun.plant"):
@@ -523,7 +525,9 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     neighbours = {caption.lower(k) for k in (index - 1, index + 1) if 0 <= k < len(caption.tokens)}
     if word in lexicon.SIZE_WORDS and neighbours & lexicon.SIZE_WORDS:
         return "", []  # "small little bathroom" -> "huge little bathroom"
-    if word in lexicon.SIZE_WORDS and _ground(caption, phrase):
+    if word in ("little", "small", "large", "big", "huge", "tiny") and _lexname(caption, phrase) == "noun.person":
+        return "", []  # a "little girl" is a young one; "a large girl" is no caption (round 10)
+    if word in lexicon.SIZE_WORDS and caption.lower(phrase.head) in lexicon.BEYOND_VIEW_PLACES:
         return "", []  # a "small urban city" cannot be told from a large one in a photo of its signs
     if index > 0 and caption.tokens[index - 1].tag in NOUN_TAGS and caption.phrase_at(index - 1) is phrase:
         return "", []  # part of a compound adjective: "tiger striped"

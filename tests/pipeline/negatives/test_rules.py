@@ -133,6 +133,10 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A cut in half sandwich sitting on top of a wooden table.", []),  # not "next to" it, in the air
     ("replace_rel", "Two people standing in a living room playing wii.", []),  # the game is in the room
     ("replace_att", "Signs on a post in a large city.", []),  # a city's size is not in the photo
+    ("replace_att", "A little girl about to eat.", ["Two little girls about to eat."]),  # not "a large girl"
+    ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
+    ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
+                                                          "A boy eating some food on a tray."]),  # not "on a bowl"
     ("replace_att", "A dog wearing a heavy metal collar.", ["A dog wearing a heavy plastic collar."]),  # weight is unseen
     ("replace_att", "A very large truck is parked.", ["A very small truck is parked."]),  # not "very tiny"
     ("replace_action", "A cat sitting and standing.", ["A cat sitting and lying."]),  # never "standing and standing"
