@@ -100,8 +100,9 @@ _PATHS = frozenset({"street", "road", "highway", "runway", "track", "tracks"})  
 _BOUNDED_AREAS = frozenset({"field", "park", "yard", "pasture", "parking lot", "lawn", "garden", "meadow",
                             "orchard", "vineyard", "farm", "zoo"})
 GROUND_RELATIONS_BY_GROUND: dict[tuple[str, ...], dict[frozenset, tuple[str, ...]]] = {
-    ("in",): {_ENCLOSURES: ("outside",), _WATERS: ("next to",), _PATHS: ("next to",), _BOUNDED_AREAS: ("next to",)},
-    ("on",): {_PATHS: ("next to",), _BOUNDED_AREAS - {"park", "zoo", "farm"}: ("next to",)},
+    # Not fields, parks or lawns: "standing next to a field" may still be in it (rounds 9, 10).
+    ("in",): {_ENCLOSURES: ("outside",), _WATERS: ("next to",), _PATHS: ("next to",), _BOUNDED_AREAS: ()},
+    ("on",): {_PATHS: ("next to",), _BOUNDED_AREAS: ()},
     ("inside",): {_ENCLOSURES: ("outside",)},
     ("inside", "of"): {_ENCLOSURES: ("outside of",)},
     ("outside",): {_ENCLOSURES: ("inside",)},
@@ -571,7 +572,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("grass", "snow", "sand"), ("zoo", "farm"), ("mountain", "beach"), ("forest", "desert", "field"),
     # food and drink
     ("hot dog", "hamburger", "taco", "pizza"), ("vegetable", "fruit"), ("meat", "cheese", "tofu"),
-    ("wedding cake", "pizza", "pie"), ("rice", "pasta", "bread"), ("coffee", "tea"),
+    ("wedding cake", "pie"), ("rice", "pasta", "bread"), ("coffee", "tea"),
     ("chicken", "beef", "shrimp"), ("egg", "sausage"), ("cookie", "cupcake"),
     # things
     ("table", "bed"), ("desk", "counter"), ("tennis ball", "baseball", "soccer ball"),
@@ -615,6 +616,8 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "mirror": ("reflection", "looking"),
     "building": ("inside", "windows", "floors"),
     "toilet": ("seat", "lid", "flush", "tank"),
+    "forest": ("tree", "trees", "wooded", "woods"),
+    "door": ("refrigerator", "fridge", "oven", "microwave", "freezer", "dishwasher"),
     "cake": ("frosting", "icing", "candles", "candle"), "pizza": ("crust", "toppings", "pepperoni"),
     "computer": ("mouse", "keyboard", "screen"), "laptop": ("keyboard", "screen"),
     "phone": ("picture", "pictures", "photo", "selfie", "talking", "texting", "call"),
@@ -745,3 +748,6 @@ COLOUR_FIXING_WORDS = frozenset({"lush", "leafy", "grassy", "snowy", "rusty", "r
 VERTICAL_SURFACES = frozenset({"wall", "door", "fence", "window", "board", "post", "pole", "side"})
 # Verbs after which "off" names the surface food comes from ("eating off of a plate").
 OFF_VERBS = frozenset({"eat", "drink", "pick", "take", "get", "lick", "wipe", "scrape"})
+# Phrasal verbs whose "off" is no place: "showing off his team spirit", "taking off".
+PHRASAL_OFF_VERBS = frozenset({"show", "take", "set", "kick", "turn", "pay", "tip", "doze", "nod", "cool",
+                               "head", "push", "lift", "blast", "tee", "shake", "fend", "ward"})

@@ -177,6 +177,11 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False  # "on a wall" is also "next to" it; "sitting on benches" is also next to them
     if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.OFF_VERBS:
         return False  # "eating off of a plate"
+    if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.PHRASAL_OFF_VERBS:
+        return False  # "showing off his team spirit"
+    if size == 1 and token.lower in ("above", "below", "over", "under", "beneath", "underneath") \
+            and {t.lower for t in caption.tokens} & {"flying", "flies", "fly", "sky", "air", "airborne", "kite", "kites"}:
+        return False  # "planes flying above a bridge": below it they would not be in the sky
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
     if token.lower in ("in", "into") and base in lexicon.COOKING_VESSELS:

@@ -96,7 +96,7 @@ def run(rule, caption, seed=0):
     ("replace_obj", "Cows in a field.", ["Horses in a field.", "Cows in a forest."]),  # not "in a beach"
     ("replace_obj", "Two men riding horses.", ["Two children riding horses.", "Two men riding camels."]),  # a verb, not "riding horse" as a compound
     ("replace_obj", "A washing machine.", []),  # the head of a compound
-    ("replace_obj", "A girl eating a slice of pizza.", ["A boy eating a slice of pizza.", "A girl eating a slice of wedding cake."]),  # no "slice of soup"
+    ("replace_obj", "A girl eating a slice of pizza.", ["A boy eating a slice of pizza.", "A girl eating a slice of steak."]),  # no "slice of soup"
     ("replace_obj", "A man wearing a cat on his head.", []),  # a typo for "hat", not an animal
     ("replace_obj", "A dog catches a Frisbee.", ["A cat catches a Frisbee.", "A dog catches a ball."]),  # not "a Ball"
     ("replace_obj", "Women and children around a cake.", ["Women and men around a cake.", "Women and children around a pie."]),  # not "adults"
@@ -134,6 +134,10 @@ def run(rule, caption, seed=0):
     ("replace_rel", "Two people standing in a living room playing wii.", []),  # the game is in the room
     ("replace_att", "Signs on a post in a large city.", []),  # a city's size is not in the photo
     ("replace_att", "A little girl about to eat.", ["Two little girls about to eat."]),  # not "a large girl"
+    ("replace_rel", "Two airplanes flying in the sky above a black bridge.", []),
+    ("replace_rel", "A fan is showing off his team spirit.", []),
+    ("replace_rel", "A little boy standing in a field below a kite.", []),  # "next to a field" may still be in it
+    ("replace_obj", "A large refrigerator with two doors.", []),  # not "with two windows"
     ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
     ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
                                                           "A boy eating some food on a tray."]),  # not "on a bowl"
