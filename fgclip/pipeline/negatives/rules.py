@@ -194,6 +194,11 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
         return False  # "gazing into a mirror", "sitting up against a wall"
     if previous.lower in ("cut", "sliced", "broken", "split", "chopped"):
         return False  # "cut in half", "sliced into pieces": a manner, not a place
+    if token.lower == "on" and caption.tokens[phrase.start].tag == "PRP$" \
+            and (wordnet.is_kind_of(base, "conveyance.n.03") or base in lexicon.BOARDS):
+        return False  # "grinds a rail on his skateboard": one's own board is ridden, not placed (round 11)
+    if (token.lower, size) in (("behind", 1), ("in", 3)) and (base in lexicon.AT_FURNITURE or _lexname(caption, phrase) == "noun.food"):
+        return False  # one sits in front of a table or a pizza facing it: "behind" it is the same (round 11)
     if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
         return False  # "passengers ride on a train": next to it, they would not be riding
     if token.lower == "by" and previous.tag.startswith("VB") \
@@ -226,6 +231,13 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
         return ()  # "a dog on a couch in a room": "outside a room" would leave the couch behind
     if base in lexicon.ROOM_NOUNS and any(t.tag == "VBG" for t in caption.tokens[phrase.end:]):
         return ()  # "standing in a living room playing wii": the activity belongs to the room
+    words = {t.lower for t in caption.tokens}
+    if base in lexicon.WATER_NOUNS and words & lexicon.DRY_LAND_NOUNS:
+        return ()  # "surfers in the water and waiting on the shore" are next to it as well
+    if base in lexicon.PATH_GROUNDS:
+        placed = before[-1] if before else None
+        if placed is None or not (_is_animate(caption, placed) or wordnet.is_motor_vehicle(_head_word(caption, placed) or "")):
+            return ()  # "a street sign on the street" stands next to it anyway
     by_ground = lexicon.GROUND_RELATIONS_BY_GROUND.get(key, {})
     for grounds, replacements in by_ground.items():
         if base in grounds:
@@ -261,8 +273,8 @@ def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[s
         return False
     if word == "her" and after + 1 < len(caption.tokens) and caption.tokens[after + 1].tag[:2] in ("NN", "JJ"):
         return False  # "on her head": a possessive, and a body part
-    if len(key) == 1 and key[0] in ("in", "into") and word != "it":
-        return False  # "in him"
+    if key[0] in ("in", "into", "inside"):
+        return False  # "in him"; "a box that has doughnuts inside of it" is content (round 11)
     if word == "it" and caption.phrases and _ground(caption, caption.phrases[0]):
         return False  # "a kitchen that has a stove in it": the room holds everything said
     return not (after + 1 < len(caption.tokens) and caption.lower(after + 1) in ("hand", "hands", "head", "arm"))
@@ -741,7 +753,7 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
     modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
     partitive = phrase.start > 1 and caption.lower(phrase.start - 1) == "of" \
         and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS
-    clues = lexicon.SCENE_CLUES.get(base, frozenset()) & words
+    clues = lexicon.SCENE_CLUES.get(base, frozenset()) & (words | {part for w in words for part in w.split(" ")})
     # A kitchen with a stove may have a dishwasher too: two things of a room the caption names
     # are no negative of each other.
     room_things = set().union(*(lexicon.SCENE_CLUES[w] for w in (words | heads) - {None}
@@ -857,8 +869,8 @@ _AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "been", "being", "am
 def _plays_on_screen(caption: Caption, index: int) -> bool:
     """"playing video games" is also watching them; "playing a game of soccer" is not."""
     phrase = _next_phrase(caption, index + 1)
-    if phrase is None or caption.span_text(phrase.first_modifier, phrase.end).lower() not in lexicon.PLAYED_ON_SCREEN:
-        return False
+    if phrase is None or not {caption.lower(k) for k in range(phrase.start, phrase.end)} & lexicon.PLAYED_ON_SCREEN:
+        return False  # "a video game system" too (round 11)
     return not (phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of")
 
 
@@ -926,6 +938,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue  # part of a fixed verb phrase: "keep watch", "go play"
         if not _has_agent(caption, index):
             continue  # actions need an agent: a bus does not sit or stand
+        if caption.lower(index - 1) in ("it", "they"):
+            continue  # "watch a train as it passes": the agent is not the one doing it
         lemma = wordnet.verb_lemma(token.lower)
         if lemma is None or lemma in lexicon.RELATION_VERBS:
             continue
@@ -944,13 +958,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if animal_only and lemma in lexicon.ANIMAL_ACTION_VERBS:
             alternatives = lexicon.ANIMAL_ACTION_VERBS[lemma]  # a cow does not serve its hay
         elif lemma in lexicon.ACTION_VERBS_BY_OBJECT:
-            direct = _next_phrase(caption, index + 1)
             obj = _object_of(caption, index + 1)  # through "a slice of", to the pizza
-            if direct is not None and caption.lower(direct.head) in lexicon.IMAGE_NOUNS \
-                    and not {t.lower for t in caption.tokens} & lexicon.CAMERA_WORDS:
-                kind = "image"  # a picture of a cake is taken, the cake is not
-            else:
-                kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
+            kind = _lexname(caption, obj) if obj is not None and not _ground(caption, obj) else None
             by_object = lexicon.ACTION_VERBS_BY_OBJECT[lemma]
             if obj is not None and obj.end + 1 < len(caption.tokens) and caption.lower(obj.end) in ("and", "or"):
                 also = _next_phrase(caption, obj.end + 1)
@@ -987,6 +996,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and not (a in ("lie", "lay") and following in ("at", "in"))  # not "lying at a table"
             and not (lemma == "pose" and following in ("for", "with"))  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
+            and not (a == "sleep" and following == "on" and lemma != "lie")  # not "sleeping on ski bindings"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
             and not (a == "land" and following in ("over", "above", "through", "across", "around", "past", "high", "low"))

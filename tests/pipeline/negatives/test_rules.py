@@ -115,7 +115,7 @@ def run(rule, caption, seed=0):
     ("replace_action", "Two boats sitting on the shore.", []),
     ("replace_action", "Bikes parked on the sidewalk.", []),  # a bicycle does not move by itself
     ("replace_action", "A young girl eating a slice of pizza.", ["A young girl cutting a slice of pizza."]),
-    ("replace_action", "A woman taking a picture of a cake.", ["A woman looking at a picture of a cake."]),
+    ("replace_action", "A woman taking a picture of a cake.", []),  # "looking at" it on the screen too (rounds 10, 11)
     # round 10's findings
     ("replace_rel", "A dog that is on a couch in a room.", ["A dog that is next to a couch in a room."]),  # not "outside a room"
     ("replace_rel", "A kitchen that has a stove and refrigerator in it.", []),
@@ -138,6 +138,28 @@ def run(rule, caption, seed=0):
     ("replace_rel", "A fan is showing off his team spirit.", []),
     ("replace_rel", "A little boy standing in a field below a kite.", []),  # "next to a field" may still be in it
     ("replace_obj", "A large refrigerator with two doors.", []),  # not "with two windows"
+    # round 11's findings
+    ("replace_obj", "A young man flipping a skateboard through the air.", ["A young child flipping a skateboard through the air."]),
+    ("replace_obj", "An elephant standing under the shade of a tree.", ["A deer standing under the shade of a tree."]),
+    ("replace_obj", "A close up of glazed donuts.", []),  # not "glazed bagels"
+    ("replace_obj", "A hot dog on a bun with mustard.", ["A hamburger on a bun with mustard."]),  # not a taco
+    ("replace_obj", "A white faced clock with roman numerals.", []),
+    ("replace_obj", "A bus parked to the side of an empty road.", []),  # not a train on a road
+    ("replace_obj", "A bathroom with sinks and a decorative shower stall.", []),
+    ("replace_rel", "A box that has doughnuts inside of it.", []),
+    ("replace_rel", "A man grinds a rail on his skateboard.", []),
+    ("replace_rel", "Surfers are in the water and waiting on the shore.", []),
+    ("replace_rel", "An older woman sitting at a table in front of a pizza.", []),
+    ("replace_rel", "A soldier standing in front of a table.", []),
+    ("replace_rel", "There is a street sign that is on the street.", []),
+    ("replace_rel", "A bus on the street.", ["A bus next to the street."]),
+    ("replace_rel", "A baby zebra nursing off the mother zebra.", []),
+    ("replace_action", "A woman and a child watch a train as it passes.", []),
+    ("replace_action", "A group of kids playing a video game system.", []),
+    ("replace_action", "An antelope is eating grass.", []),  # eating and sniffing look alike
+    ("replace_action", "A man working on ski bindings.", []),  # not "sleeping on ski bindings"
+    ("replace_action", "Some girls standing by some pastries.", ["Some girls sitting by some pastries."]),
+    ("replace_action", "Car with window down and dog sticking out.", []),
     ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
     ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
                                                           "A boy eating some food on a tray."]),  # not "on a bowl"
