@@ -129,6 +129,16 @@ def _is_animate(caption: Caption, phrase: NounPhrase) -> bool:
     return _lexname(caption, phrase) in ("noun.person", "noun.animal")
 
 
+def _is_person(caption: Caption, phrase: NounPhrase) -> bool:
+    """A person or people; "a couple of horses" is horses (round 12)."""
+    if caption.tokens[phrase.head].lower in lexicon.ANIMATE_WORDS:
+        if phrase.end < len(caption.tokens) and caption.lower(phrase.end) == "of":
+            members = _next_phrase(caption, phrase.end + 1)
+            return members is not None and _is_person(caption, members)
+        return True
+    return _lexname(caption, phrase) == "noun.person"
+
+
 def _subject_phrase(caption: Caption, index: int) -> NounPhrase | None:
     """The noun phrase right before ``index``, if only a verb or adverb stands between them."""
     before = [p for p in caption.phrases if p.end <= index]
@@ -144,8 +154,7 @@ def _has_agent(caption: Caption, index: int, people_only: bool = False) -> bool:
     Captions chain participles ("a man wearing a shirt and tie standing in a room"), so the
     doer is not always the nearest noun; any animate noun before the verb will do."""
     if people_only:  # a cat looks at its reflection, but does not point at it
-        return any(_lexname(caption, p) == "noun.person" or caption.lower(p.head) in lexicon.ANIMATE_WORDS
-                   for p in caption.phrases if p.end <= index)
+        return any(_is_person(caption, p) for p in caption.phrases if p.end <= index)
     return any(_is_animate(caption, p) for p in caption.phrases if p.end <= index)
 
 
@@ -192,6 +201,9 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     previous = caption.tokens[index - 1]
     if wordnet.verb_lemma(previous.lower) in lexicon.LOOKING_VERBS or previous.lower in ("up", "out"):
         return False  # "gazing into a mirror", "sitting up against a wall"
+    if any(wordnet.verb_lemma(t.lower) in lexicon.SUPPORT_VERBS for t in caption.tokens[max(0, index - 5):index]
+           if t.tag.startswith("VB")) and token.lower in ("on", "against", "upon"):
+        return False  # "leaning its front paws on a dog bed"
     if previous.lower in ("cut", "sliced", "broken", "split", "chopped"):
         return False  # "cut in half", "sliced into pieces": a manner, not a place
     if token.lower == "on" and caption.tokens[phrase.start].tag == "PRP$" \
@@ -275,8 +287,8 @@ def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[s
         return False  # "on her head": a possessive, and a body part
     if key[0] in ("in", "into", "inside"):
         return False  # "in him"; "a box that has doughnuts inside of it" is content (round 11)
-    if word == "it" and caption.phrases and _ground(caption, caption.phrases[0]):
-        return False  # "a kitchen that has a stove in it": the room holds everything said
+    if word == "it" and any(_ground(caption, p) for p in caption.phrases if p.end <= index):
+        return False  # "a kitchen that has a stove in it", "a beach with people sitting on it"
     return not (after + 1 < len(caption.tokens) and caption.lower(after + 1) in ("hand", "hands", "head", "arm"))
 
 
@@ -366,6 +378,9 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             options = lexicon.RELATION_VERBS.get(lemma, ())
             if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up", "to"}):
                 options = ()  # not "throws a sick child", not "throwing a racket in his hand"
+            present = {wordnet.verb_lemma(t.lower) for t in tokens if t.tag.startswith("VB")}
+            options = [o for o in options if o not in present  # not "holding a tie holding a bag"
+                       and not (o == "throw" and obj is not None and _lexname(caption, obj) == "noun.food")]
             for replacement in _pick(rng, options):
                 form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
                 candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
@@ -552,6 +567,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
         return "", []
     if word in ("several", "many", "numerous", "multiple") and caption.is_plural(phrase) and not _ground(caption, phrase):
         return "count", ["two"]  # "several zebras" -> "two zebras": a count the picture contradicts
+    if word == "old" and following in lexicon.OLD_IDIOM_NEXT:
+        return "", []  # "an old fashion stove"
     if word in ("old", "older"):
         animate = _is_animate(caption, phrase)
         return "state", [("young" if animate else "new") + ("er" if word == "older" else "")]
@@ -938,8 +955,11 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             continue  # part of a fixed verb phrase: "keep watch", "go play"
         if not _has_agent(caption, index):
             continue  # actions need an agent: a bus does not sit or stand
-        if caption.lower(index - 1) in ("it", "they"):
-            continue  # "watch a train as it passes": the agent is not the one doing it
+        if caption.lower(index - 1) in ("it", "they", "to"):
+            continue  # "watch a train as it passes"; "about to run" is an intention, not in the photo
+        direct = _next_phrase(caption, index + 1)
+        if direct is not None and _lexname(caption, direct) == "noun.body":
+            continue  # "shaking hands" -> "jumping hands" (round 12)
         lemma = wordnet.verb_lemma(token.lower)
         if lemma is None or lemma in lexicon.RELATION_VERBS:
             continue
@@ -996,7 +1016,10 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and not (a in ("lie", "lay") and following in ("at", "in"))  # not "lying at a table"
             and not (lemma == "pose" and following in ("for", "with"))  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
-            and not (a == "sleep" and following == "on" and lemma != "lie")  # not "sleeping on ski bindings"
+            and not (a == "sleep" and (following in ("on", "with", "for") and lemma != "lie"
+                                       or {t.lower for t in caption.tokens} & lexicon.WATER_NOUNS))
+            # not "sleeping on ski bindings", "sleeping in the water with one another"
+            and not (a in lexicon.STATIC_VERBS and following == "for")  # not "sleeping for food"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"
             and not (a in lexicon.STATIC_VERBS | {"land"} and airborne)  # not "a bird sitting in the sky"
             and not (a == "land" and following in ("over", "above", "through", "across", "around", "past", "high", "low"))

@@ -105,7 +105,7 @@ def run(rule, caption, seed=0):
     ("replace_obj", "A man laying in bed.", ["A child laying in bed."]),  # "in bed" is an idiom
     ("replace_action", "A cat sitting on a bed.", ["A cat standing on a bed."]),  # a sitting cat and a lying one look alike
     ("replace_action", "A man sitting on a bench.", ["A man lying on a bench."]),
-    ("replace_action", "A dog on a footstool watching tv.", ["A dog on a footstool ignoring tv."]),  # not "playing tv"
+    ("replace_action", "A dog on a footstool watching tv.", []),  # neither "playing tv" nor "ignoring" it is in a photo
     ("replace_action", "A group of appliances sitting on a table.", []),  # a group of things is no agent
     ("replace_action", "A white bus parked next to a sidewalk.", ["A white bus moving next to a sidewalk."]),
     ("replace_action", "A train traveling on tracks next to lights.", ["A train stopped on tracks next to lights."]),
@@ -160,6 +160,20 @@ def run(rule, caption, seed=0):
     ("replace_action", "A man working on ski bindings.", []),  # not "sleeping on ski bindings"
     ("replace_action", "Some girls standing by some pastries.", ["Some girls sitting by some pastries."]),
     ("replace_action", "Car with window down and dog sticking out.", []),
+    # round 12's findings
+    ("replace_obj", "The signs give the street names.", []),  # lamps give no names
+    ("replace_obj", "A bunch of people in a kitchen getting food ready.", []),  # not in a bathroom
+    ("replace_obj", "A person walking down a street past a sign.", ["A person walking down a street past a lamp."]),
+    ("replace_rel", "A view of a beach that has some people sitting on it.", []),
+    ("replace_rel", "A chihuahua leaning its front paws on a dog bed.", []),
+    ("replace_rel", "An elderly woman holding three pizzas.", ["An elderly woman dropping three pizzas."]),  # not throwing
+    ("replace_action", "A couple of horses are standing in the street.", []),  # horses, not people: no sitting
+    ("replace_action", "Spectators are watching a snowboard competition.", []),
+    ("replace_action", "Two bears are fighting in the water.", ["Two bears are playing in the water."]),
+    ("replace_action", "A baseball player is swinging and about to run.", []),
+    ("replace_action", "Two men in suits shaking hands.", []),
+    ("replace_action", "Young child in grassy field with ball and flying disc.", []),
+    ("replace_att", "An old fashion double oven stove.", []),
     ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
     ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
                                                           "A boy eating some food on a tray."]),  # not "on a bowl"
