@@ -283,7 +283,6 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "wash": ("dry", "dirty"),
     "open": ("close",),
     "close": ("open",),
-    "wait": ("run",),
     "sell": ("buy",),
     "buy": ("sell",),
     "paint": ("wash", "clean"),
@@ -479,7 +478,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "male": ("female",), "female": ("male",), "outdoor": ("indoor",), "indoor": ("outdoor",),
     "light": ("dark",), "deep": ("shallow",), "shallow": ("deep",),
     "fast": ("slow",), "slow": ("fast",), "large-scale": ("small",), "upright": ("upside-down",),
-    "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",), "stuffed": ("empty",),
+    "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",),
     "blurry": ("sharp",), "foggy": ("clear",), "clear": ("cloudy", "foggy"), "overcast": ("sunny",),
     # pattern
     "striped": ("plain", "polka-dot"), "stripe": ("plain",), "checkered": ("striped", "plain"),
@@ -705,6 +704,7 @@ CAPTION_SENSE_FILES: dict[str, str] = {
     **dict.fromkeys(("hot dog", "hotdog", "egg", "macaroni", "tart", "smoothie", "quiche", "beef",
                      "salmon"), "noun.food"),
     "town": "noun.location",
+    "fan": "noun.person",  # "fans watch in the stands": spectators, not an electric fan (round 12)
     "sign": "noun.artifact",
 }
 

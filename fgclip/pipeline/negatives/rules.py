@@ -241,6 +241,8 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
     if base in lexicon.ROOM_NOUNS and before and before[-1] is not caption.phrases[0] \
             and not caption.tokens[index - 1].tag.startswith("VB"):
         return ()  # "a dog on a couch in a room": "outside a room" would leave the couch behind
+    if base in lexicon.ROOM_NOUNS and not (before and _is_animate(caption, before[-1])):
+        return ()  # "a stove top oven inside of a kitchen": what is built in cannot step outside
     if base in lexicon.ROOM_NOUNS and any(t.tag == "VBG" for t in caption.tokens[phrase.end:]):
         return ()  # "standing in a living room playing wii": the activity belongs to the room
     words = {t.lower for t in caption.tokens}
@@ -843,6 +845,8 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
         if phrase.end < len(caption.tokens) and (caption.lower(phrase.end) == "of"
                                                  or caption.lower(phrase.end) in lexicon.CONTENT_PARTICIPLES):
             continue  # a container of something: "a bowl of food" -> "a jar of food", "a plate topped with"
+        if head.lower == "stands" and caption.lower(phrase.start) == "the":
+            continue  # "fans in the stands": the seating, not a piece of furniture
         if _negated(caption, phrase.head):
             continue  # "not wearing a shirt" -> "not wearing a dress" is still true
         if _idiomatic_bare_noun(caption, phrase):
@@ -985,6 +989,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
                 also = _next_phrase(caption, obj.end + 1)
                 if also is not None and _lexname(caption, also) != kind:
                     kind = "mixed"  # "riding motorcycles and horses": no verb fits both
+            if lemma == "ride" and obj is not None and wordnet.is_motor_vehicle(_head_word(caption, obj) or ""):
+                kind = "mixed"  # one rides a train or a bus but does not push or carry it
             if has_object:
                 alternatives = by_object.get(kind, by_object.get("*", ())) if kind else by_object.get("*", ())
                 alternatives = () if kind == "mixed" else alternatives

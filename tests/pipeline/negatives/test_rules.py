@@ -174,6 +174,11 @@ def run(rule, caption, seed=0):
     ("replace_action", "Two men in suits shaking hands.", []),
     ("replace_action", "Young child in grassy field with ball and flying disc.", []),
     ("replace_att", "An old fashion double oven stove.", []),
+    ("replace_att", "Stuffed teddy bear sitting next to a garbage can.", []),  # plush, not full
+    ("replace_obj", "Fans watch in the stands.", []),  # spectators, not electric fans; seats, not furniture
+    ("replace_action", "An older woman riding a train.", []),  # no one pushes a train
+    ("replace_rel", "A stove top oven sitting inside of a kitchen.", []),  # built in: it cannot be outside
+    ("replace_rel", "A man sitting inside of a kitchen.", ["A man sitting outside of a kitchen."]),
     ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
     ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
                                                           "A boy eating some food on a tray."]),  # not "on a bowl"
