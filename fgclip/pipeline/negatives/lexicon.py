@@ -314,7 +314,6 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "kneel": ("stand",),
     "crouch": ("stand", "jump"),
     "lean": ("stand",),
-    "fight": ("play",),
     "chew": ("lick",),
 }
 

@@ -941,6 +941,18 @@ def _vehicle_states(caption: Caption) -> list[str]:
     return candidates
 
 
+def _relative_clause_of_a_thing(caption: Caption, index: int) -> bool:
+    """"a tree branch that is sitting next to bushes": the verb belongs to the branch, even when
+    a bird was named before it."""
+    k = index - 1
+    while k > 0 and (caption.tokens[k].tag.startswith(("VB", "RB")) or caption.lower(k) in _AUXILIARIES):
+        k -= 1
+    if k <= 0 or caption.lower(k) not in ("that", "which"):
+        return False
+    owner = [p for p in caption.phrases if p.end <= k]
+    return bool(owner) and owner[-1].end == k and not _is_animate(caption, owner[-1])
+
+
 def replace_action(caption: Caption, rng: Random) -> list[str]:
     """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
     candidates = []
@@ -1004,6 +1016,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             alternatives = [v for v in wordnet.verb_siblings(lemma, limit=30) if v in lexicon.KNOWN_ACTIONS]
         if following == "to":
             continue  # "preparing to play", "going to eat": the action is the infinitive's
+        if following == "for" or _relative_clause_of_a_thing(caption, index):
+            continue  # "grazing for food" -> "running for food"; "a branch that is sitting next to bushes"
         if lemma == "talk" and following in ("on", "into"):
             continue  # "talking on a cell phone" and "singing on" it look alike
         if form_tag in ("VBD", "VBN") and following in ("and", "or") and index + 2 < len(caption.tokens) \
