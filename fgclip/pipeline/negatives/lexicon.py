@@ -263,7 +263,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "fly": ("land", "sit", "carry", "fold"),
     "pose": ("run",),
     "land": ("fly",),
-    "jump": ("sit", "fall"),
+    "jump": ("sit",),  # jumping off and falling off look alike in a still (round 13)
     "fall": ("jump",),
     "climb": ("descend", "jump"),
     "smile": ("frown", "cry"),
@@ -286,7 +286,7 @@ ACTION_VERBS: dict[str, tuple[str, ...]] = {
     "sell": ("buy",),
     "buy": ("sell",),
     "paint": ("wash", "clean"),
-    "clean": ("dirty", "paint"),
+    "clean": ("paint",),
     "build": ("destroy", "paint"),
     "fix": ("break",),
     "repair": ("break",),
@@ -398,6 +398,13 @@ SUPPORT_VERBS = frozenset({"lean", "prop", "balance", "brace", "rest"})
 # "old" in fixed phrases: "an old fashion stove" is no age (round 12).
 OLD_IDIOM_NEXT = frozenset({"fashion", "fashioned", "time", "timey", "school", "style", "styled", "world"})
 
+# What one sits in front of at a table: "in front of several glasses" faces them (round 13).
+TABLEWARE = frozenset({"glass", "glasses", "cup", "mug", "bottle", "plate", "bowl", "wine glass", "dish", "tray"})
+
+# Nouns that name a shade before a colour word: "mustard yellow" is one colour (round 13).
+SHADE_NOUNS = frozenset({"mustard", "lime", "sky", "navy", "olive", "forest", "royal", "baby", "lemon", "mint",
+                         "blood", "cherry", "kelly", "hunter", "powder", "neon", "pastel", "burnt", "brick"})
+
 # Metallic colours are for made things: "gold rice", "silver broccoli" are no food (round 10).
 METALLIC_COLOURS = frozenset({"gold", "golden", "silver", "bronze", "copper"})
 
@@ -477,7 +484,7 @@ ATTRIBUTE_OPPOSITES: dict[str, tuple[str, ...]] = {
     "male": ("female",), "female": ("male",), "outdoor": ("indoor",), "indoor": ("outdoor",),
     "light": ("dark",), "deep": ("shallow",), "shallow": ("deep",),
     "fast": ("slow",), "slow": ("fast",), "large-scale": ("small",), "upright": ("upside-down",),
-    "parked": ("moving",), "moving": ("parked",), "loaded": ("empty",),
+    "loaded": ("empty",),
     "blurry": ("sharp",), "foggy": ("clear",), "clear": ("cloudy", "foggy"), "overcast": ("sunny",),
     # pattern
     "striped": ("plain", "polka-dot"), "stripe": ("plain",), "checkered": ("striped", "plain"),
@@ -500,7 +507,7 @@ NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine",
 FIXED_COMPOUNDS = frozenset({
     ("hot", "dog"), ("hot", "dogs"), ("high", "chair"), ("high", "chairs"), ("teddy", "bear"),
     ("teddy", "bears"), ("living", "room"), ("dining", "table"), ("dining", "room"), ("cutting", "board"),
-    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("cellular", "phone"), ("cellular", "phones"), ("snow", "board"), ("snow", "boards"), ("flying", "disc"), ("flying", "discs"), ("french", "fries"),
+    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("cellular", "phone"), ("cellular", "phones"), ("snow", "board"), ("snow", "boards"), ("flying", "disc"), ("flying", "discs"), ("smart", "phone"), ("smart", "phones"), ("squat", "toilet"), ("french", "fries"),
     ("traffic", "light"), ("traffic", "lights"), ("parking", "meter"), ("parking", "lot"),
     ("parking", "meters"), ("ice", "cream"), ("fire", "hydrant"), ("fire", "truck"),
     ("double", "decker"), ("big", "ben"), ("little", "league"), ("black", "and", "white"),
@@ -550,7 +557,7 @@ OBJECT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("toilet", "sink", "bathtub", "shower", "urinal"), ("mirror", "painting"),
     ("hat", "helmet", "scarf"), ("cap", "helmet"), ("shirt", "dress"), ("jacket", "dress"),
     ("backpack", "suitcase", "basket", "box"), ("handbag", "basket", "box"), ("purse", "basket", "box"),
-    ("tree", "bush"),
+    
     ("ocean", "river"),
     ("house", "church"), ("building", "bridge"),
     ("pole", "fence"), ("teddy bear", "doll"),
@@ -616,13 +623,16 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "plane": ("runway", "tarmac", "airport", "wing", "wings", "pilot"),
     "helicopter": ("runway", "tarmac", "airport", "pilot"), "jet": ("runway", "tarmac", "airport", "pilot"),
     "umpire": ("plate", "pitch", "mitt", "glove"), "ship": _WATER_CLUES,
-    "horse": ("saddle", "rider", "jockey", "reins", "riding", "ride", "rides", "rode", "racing"),
+    "horse": ("saddle", "rider", "jockey", "reins", "riding", "ride", "rides", "rode", "racing", "drawn",
+              "carriage", "buggy", "trolley", "trolly", "cart"),
     "camel": ("saddle", "rider", "riding", "ride", "rides", "rode"),
     "mirror": ("reflection", "looking"),
     "building": ("inside", "windows", "floors"),
     "toilet": ("seat", "lid", "flush", "tank"),
     "forest": ("tree", "trees", "wooded", "woods"),
-    "bush": ("wooded", "forest", "woods"),
+    "elephant": ("back", "riding", "ride", "rides", "trunk", "tusks"),
+    "bike": ("parked", "pedal", "pedaling", "chain", "riding"), "bicycle": ("parked", "pedal", "pedaling", "chain"),
+    "road": ("vehicles", "car", "cars", "bus", "traffic", "truck", "trucks", "driving"),
     "sign": ("names", "name", "says", "reads", "read", "saying", "words", "arrow", "directions", "warning", "park"),
     "tower": ("domed", "dome", "clock", "spire"),
     "toothbrush": ("teeth", "brushing", "brushes", "brush"),
@@ -630,16 +640,16 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "teddy bear": ("stuffed", "plush"),
     "cat": ("calico", "tabby", "siamese", "persian", "whiskers"),
     "street": ("walking", "walks", "walk", "bus", "car", "cars", "traffic", "truck", "trucks", "taxi", "sign",
-               "signs", "hydrant", "meter", "pole", "driving", "crossing"),
+               "signs", "hydrant", "meter", "pole", "driving", "crossing", "carriage"),
     "tree": ("shade", "branch", "branches", "trunk", "perched", "climbing"),
     "skateboard": ("ramp", "skatepark", "trick", "tricks", "flip", "flipping", "grind", "grinds", "grinding"),
     "donut": ("glazed", "frosted", "sprinkles"), "doughnut": ("glazed", "frosted", "sprinkles"),
     "hot dog": ("bun", "buns", "mustard", "ketchup", "relish"), "hamburger": ("bun", "buns", "mustard", "ketchup"),
-    "clock": ("numerals", "hands", "face", "faced", "time", "hour"),
+    "clock": ("numerals", "hands", "face", "faced", "time", "hour", "reads", "read", "says"),
     "bus": ("road", "street", "highway", "traffic", "stop"),
     "door": ("refrigerator", "fridge", "oven", "microwave", "freezer", "dishwasher"),
-    "cake": ("frosting", "icing", "candles", "candle"), "pizza": ("crust", "toppings", "pepperoni"),
-    "computer": ("mouse", "keyboard", "screen"), "laptop": ("keyboard", "screen"),
+    "cake": ("frosting", "icing", "candles", "candle"), "pizza": ("crust", "toppings", "pepperoni", "box", "cardboard", "delivery"),
+    "computer": ("mouse", "keyboard", "screen", "uses", "using", "typing", "working"), "laptop": ("keyboard", "screen"),
     "phone": ("picture", "pictures", "photo", "selfie", "talking", "texting", "call"),
 }.items()}
 

@@ -204,12 +204,15 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if any(wordnet.verb_lemma(t.lower) in lexicon.SUPPORT_VERBS for t in caption.tokens[max(0, index - 5):index]
            if t.tag.startswith("VB")) and token.lower in ("on", "against", "upon"):
         return False  # "leaning its front paws on a dog bed"
+    if wordnet.verb_lemma(previous.lower) == "go":
+        return False  # "about to go under a bridge": a path, and "go next to" is no English
     if previous.lower in ("cut", "sliced", "broken", "split", "chopped"):
         return False  # "cut in half", "sliced into pieces": a manner, not a place
     if token.lower == "on" and caption.tokens[phrase.start].tag == "PRP$" \
             and (wordnet.is_kind_of(base, "conveyance.n.03") or base in lexicon.BOARDS):
         return False  # "grinds a rail on his skateboard": one's own board is ridden, not placed (round 11)
-    if (token.lower, size) in (("behind", 1), ("in", 3)) and (base in lexicon.AT_FURNITURE or _lexname(caption, phrase) == "noun.food"):
+    if (token.lower, size) in (("behind", 1), ("in", 3)) and (base in lexicon.AT_FURNITURE | lexicon.TABLEWARE or wordnet.is_container(base)
+                                                          or _lexname(caption, phrase) == "noun.food"):
         return False  # one sits in front of a table or a pizza facing it: "behind" it is the same (round 11)
     if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
         return False  # "passengers ride on a train": next to it, they would not be riding
@@ -360,7 +363,8 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             phrase = _object_of(caption, index + len(key))
             if phrase is not None and _ground(caption, phrase):
                 replacements = _ground_relations(caption, index, key, phrase)
-        elif key and _relates_to_pronoun_or_each_other(caption, index, key):
+        elif key and _relates_to_pronoun_or_each_other(caption, index, key) \
+                and not (key in lexicon.NEARNESS_RELATIONS and {"close", "closeup", "close-up"} & {t.lower for t in tokens}):
             replacements = lexicon.SPATIAL_RELATIONS[key]
         if replacements is not None:
             for replacement in _pick(rng, _not_already_said(caption, replacements)):
@@ -378,8 +382,10 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             obj = _next_phrase(caption, index + 1)
             after = {t.lower for t in caption.tokens[obj.end:obj.end + 4]} if obj is not None else set()
             options = lexicon.RELATION_VERBS.get(lemma, ())
-            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up", "to"}):
+            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up", "to", "mouth", "mouths", "teeth", "arms", "lap"}):
                 options = ()  # not "throws a sick child", not "throwing a racket in his hand"
+            if obj is not None and obj.end < len(tokens) and tokens[obj.end].tag == "VBG":
+                options = ()  # "a girl wearing a bonnet holding a bag": "carrying a bonnet holding" reads as the bonnet's
             present = {wordnet.verb_lemma(t.lower) for t in tokens if t.tag.startswith("VB")}
             options = [o for o in options if o not in present  # not "holding a tie holding a bag"
                        and not (o == "throw" and obj is not None and _lexname(caption, obj) == "noun.food")]
@@ -544,6 +550,8 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     fixed = {caption.lower(k) for k in range(phrase.start, phrase.end)} & lexicon.COLOUR_FIXING_WORDS
     if fixed and (word in lexicon.COLOURS or word in lexicon.ATTRIBUTE_OPPOSITES) and word not in fixed:
         return "", []  # "lush green hillside" -> "lush brown", "clear glass jar" -> "clear wooden"
+    if word in lexicon.COLOURS and index > 0 and caption.lower(index - 1) in lexicon.SHADE_NOUNS:
+        return "", []  # "mustard yellow" is one shade
     if word in lexicon.COLOURS or two_tone:
         if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS or _ground(caption, phrase):
             return "", []  # "a green sky" is false, but of no photo anyone takes
@@ -687,9 +695,28 @@ def _count_changes(caption: Caption) -> list[str]:
     return candidates
 
 
+_PAIR_COUNTS = {("a", "pair", "of"): "three", ("a", "couple", "of"): "four"}  # "a couple" may loosely be three
+
+
+def _pair_counts(caption: Caption) -> list[str]:
+    """"a pair of giraffes" -> "three giraffes", "a couple of horses" -> "four horses": people,
+    animals and vehicles only ("a pair of skis" is one thing)."""
+    candidates = []
+    for index in range(len(caption.tokens) - 3):
+        key = tuple(caption.lower(k) for k in range(index, index + 3))
+        members = _next_phrase(caption, index + 3) if key in _PAIR_COUNTS else None
+        if members is None or not caption.is_plural(members):
+            continue
+        base = _head_word(caption, members) or ""
+        if _is_animate(caption, members) or wordnet.is_motor_vehicle(base):
+            text = match_case(caption.tokens[index].text, _PAIR_COUNTS[key])
+            candidates.append(apply_edits(caption, [Edit(index, index + 3, text)]))
+    return candidates
+
+
 def replace_att(caption: Caption, rng: Random) -> list[str]:
     """red -> blue, wooden -> metal, small -> large, two dogs -> three dogs, a dog -> two dogs."""
-    candidates = _pick(rng, _count_changes(caption), 1)
+    candidates = _pick(rng, _count_changes(caption) + _pair_counts(caption), 1)
     for index, token in enumerate(caption.tokens):
         _, alternatives = attribute_alternatives(caption, index)
         for replacement in _pick(rng, alternatives, 1):
@@ -987,6 +1014,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if _sees_a_scene(caption, index):
             continue  # "watching a kite fly": what is seen is a whole scene, not an object
         present_lemmas = {wordnet.verb_lemma(t.lower) for t in caption.tokens if t.tag.startswith("VB")}
+        present_words = {t.lower for t in caption.tokens}
         if index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in ("VBN", "VBD", "JJ") \
                 and caption.tokens[index + 1].lower.endswith("ed"):
             continue  # "lies crouched": the posture is said twice
@@ -1016,6 +1044,8 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             alternatives = [v for v in wordnet.verb_siblings(lemma, limit=30) if v in lexicon.KNOWN_ACTIONS]
         if following == "to":
             continue  # "preparing to play", "going to eat": the action is the infinitive's
+        if following in ("up", "out") and _starts_phrase(caption, index + 2):
+            continue  # "cleaning up a mess": the particle makes another verb of it
         if following == "for" or _relative_clause_of_a_thing(caption, index):
             continue  # "grazing for food" -> "running for food"; "a branch that is sitting next to bushes"
         if lemma == "talk" and following in ("on", "into"):
@@ -1033,7 +1063,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             if (has_object or a not in lexicon.TRANSITIVE_ONLY_VERBS)  # not "a man repairing down the road"
             and not (has_object and a in lexicon.INTRANSITIVE_ONLY_VERBS)  # not "falling moguls"
             and not (a == "stand" and following == "in")  # not "standing in a chair"
-            and not (a in ("lie", "lay") and following in ("at", "in"))  # not "lying at a table"
+            and not (a in ("lie", "lay") and (following in ("at", "in") or present_words & (lexicon.AT_FURNITURE - {"bench", "booth"})))  # not "lying at a table"
             and not (lemma == "pose" and following in ("for", "with"))  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
             and not (a == "sleep" and (following in ("on", "with", "for") and lemma != "lie"

@@ -179,6 +179,25 @@ def run(rule, caption, seed=0):
     ("replace_action", "An older woman riding a train.", []),  # no one pushes a train
     ("replace_rel", "A stove top oven sitting inside of a kitchen.", []),  # built in: it cannot be outside
     ("replace_rel", "A man sitting inside of a kitchen.", ["A man sitting outside of a kitchen."]),
+    # round 13's findings
+    ("replace_att", "A couple of horses standing in a field.", ["Four horses standing in a field."]),
+    ("replace_att", "A pair of giraffes standing in a field.", ["Three giraffes standing in a field."]),
+    ("replace_att", "A pair of scissors on a table.", []),  # one thing
+    ("replace_att", "A large mustard yellow airplane.", ["A small mustard yellow airplane."]),  # not "mustard orange"
+    ("replace_att", "A man standing next to a parked motorcycle.", ["Two men standing next to a parked motorcycle."]),
+    ("replace_obj", "A bike parked on a grass field.", []),  # no parked skateboard
+    ("replace_obj", "Three people standing on the back of an elephant.", []),
+    ("replace_obj", "A pizza in its cardboard box.", []),
+    ("replace_obj", "A person and some vehicles on a road.", []),
+    ("replace_obj", "A laptop next to a smart phone.", ["A tablet next to a smart phone."]),  # not a "smart keyboard"
+    ("replace_rel", "A close up of two cell phones near one another.", []),
+    ("replace_rel", "A woman sitting in front of several glasses.", []),
+    ("replace_rel", "A train about to go under a bridge.", []),
+    ("replace_rel", "A dog holding a frisbee in his mouth.", []),
+    ("replace_action", "A copse of men sitting next to each other at a table.",
+     ["A copse of men standing next to each other at a table."]),  # not lying at a table
+    ("replace_action", "People cleaning up a large mess.", []),
+    ("replace_action", "A thin cat jumping off a pile of stuff.", []),  # falling off looks the same
     ("replace_att", "A bathroom with black and white toilet.", ["A bathroom with pink toilet."]),
     ("replace_obj", "A boy eating some food on a plate.", ["A girl eating some food on a plate.",
                                                           "A boy eating some food on a tray."]),  # not "on a bowl"
