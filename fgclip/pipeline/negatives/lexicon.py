@@ -405,6 +405,9 @@ TABLEWARE = frozenset({"glass", "glasses", "cup", "mug", "bottle", "plate", "bow
 SHADE_NOUNS = frozenset({"mustard", "lime", "sky", "navy", "olive", "forest", "royal", "baby", "lemon", "mint",
                          "blood", "cherry", "kelly", "hunter", "powder", "neon", "pastel", "burnt", "brick"})
 
+# Words that put the scene in the air: "planes flying above a bridge" are never "below" it.
+AIRBORNE_WORDS = frozenset({"flying", "flies", "fly", "sky", "air", "airborne", "kite", "kites"})
+
 # Metallic colours are for made things: "gold rice", "silver broccoli" are no food (round 10).
 METALLIC_COLOURS = frozenset({"gold", "golden", "silver", "bronze", "copper"})
 
@@ -507,7 +510,9 @@ NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine",
 FIXED_COMPOUNDS = frozenset({
     ("hot", "dog"), ("hot", "dogs"), ("high", "chair"), ("high", "chairs"), ("teddy", "bear"),
     ("teddy", "bears"), ("living", "room"), ("dining", "table"), ("dining", "room"), ("cutting", "board"),
-    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"), ("cellular", "phone"), ("cellular", "phones"), ("snow", "board"), ("snow", "boards"), ("flying", "disc"), ("flying", "discs"), ("smart", "phone"), ("smart", "phones"), ("squat", "toilet"), ("french", "fries"),
+    ("stop", "sign"), ("stop", "signs"), ("cell", "phone"), ("cell", "phones"),
+    ("cellular", "phone"), ("cellular", "phones"), ("snow", "board"), ("snow", "boards"), ("flying", "disc"),
+    ("flying", "discs"), ("smart", "phone"), ("smart", "phones"), ("squat", "toilet"), ("french", "fries"),
     ("traffic", "light"), ("traffic", "lights"), ("parking", "meter"), ("parking", "lot"),
     ("parking", "meters"), ("ice", "cream"), ("fire", "hydrant"), ("fire", "truck"),
     ("double", "decker"), ("big", "ben"), ("little", "league"), ("black", "and", "white"),
@@ -648,7 +653,8 @@ SCENE_CLUES: dict[str, frozenset] = {name: frozenset(clues) for name, clues in {
     "clock": ("numerals", "hands", "face", "faced", "time", "hour", "reads", "read", "says"),
     "bus": ("road", "street", "highway", "traffic", "stop"),
     "door": ("refrigerator", "fridge", "oven", "microwave", "freezer", "dishwasher"),
-    "cake": ("frosting", "icing", "candles", "candle"), "pizza": ("crust", "toppings", "pepperoni", "box", "cardboard", "delivery"),
+    "cake": ("frosting", "icing", "candles", "candle"),
+    "pizza": ("crust", "toppings", "pepperoni", "box", "cardboard", "delivery"),
     "computer": ("mouse", "keyboard", "screen", "uses", "using", "typing", "working"), "laptop": ("keyboard", "screen"),
     "phone": ("picture", "pictures", "photo", "selfie", "talking", "texting", "call"),
 }.items()}

@@ -189,7 +189,7 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.PHRASAL_OFF_VERBS:
         return False  # "showing off his team spirit"
     if size == 1 and token.lower in ("above", "below", "over", "under", "beneath", "underneath") \
-            and {t.lower for t in caption.tokens} & {"flying", "flies", "fly", "sky", "air", "airborne", "kite", "kites"}:
+            and {t.lower for t in caption.tokens} & lexicon.AIRBORNE_WORDS:
         return False  # "planes flying above a bridge": below it they would not be in the sky
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
@@ -211,8 +211,9 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if token.lower == "on" and caption.tokens[phrase.start].tag == "PRP$" \
             and (wordnet.is_kind_of(base, "conveyance.n.03") or base in lexicon.BOARDS):
         return False  # "grinds a rail on his skateboard": one's own board is ridden, not placed (round 11)
-    if (token.lower, size) in (("behind", 1), ("in", 3)) and (base in lexicon.AT_FURNITURE | lexicon.TABLEWARE or wordnet.is_container(base)
-                                                          or _lexname(caption, phrase) == "noun.food"):
+    faced = base in lexicon.AT_FURNITURE | lexicon.TABLEWARE or wordnet.is_container(base) \
+        or _lexname(caption, phrase) == "noun.food"
+    if faced and " ".join(caption.lower(k) for k in range(index, index + size)) in ("behind", "in front of"):
         return False  # one sits in front of a table or a pizza facing it: "behind" it is the same (round 11)
     if token.lower in ("on", "in") and wordnet.verb_lemma(previous.lower) == "ride":
         return False  # "passengers ride on a train": next to it, they would not be riding
@@ -341,6 +342,10 @@ def _gaze(caption: Caption, index: int) -> int | None:
     return start if _has_agent(caption, start - 1) else None
 
 
+# Where a held thing is said to be, which a thrown or dropped one would not be.
+_HELD_PLACES = frozenset({"hand", "hands", "air", "up", "to", "mouth", "mouths", "teeth", "arms", "lap"})
+
+
 def replace_rel(caption: Caption, rng: Random) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
@@ -382,7 +387,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             obj = _next_phrase(caption, index + 1)
             after = {t.lower for t in caption.tokens[obj.end:obj.end + 4]} if obj is not None else set()
             options = lexicon.RELATION_VERBS.get(lemma, ())
-            if obj is not None and (_is_animate(caption, obj) or after & {"hand", "hands", "air", "up", "to", "mouth", "mouths", "teeth", "arms", "lap"}):
+            if obj is not None and (_is_animate(caption, obj) or after & _HELD_PLACES):
                 options = ()  # not "throws a sick child", not "throwing a racket in his hand"
             if obj is not None and obj.end < len(tokens) and tokens[obj.end].tag == "VBG":
                 options = ()  # "a girl wearing a bonnet holding a bag": "carrying a bonnet holding" reads as the bonnet's
@@ -1053,8 +1058,9 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if form_tag in ("VBD", "VBN") and following in ("and", "or") and index + 2 < len(caption.tokens) \
                 and caption.lower(index + 2).endswith("ing"):
             continue  # "crouched and skiing": a changed first verb leaves the pair ungrammatical
-        if wordnet.is_kind_of(caption.lower(_subject_phrase(caption, index).head) if _subject_phrase(caption, index)
-                              else "", lexicon.BIRD_SYNSET) and lemma in lexicon.ANIMAL_ACTION_VERBS:
+        doer = _subject_phrase(caption, index)
+        if doer is not None and lemma in lexicon.ANIMAL_ACTION_VERBS \
+                and wordnet.is_kind_of(_head_word(caption, doer) or "", lexicon.BIRD_SYNSET):
             continue  # a perched bird sits and stands alike
         if lemma == "play" and (following == "with" or _plays_on_screen(caption, index)):
             continue
