@@ -232,6 +232,19 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     return True
 
 
+def _could_be_outside(caption: Caption, index: int, room: NounPhrase, before: list[NounPhrase]) -> bool:
+    """Can what is "in the kitchen" be put "outside" it? Only a person or an animal named right
+    before the room (or as the caption's subject, with a verb between), and not while doing
+    something the room is for. Not "a dog on a couch in a room" (the couch would stay behind),
+    not "a stove top oven inside of a kitchen" (built in), not "standing in a living room playing
+    wii" (rounds 10, 12)."""
+    if not before or not _is_animate(caption, before[-1]):
+        return False
+    if before[-1] is not caption.phrases[0] and not caption.tokens[index - 1].tag.startswith("VB"):
+        return False
+    return not any(t.tag == "VBG" for t in caption.tokens[room.end:])
+
+
 def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase: NounPhrase) -> tuple[str, ...]:
     """What a relation to the ground may become. Only where the result is another place one
     can be: outside the kitchen, next to the road, next to the field; never "under the beach"."""
@@ -242,13 +255,8 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
     if previous in lexicon.IN_GROUND_VERBS:
         return ()  # one swims in the water and grazes in the field; next to them one does not
     before = [p for p in caption.phrases if p.end <= index]
-    if base in lexicon.ROOM_NOUNS and before and before[-1] is not caption.phrases[0] \
-            and not caption.tokens[index - 1].tag.startswith("VB"):
-        return ()  # "a dog on a couch in a room": "outside a room" would leave the couch behind
-    if base in lexicon.ROOM_NOUNS and not (before and _is_animate(caption, before[-1])):
-        return ()  # "a stove top oven inside of a kitchen": what is built in cannot step outside
-    if base in lexicon.ROOM_NOUNS and any(t.tag == "VBG" for t in caption.tokens[phrase.end:]):
-        return ()  # "standing in a living room playing wii": the activity belongs to the room
+    if base in lexicon.ROOM_NOUNS and not _could_be_outside(caption, index, phrase, before):
+        return ()
     words = {t.lower for t in caption.tokens}
     if base in lexicon.WATER_NOUNS and words & lexicon.DRY_LAND_NOUNS:
         return ()  # "surfers in the water and waiting on the shore" are next to it as well
