@@ -95,16 +95,15 @@ GROUND_RELATIONS: dict[tuple[str, ...], tuple[str, ...]] = {
 # Ground relations that do make another place: the inside of a room is not its outside, the
 # road is not beside it. Looked up before GROUND_RELATIONS, by relation and then by ground.
 _ENCLOSURES = ROOM_NOUNS | {"pen", "corral", "enclosure", "barn", "tent", "stable", "cage"}
-_WATERS = frozenset({"water", "ocean", "sea", "lake", "river", "pond"})
-_PATHS = frozenset({"street", "road", "highway", "runway", "track", "tracks"})  # not a sidewalk: its edge is the street's
+WATER_NOUNS = frozenset({"water", "ocean", "sea", "lake", "river", "pond"})
+# Not a sidewalk: its edge is the street's.
+PATH_GROUNDS = frozenset({"street", "road", "highway", "runway", "track", "tracks"})
 _BOUNDED_AREAS = frozenset({"field", "park", "yard", "pasture", "parking lot", "lawn", "garden", "meadow",
                             "orchard", "vineyard", "farm", "zoo"})
-WATER_NOUNS = _WATERS
-PATH_GROUNDS = _PATHS
 GROUND_RELATIONS_BY_GROUND: dict[tuple[str, ...], dict[frozenset, tuple[str, ...]]] = {
     # Not fields, parks or lawns: "standing next to a field" may still be in it (rounds 9, 10).
-    ("in",): {_ENCLOSURES: ("outside",), _WATERS: ("next to",), _PATHS: ("next to",), _BOUNDED_AREAS: ()},
-    ("on",): {_PATHS: ("next to",), _BOUNDED_AREAS: ()},
+    ("in",): {_ENCLOSURES: ("outside",), WATER_NOUNS: ("next to",), PATH_GROUNDS: ("next to",), _BOUNDED_AREAS: ()},
+    ("on",): {PATH_GROUNDS: ("next to",), _BOUNDED_AREAS: ()},
     ("inside",): {_ENCLOSURES: ("outside",)},
     ("inside", "of"): {_ENCLOSURES: ("outside of",)},
     ("outside",): {_ENCLOSURES: ("inside",)},
@@ -158,7 +157,7 @@ PART_RELATIONS_ON_GROUND: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 # A road's side is its verge, a lake's side is its shore: "a parking lot on the side of the
 # ocean" cannot move to the middle of it.
-SIDED_GROUNDS = GROUND_NOUNS - _WATERS - {"air", "sky", "wave", "waves", "city", "town"}
+SIDED_GROUNDS = GROUND_NOUNS - WATER_NOUNS - {"air", "sky", "wave", "waves", "city", "town"}
 
 PATH_NOUNS = frozenset({
     "stairs", "steps", "staircase", "ramp", "hill", "slope", "mountain", "pole", "tree", "ladder",

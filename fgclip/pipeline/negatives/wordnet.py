@@ -112,7 +112,8 @@ def concrete_sense(word: str):
 
     That is the word's most frequent sense, or for the curated caption nouns (whose most
     frequent WordNet sense is sometimes another: "table" of data, "plate" in baseball) the most
-    frequent concrete one, from the file lexicon.CAPTION_SENSE_FILES names where it names one. A word that mostly means something else ("game", "board") is None.
+    frequent concrete one, from the file lexicon.CAPTION_SENSE_FILES names where it names one.
+    A word that mostly means something else ("game", "board") is None.
     """
     lemma = noun_lemma(word)
     if lemma is None or lemma in lexicon.NOT_REPLACEABLE_NOUNS:
@@ -135,18 +136,19 @@ def is_motor_vehicle(word: str) -> bool:
         return False
     if word in lexicon.MOTOR_VEHICLE_EXTRA:
         return True
-    sense = concrete_sense(word)
-    if sense is None:
-        return False
-    above = {s.name() for s in sense.closure(lambda s: s.hypernyms())}
-    return bool(above & lexicon.MOTOR_VEHICLE_SYNSETS)
+    return bool(_ancestor_names(word) & lexicon.MOTOR_VEHICLE_SYNSETS)
+
+
+def is_kind_of(word: str, synset_name: str) -> bool:
+    """Is the caption sense of ``word`` below the synset ``synset_name`` ("vessel.n.02")?"""
+    return synset_name in _ancestor_names(word)
 
 
 @lru_cache(maxsize=None)
-def is_kind_of(word: str, synset_name: str) -> bool:
-    """Is the caption sense of ``word`` below the synset ``synset_name`` ("vessel.n.02")?"""
+def _ancestor_names(word: str) -> frozenset:
+    """Names of every hypernym above the caption sense of ``word`` (empty if it is no thing)."""
     sense = concrete_sense(word)
-    return sense is not None and any(s.name() == synset_name for s in sense.closure(lambda s: s.hypernyms()))
+    return frozenset(s.name() for s in sense.closure(lambda s: s.hypernyms())) if sense is not None else frozenset()
 
 
 @lru_cache(maxsize=None)
@@ -213,13 +215,10 @@ def noun_siblings(word: str, limit: int = 8) -> tuple[str, ...]:
     return tuple(ranked[:limit])
 
 
-@lru_cache(maxsize=None)
 def is_container(word: str) -> bool:
     """Is the thing a container (bag, box, bowl)? Its WordNet siblings are other containers,
     which rarely fit what the caption puts in it."""
-    sense = concrete_sense(word)
-    container = wn().synset("container.n.01")
-    return sense is not None and container in sense.closure(lambda s: s.hypernyms())
+    return is_kind_of(word, "container.n.01")
 
 
 @lru_cache(maxsize=None)
