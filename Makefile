@@ -10,7 +10,7 @@ NLTK_DATA_DIR := $(VENV)/nltk_data
 WORDNET := $(NLTK_DATA_DIR)/corpora/wordnet/lexnames
 SAMPLE_CAPTIONS := fgclip/pipeline/negatives/sample_captions.txt
 
-.PHONY: setup demo test test-fast bench clean distclean
+.PHONY: setup demo test test-fast bench bench-build clean distclean
 
 # A failed recipe must not leave a stamp behind that passes for a finished install.
 .DELETE_ON_ERROR:
@@ -39,6 +39,10 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python bench/negatives.py
+
+# About 10 minutes on 2 cores: build-negatives at 10k and 100k samples (docs/performance.md).
+bench-build: setup
+	$(BIN)/python bench/build.py
 
 # Build and test leftovers; the virtualenv stays (see distclean).
 clean:

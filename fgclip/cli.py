@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 pipeline_app = typer.Typer(
-    help="Stage 1: hard-negative captions (preview now; WebDataset shards to come).",
+    help="Stage 1: hard-negative captions, previewed or written into WebDataset shards.",
     no_args_is_help=True,
 )
 setup_app = typer.Typer(help="Install the offline data fgclip needs.", no_args_is_help=True)
@@ -137,6 +137,73 @@ def _print_table(results: list) -> None:
             table.add_row(*row)
     # markup off: captions are data, a "[" in one must not be read as a style tag.
     Console(markup=False, highlight=False).print(table)
+
+
+@pipeline_app.command("build-negatives")
+def build_negatives_command(
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Corpus file, folder or glob.", show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Folder for the shards.", show_default=False)] = None,
+    format: Annotated[str | None, typer.Option(help="coco|jsonl|csv|tsv|parquet|webdataset (default: from the file names)",
+                                               show_default=False)] = None,
+    image_root: Annotated[str | None, typer.Option(help="Folder that relative image paths start from "
+                                                   "(default: the input file's folder)", show_default=False)] = None,
+    image_column: Annotated[str | None, typer.Option(help="Column of image paths [default: image]", show_default=False)] = None,
+    caption_column: Annotated[str | None, typer.Option(help="Column of captions, one or a list [default: caption]",
+                                                       show_default=False)] = None,
+    shard_size: Annotated[int | None, typer.Option(help="Input rows per shard [default: 1000]", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(help="Shards written at once [default: all CPUs]", show_default=False)] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001); default $RAY_ADDRESS, "
+                                                "else an embedded local Ray", show_default=False)] = None,
+    executor: Annotated[str | None, typer.Option(help="ray, or local (a process pool, no Ray) [default: ray]",
+                                                 show_default=False)] = None,
+    negatives_per_kind: Annotated[int | None, typer.Option(help="Negatives per kind per caption [default: 2]",
+                                                           show_default=False)] = None,
+    kinds: Annotated[str | None, typer.Option(help=f"Comma-separated kinds [default: {','.join(KINDS)}]",
+                                              show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the negatives [default: 0]", show_default=False)] = None,
+    max_caption_chars: Annotated[int | None, typer.Option(help="Longer captions are dropped and counted [default: 2000]",
+                                                          show_default=False)] = None,
+    no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a build with another config in --output.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
+                                                show_default=False)] = None,
+) -> None:
+    """Write WebDataset shards with hard-negative captions from a caption corpus (resumable)."""
+    import logging
+
+    from .config import BuildConfig, load_config
+
+    try:
+        cfg = load_config(
+            BuildConfig, config,
+            input=input, output=output, format=format, image_root=image_root, image_column=image_column,
+            caption_column=caption_column, shard_size=shard_size, workers=workers, address=address,
+            executor=executor, negatives_per_kind=negatives_per_kind, seed=seed,
+            max_caption_chars=max_caption_chars,
+            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
+            no_negatives=True if no_negatives else None, overwrite=True if overwrite else None,
+        )
+    except TypeError as err:  # a required field (input, output) given neither as flag nor in the file
+        raise _fail(f"--input and --output are required ({err})", 2) from err
+    except (ValueError, OSError) as err:
+        raise _fail(str(err), 2) from err
+
+    from .pipeline.build import UsageError, build_negatives
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not cfg.no_negatives:
+        from .pipeline.negatives import wordnet
+
+        try:
+            wordnet.wn()
+        except wordnet.WordNetMissing as err:
+            raise _fail(str(err), 1) from err
+    try:
+        build_negatives(cfg, echo=typer.echo)
+    except UsageError as err:
+        raise _fail(str(err), 2) from err
+    except OSError as err:  # a full disk, a folder without write permission: not a usage error
+        raise _fail(f"build failed: {err}", 1) from err
 
 
 @setup_app.command("wordnet")

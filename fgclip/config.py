@@ -155,3 +155,60 @@ class NegativesConfig:
             )
         if self.per_kind < 0:
             raise ValueError(f"per_kind must be >= 0, got {self.per_kind}")
+
+
+# The corpus shapes build-negatives reads (fgclip.pipeline.sources has one reader each).
+SOURCE_FORMATS = ("coco", "jsonl", "csv", "tsv", "parquet", "webdataset")
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig:
+    """``fgclip pipeline build-negatives``: a caption corpus in, WebDataset shards out.
+
+    The fields in :data:`BUILD_OUTPUT_FIELDS` decide the bytes written; a rerun into the same
+    folder must agree on them (or pass ``overwrite``). The others (how many workers, which
+    cluster) change only how fast it goes.
+    """
+
+    input: str
+    output: str
+    format: str | None = None  # None: guessed from the file names
+    image_root: str | None = None  # None: relative image paths are relative to the input file
+    image_column: str = "image"
+    caption_column: str = "caption"
+    shard_size: int = 1000
+    negatives_per_kind: int = 2
+    kinds: tuple[str, ...] = KINDS
+    seed: int = 0
+    no_negatives: bool = False
+    max_caption_chars: int = 2000
+    workers: int | None = None  # None: every CPU of the machine (local Ray) or the cluster
+    address: str | None = None  # None: $RAY_ADDRESS, else an embedded local Ray
+    executor: str = "ray"  # "ray", or "local" (a process pool, no Ray needed)
+    overwrite: bool = False
+
+    def __post_init__(self):
+        if self.format is not None and self.format not in SOURCE_FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; valid formats: {', '.join(SOURCE_FORMATS)}")
+        unknown = [kind for kind in self.kinds if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
+            )
+        if not self.kinds:
+            raise ValueError("kinds is empty; use no_negatives for a plain reshard")
+        for name in ("shard_size", "max_caption_chars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.negatives_per_kind < 0:
+            raise ValueError(f"negatives_per_kind must be >= 0, got {self.negatives_per_kind}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.executor not in ("ray", "local"):
+            raise ValueError(f"executor must be 'ray' or 'local', got {self.executor!r}")
+
+
+BUILD_OUTPUT_FIELDS = (
+    "input", "format", "image_root", "image_column", "caption_column", "shard_size",
+    "negatives_per_kind", "kinds", "seed", "no_negatives", "max_caption_chars",
+)

@@ -1,0 +1,73 @@
+"""The end of a build: totals over the shards' stats, a table on the terminal, a PNG chart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable
+
+
+def summarize(all_stats: Iterable[dict]) -> dict:
+    """Sum the per-shard stats (counts add up; seconds is the sum of the shards' work time)."""
+    totals = {"shards": 0, "rows": 0, "written": 0, "captions": 0, "rule_errors": 0, "shard_seconds": 0.0,
+              "max_peak_rss_mb": 0.0}
+    counters = {name: Counter() for name in ("skipped", "captions_skipped", "negatives", "rules")}
+    nodes = set()
+    for stats in all_stats:
+        totals["shards"] += 1
+        for name in ("rows", "written", "captions", "rule_errors"):
+            totals[name] += stats.get(name, 0)
+        totals["shard_seconds"] += stats.get("seconds", 0.0)
+        totals["max_peak_rss_mb"] = max(totals["max_peak_rss_mb"], stats.get("peak_rss_mb", 0.0))
+        for name, counter in counters.items():
+            counter.update(stats.get(name, {}))
+        nodes.add(stats.get("node"))
+    totals["shard_seconds"] = round(totals["shard_seconds"], 3)
+    for name, counter in counters.items():
+        totals[name] = dict(sorted(counter.items()))
+    totals["nodes"] = len(nodes)
+    return totals
+
+
+def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
+    rows = [
+        ("input rows", totals["rows"]),
+        ("samples written", totals["written"]),
+        ("captions written", totals["captions"]),
+    ]
+    rows += [(f"skipped: {reason}", n) for reason, n in totals["skipped"].items()]
+    rows += [(f"caption dropped: {reason}", n) for reason, n in totals["captions_skipped"].items()]
+    rows += [(f"negatives: {kind}", n) for kind, n in totals["negatives"].items()]
+    rows += [(f"  rule {rule}", n) for rule, n in totals["rules"].items()]
+    if totals.get("rule_errors"):
+        rows.append(("rule errors (skipped, see log)", totals["rule_errors"]))
+    rows.append(("shards", totals["shards"]))
+    if "samples_per_second" in totals:
+        rows.append(("samples/s (wall clock)", totals["samples_per_second"]))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        echo(f"{label:<{width}}  {value:>10}")
+
+
+def plot_negatives(totals: dict, path: Path) -> None:
+    """Bar charts of the negatives made, by kind and by rule, saved as ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, (title, counts) in zip(axes, (("by kind", totals["negatives"]), ("by rule", totals["rules"]))):
+        labels = list(counts) or ["(none)"]
+        values = list(counts.values()) or [0]
+        bars = ax.bar(labels, values, color="#4c72b0")
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=8)
+        ax.set_title(f"negatives {title}")
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.set_ylabel("count")
+    fig.suptitle(f"{totals['written']:,} samples, {totals['captions']:,} captions")
+    fig.tight_layout()
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(temporary, dpi=100)
+    plt.close(fig)
+    temporary.replace(path)

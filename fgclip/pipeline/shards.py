@@ -1,0 +1,278 @@
+"""The shard: unit of work, of retry and of resume.
+
+Two steps, neither of which knows about Ray:
+
+1. :func:`write_plan` reads the corpus once, in order, and cuts it into runs of ``shard_size``
+   input rows: row ``r`` goes to shard ``r // shard_size`` and its sample key is ``r`` written
+   with nine digits. Each shard's rows (captions cleaned, image located, bad rows counted) go to
+   a plan file under ``_build/plan/``. The plan depends on the input and the config alone.
+2. :func:`write_shard` turns one plan file into ``{shard:06d}.tar``: it reads and checks each
+   image, makes the negatives, writes the tar under ``_build/tmp/`` and renames it into place
+   when complete, then writes ``{shard:06d}_stats.json``, which marks the shard done. It is a
+   plain function of (shard id, output folder, options): any executor can run it, any number of
+   times, and it writes the same bytes each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import resource
+import socket
+import tarfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterable
+
+from .images import check_image
+from .sources import BadRow, ImageRef, SourceRow, clean_captions
+
+log = logging.getLogger(__name__)
+
+BUILD_DIR = "_build"  # the plan, temporary files and the config of a build in progress
+TAR_MTIME = 0  # every member gets this mtime, so that equal input gives byte-equal tars
+MAX_ERRORS_KEPT = 20  # bad-input messages kept per shard in its stats (all are counted)
+
+
+def shard_name(shard: int) -> str:
+    return f"{shard:06d}"
+
+
+def sample_key(row: int) -> str:
+    return f"{row:09d}"
+
+
+def plan_path(output: Path, shard: int) -> Path:
+    return output / BUILD_DIR / "plan" / f"{shard_name(shard)}.jsonl"
+
+
+def stats_path(output: Path, shard: int) -> Path:
+    return output / f"{shard_name(shard)}_stats.json"
+
+
+def tar_path(output: Path, shard: int) -> Path:
+    return output / f"{shard_name(shard)}.tar"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``path`` and rename: readers see all or nothing."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomically(path, (json.dumps(value, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 1: the plan
+
+
+def write_plan(rows: Iterable[SourceRow | BadRow], output: Path, shard_size: int, max_caption_chars: int) -> dict:
+    """Cut ``rows`` into plan files; returns ``{"shards": n, "rows": n}`` (also in plan.json).
+
+    Bad rows, duplicate keys and dropped captions are counted in the plan of the shard their
+    row falls in, so that every input row is accounted for in exactly one stats file.
+    """
+    (output / BUILD_DIR / "plan").mkdir(parents=True, exist_ok=True)
+    seen: set[bytes] = set()  # 8-byte digests of the keys: about 100 bytes a row, not a row's text
+    rows = iter(rows)
+    shard = total = 0
+    while True:
+        chunk = list(islice(rows, shard_size))
+        if not chunk:
+            break
+        header = {"shard": shard, "rows": len(chunk), "skipped": Counter(), "captions_skipped": Counter(),
+                  "errors": []}
+        entries = []
+        for offset, row in enumerate(chunk):
+            reason, where = _plan_row(row, seen, max_caption_chars, header, entries, shard * shard_size + offset)
+            if reason is not None:
+                header["skipped"][reason] += 1
+                if len(header["errors"]) < MAX_ERRORS_KEPT:
+                    header["errors"].append(where)
+        lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in entries]
+        write_atomically(plan_path(output, shard), ("\n".join(lines) + "\n").encode("utf-8"))
+        total += len(chunk)
+        shard += 1
+    summary = {"shards": shard, "rows": total}
+    write_json(output / BUILD_DIR / "plan.json", summary)
+    return summary
+
+
+def _plan_row(row, seen, max_caption_chars, header, entries, row_index) -> tuple[str | None, str]:
+    if isinstance(row, BadRow):
+        return row.reason, row.message()
+    where = f"{row.source.get('file', '?')}: {row.key}"
+    digest = hashlib.blake2b(row.key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    if digest in seen:
+        return "duplicate_key", f"{where}: duplicate_key (seen earlier in the input)"
+    seen.add(digest)
+    captions, dropped = clean_captions(row.captions, max_caption_chars)
+    if not captions:
+        reason = dropped[0] if dropped else "no_caption"
+        return reason, f"{where}: {reason}"
+    header["captions_skipped"].update(dropped)
+    entries.append({
+        "key": sample_key(row_index),
+        "source_key": row.key,
+        "image": [row.image.path, row.image.offset, row.image.size],
+        "captions": captions,
+        "source": row.source,
+    })
+    return None, ""
+
+
+def read_plan(output: Path, shard: int) -> tuple[dict, list[dict]]:
+    lines = plan_path(output, shard).read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 2: one shard
+
+
+@dataclass(frozen=True)
+class ShardOptions:
+    """What write_shard needs of the build config (small, so it pickles cheaply to workers)."""
+
+    negatives: bool = True
+    kinds: tuple[str, ...] = ("relation", "attribute", "object", "action")
+    per_kind: int = 2
+    seed: int = 0
+
+
+def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
+    """Write shard ``shard`` from its plan; returns its stats (also written to its stats file)."""
+    started = time.perf_counter()
+    output = Path(output)
+    header, entries = read_plan(output, shard)
+    skipped = Counter(header["skipped"])
+    errors = list(header["errors"])
+    by_kind: Counter = Counter()
+    by_rule: Counter = Counter()
+    make_negatives, rule_errors_before = _generator(options)
+    temporary = output / BUILD_DIR / "tmp" / f"{shard_name(shard)}.tar.{os.getpid()}"
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    written = captions_written = 0
+    with tarfile.open(temporary, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for entry in entries:
+            image, reason = _read_image(entry)
+            if reason is not None:
+                skipped[reason] += 1
+                if len(errors) < MAX_ERRORS_KEPT:
+                    errors.append(f"{entry['image'][0]}: {reason} ({entry['source'].get('file')}: {entry['source_key']})")
+                continue
+            extension, data = image
+            captions = []
+            for text in entry["captions"]:
+                negs = make_negatives(text, entry["source_key"]) if make_negatives else []
+                by_kind.update(n.kind for n in negs)
+                by_rule.update(n.rule for n in negs)
+                captions.append({"text": text, "negatives": [n.to_dict() for n in negs]})
+            record = {"captions": captions, "source": entry["source"]}
+            key = entry["key"]
+            _add_member(tar, f"{key}.{extension}", data)
+            _add_member(tar, f"{key}.txt", entry["captions"][0].encode("utf-8"))
+            _add_member(tar, f"{key}.json", json.dumps(record, ensure_ascii=False).encode("utf-8"))
+            written += 1
+            captions_written += len(captions)
+            _injected_faults(shard, written)
+        tar.fileobj.flush()
+        os.fsync(tar.fileobj.fileno())
+    os.replace(temporary, tar_path(output, shard))
+    stats = {
+        "shard": shard,
+        "rows": header["rows"],
+        "written": written,
+        "captions": captions_written,
+        "skipped": dict(sorted(skipped.items())),
+        "captions_skipped": dict(sorted(header["captions_skipped"].items())),
+        "negatives": {kind: by_kind[kind] for kind in options.kinds} if options.negatives else {},
+        "rules": dict(sorted(by_rule.items())),
+        "rule_errors": _rule_errors_since(rule_errors_before),
+        "errors": errors,
+        "seconds": round(time.perf_counter() - started, 3),
+        "node": socket.gethostname(),
+        "pid": os.getpid(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    write_json(stats_path(output, shard), stats)
+    return stats
+
+
+def _generator(options: ShardOptions):
+    """(caption, source key) -> negatives, or None for a plain reshard (WordNet never loaded)."""
+    if not options.negatives:
+        return None, None
+    from .negatives import negatives, rule_errors
+
+    def make(caption: str, source_key: str):
+        # Seeded from the source's own key, not the output key: the same image and caption get
+        # the same negatives whatever the shard size or the order of the input files.
+        return negatives(caption, f"{options.seed}|{source_key}", kinds=options.kinds, per_kind=options.per_kind)
+
+    return make, sum(rule_errors.values())
+
+
+def _rule_errors_since(before: int | None) -> int:
+    if before is None:
+        return 0
+    from .negatives import rule_errors
+
+    return sum(rule_errors.values()) - before
+
+
+def _read_image(entry: dict) -> tuple[tuple[str, bytes] | None, str | None]:
+    path, offset, size = entry["image"]
+    try:
+        data = ImageRef(path, offset, size).read()
+    except FileNotFoundError:
+        return None, "missing_image"
+    except (IsADirectoryError, PermissionError, OSError):
+        return None, "unreadable_image"
+    if offset >= 0 and len(data) < size:
+        return None, "truncated_image"
+    extension, reason = check_image(data)
+    return (None, reason) if reason else ((extension, data), None)
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = TAR_MTIME
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _injected_faults(shard: int, written: int) -> None:
+    """Test hooks for the fault tests (workers are other processes, so no monkeypatching):
+
+    - ``FGCLIP_TEST_CRASH=SHARD:SAMPLES:MARKER``: the first process to write SAMPLES samples of
+      shard SHARD creates MARKER and dies on the spot, as a killed worker would.
+    - ``FGCLIP_TEST_SLOW_SAMPLE_S=SECONDS``: sleep after each sample, to give a test time to
+      kill the job half-way.
+    """
+    crash = os.environ.get("FGCLIP_TEST_CRASH")
+    if crash:
+        crash_shard, crash_after, marker = crash.split(":", 2)
+        if shard == int(crash_shard) and written == int(crash_after):
+            try:
+                with open(marker, "x"):
+                    pass
+            except FileExistsError:
+                return
+            os._exit(17)
+    delay = os.environ.get("FGCLIP_TEST_SLOW_SAMPLE_S")
+    if delay:
+        time.sleep(float(delay))

@@ -1,0 +1,86 @@
+"""build-negatives as users run it: a Ray Data job on an embedded Ray, killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fgclip.config import BuildConfig
+from fgclip.pipeline.build import build_negatives
+from fgclip.pipeline.shards import BUILD_DIR
+
+from .corpus import write_jsonl_corpus
+from .test_build import digests, stable_stats
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+QUIET_RAY = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1", "RAY_DEDUP_LOGS": "0"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return write_jsonl_corpus(tmp_path_factory.mktemp("corpus"), 60, bad_rows=True)
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory) -> Path:
+    """The same build, uninterrupted, on the local executor."""
+    output = tmp_path_factory.mktemp("reference") / "shards"
+    build_negatives(BuildConfig(input=str(corpus), output=str(output), shard_size=10, executor="local"),
+                    echo=lambda line: None)
+    return output
+
+
+def test_ray_job_survives_a_worker_that_dies_mid_shard(corpus, reference, tmp_path, monkeypatch):
+    for name, value in QUIET_RAY.items():
+        monkeypatch.setenv(name, value)
+    # Set before Ray starts, so that its workers inherit it.
+    monkeypatch.setenv("FGCLIP_TEST_CRASH", f"3:4:{tmp_path / 'crashed'}")
+    output = tmp_path / "shards"
+    totals = build_negatives(BuildConfig(input=str(corpus), output=str(output), shard_size=10, workers=2),
+                             echo=lambda line: None)
+    assert (tmp_path / "crashed").exists(), "the injected crash did not happen"
+    assert totals["written"] == 60 and totals["shards"] == 7
+    assert digests(output) == digests(reference)
+    assert stable_stats(output) == stable_stats(reference)
+    # Two worker processes wrote the shards, and one more replaced the one that died.
+    assert totals["nodes"] == 1
+
+
+def test_sigkill_half_way_then_rerun_gives_the_uninterrupted_output(corpus, reference, tmp_path):
+    output = tmp_path / "shards"
+    command = [sys.executable, "-m", "fgclip.cli", "pipeline", "build-negatives", "--input", str(corpus),
+               "--output", str(output), "--shard-size", "10", "--workers", "1"]
+    env = {**os.environ, **QUIET_RAY, "FGCLIP_TEST_SLOW_SAMPLE_S": "0.05"}
+    job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(output.glob("*_stats.json")):
+            assert job.poll() is None, "the job ended before it could be killed"
+            assert time.monotonic() < deadline, "no shard finished in 120 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # the driver and the Ray processes it started
+        job.wait()
+    finished = len(list(output.glob("*_stats.json")))
+    assert 1 <= finished < 7, f"{finished} shards finished before the kill: not half-way"
+    assert (output / BUILD_DIR).exists() and not (output / "manifest.json").exists()
+
+    env.pop("FGCLIP_TEST_SLOW_SAMPLE_S")
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    # Ray workers may finish the shard in hand after the driver dies: more may be done now.
+    already = int(re.search(r"(\d+) already written", rerun.stdout).group(1))
+    assert finished <= already < 7
+    assert digests(output) == digests(reference)
+    assert stable_stats(output) == stable_stats(reference)
+    assert sorted(p.name for p in output.iterdir()) == sorted(p.name for p in reference.iterdir())
