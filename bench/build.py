@@ -57,12 +57,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgclip.config import BuildConfig  # noqa: E402
+from fgclip.plots import pyplot, save_figure  # noqa: E402
 from fgclip.pipeline.negatives.measure import default_data_dir, load_reference_captions  # noqa: E402
 
 SHARD_SIZE = 1000
 DISTINCT_IMAGES = 500
-IMAGE_SIDE = 64
-CORPUS_VERSION = 1  # bump when the corpus recipe changes: a cached corpus of another version is redrawn
+IMAGE_SIDE = 64  # default; --image-side 256 gives img2dataset's default resize (about 20 KB a JPEG)
+CORPUS_VERSION = 2  # bump when the corpus recipe changes: a cached corpus of another version is redrawn
 # (name, no_negatives, workers), run in this order within each repeat
 CONFIGS = (("negatives", False, 1), ("negatives", False, 2), ("reshard", True, 1), ("reshard", True, 2))
 TARGET_SCALING = 1.7  # negatives, 2 workers / 1 worker, at least
@@ -79,6 +80,7 @@ def main() -> int:
                         help="folder for the corpora (kept and reused) and the build outputs")
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="the shared/data folder")
     parser.add_argument("--executor", choices=("ray", "local"), default="ray")
+    parser.add_argument("--image-side", type=int, default=IMAGE_SIDE, help="side of the drawn JPEGs in pixels")
     parser.add_argument("--progress", action="store_true", help="show Ray Data's progress bars")
     parser.add_argument("--out", type=Path, default=Path("bench/results/build.json"))
     args = parser.parse_args()
@@ -97,7 +99,7 @@ def main() -> int:
           f"{os.cpu_count()} CPUs; {args.repeats} repeat(s)")
     runs = []
     for size in sizes:
-        corpus = make_corpus(args.work / f"corpus-{size}", size, captions)
+        corpus = make_corpus(args.work / f"corpus-{size}-{args.image_side}px", size, captions, args.image_side)
         for repeat in range(args.repeats):
             for name, no_negatives, workers in CONFIGS:
                 run = build_in_fresh_process(corpus, args.work / "out" / f"{size}-{name}-w{workers}",
@@ -116,7 +118,7 @@ def main() -> int:
         "machine": machine_info(args.executor),
         "settings": {"sizes": sizes, "repeats": args.repeats, "shard_size": SHARD_SIZE, "executor": args.executor,
                      "distinct_captions": len(captions), "distinct_images": DISTINCT_IMAGES,
-                     "image_side": IMAGE_SIDE, "data": str(args.data)},
+                     "image_side": args.image_side, "data": str(args.data)},
         "targets": {"scaling_min": TARGET_SCALING, "cost_max": TARGET_COST, "peak_rss_mb_max": TARGET_PEAK_MB,
                     "peak_growth_max": TARGET_FLAT},
         "summary": table,
@@ -146,18 +148,18 @@ def corpus_captions(data_dir: Path) -> list[str]:
     return list(seen)
 
 
-def make_corpus(folder: Path, size: int, captions: list[str]) -> Path:
+def make_corpus(folder: Path, size: int, captions: list[str], side: int) -> Path:
     """``folder/data.jsonl`` with ``size`` rows and images; reused when a complete one is there."""
     marker = folder / "complete.json"
     recipe = {"version": CORPUS_VERSION, "size": size, "captions": len(captions),
-              "distinct_images": DISTINCT_IMAGES, "image_side": IMAGE_SIDE}
+              "distinct_images": DISTINCT_IMAGES, "image_side": side}
     if marker.exists() and json.loads(marker.read_text(encoding="utf-8")) == recipe:
         print(f"corpus of {size} samples: reusing {folder}")
         return folder / "data.jsonl"
     started = time.perf_counter()
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "img").mkdir(parents=True)
-    images = [draw_jpeg(seed) for seed in range(DISTINCT_IMAGES)]
+    images = [draw_jpeg(seed, side) for seed in range(DISTINCT_IMAGES)]
     with open(folder / "data.jsonl", "w", encoding="utf-8") as lines:
         for i in range(size):
             name = f"img/{i:06d}.jpg"
@@ -168,19 +170,23 @@ def make_corpus(folder: Path, size: int, captions: list[str]) -> Path:
     return folder / "data.jsonl"
 
 
-def draw_jpeg(seed: int) -> bytes:
-    """A small JPEG of random colour blocks, the same for the same seed."""
+def draw_jpeg(seed: int, side: int) -> bytes:
+    """A JPEG of random colour blocks under some noise (so that it compresses like a photo, not
+    like flat colour), the same for the same seed."""
+    import numpy as np
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
-    image = Image.new("RGB", (IMAGE_SIDE, IMAGE_SIDE), tuple(rng.randrange(256) for _ in range(3)))
+    image = Image.new("RGB", (side, side), tuple(rng.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(image)
     for _ in range(6):
-        x0, y0 = rng.randrange(IMAGE_SIDE), rng.randrange(IMAGE_SIDE)
-        x1, y1 = rng.randrange(x0, IMAGE_SIDE + 1), rng.randrange(y0, IMAGE_SIDE + 1)
+        x0, y0 = rng.randrange(side), rng.randrange(side)
+        x1, y1 = rng.randrange(x0, side + 1), rng.randrange(y0, side + 1)
         draw.rectangle((x0, y0, x1, y1), fill=tuple(rng.randrange(256) for _ in range(3)))
+    noise = np.random.default_rng(seed).normal(128, 24, (side, side)).clip(0, 255).astype(np.uint8)
+    image = Image.blend(image, Image.fromarray(noise).convert("RGB"), 0.25)
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
+    image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
 
 
@@ -241,6 +247,8 @@ def build_once(corpus: Path, output: Path, no_negatives: bool, workers: int, exe
         "wall_s": round(wall, 3),
         "samples_per_s": round(totals["written"] / wall, 1),
         "build_wall_s": totals["wall_seconds"],  # as build_negatives itself timed it
+        "plan_s": totals["plan_seconds"],  # the driver reading the corpus and writing the plan
+        "shards_wall_s": totals["shards_wall_seconds"],  # the executor's part: start, shards, stop
         "shard_s": totals["shard_seconds"],  # sum over shards of their own work time
         "each_shard_s": shard_seconds,  # in shard order
         "worker_peak_rss_mb": totals["max_peak_rss_mb"],
@@ -340,11 +348,7 @@ def machine_info(executor: str) -> dict:
 
 def plot_throughput(table: list[dict], sizes: list[int], path: Path, executor: str) -> None:
     """Grouped bars: samples/s of each configuration, one group per corpus size."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(CONFIGS)
     for k, (name, _, workers) in enumerate(CONFIGS):
@@ -358,10 +362,7 @@ def plot_throughput(table: list[dict], sizes: list[int], path: Path, executor: s
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

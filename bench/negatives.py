@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgclip.pipeline.negatives import negatives, rule_errors, tagging, wordnet  # noqa: E402
+from fgclip.plots import pyplot, save_figure  # noqa: E402
 from fgclip.pipeline.negatives.measure import coverage, default_data_dir, load_reference_captions  # noqa: E402
 
 
@@ -84,11 +85,7 @@ def main() -> int:
 
 def plot_coverage(by_source: dict, path: Path) -> None:
     """Bar charts: share of captions with a negative, per kind and per rule, for each source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, key, title in ((axes[0], "kind_coverage", "by kind"), (axes[1], "rule_coverage", "by rule")):
         labels = list(next(iter(by_source.values()))[key])
@@ -103,10 +100,7 @@ def plot_coverage(by_source: dict, path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

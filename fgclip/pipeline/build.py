@@ -17,6 +17,7 @@ import fnmatch
 import functools
 import glob
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -50,6 +51,12 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         fmt = cfg.format or guess_format(files)
     except SourceError as err:
         raise UsageError(str(err)) from err
+    if cfg.executor == "local":
+        executor = LocalExecutor(cfg.workers or os.cpu_count() or 1)
+    elif importlib.util.find_spec("ray") is None:
+        raise UsageError("Ray is not installed: pip install 'fgclip[ray]', or run with --executor local")
+    else:
+        executor = RayExecutor(cfg.workers, cfg.address)
     output = Path(cfg.output)
     _check_output_outside_input(cfg.input, files, output)
     identity = _build_identity(cfg, files, fmt)
@@ -64,7 +71,10 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
                          caption_column=cfg.caption_column)
         try:
             plan = shard_io.write_plan(rows, output, cfg.shard_size, cfg.max_caption_chars)
-        except SourceError as err:
+        except SourceError as err:  # a missing column, a json that is not COCO: nothing written yet
+            shutil.rmtree(output / BUILD_DIR, ignore_errors=True)
+            if not any(output.iterdir()):
+                output.rmdir()
             raise UsageError(str(err)) from err
     if plan["rows"] == 0:
         echo(f"warning: {cfg.input} holds no rows")
@@ -79,8 +89,6 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         output=str(output),
         options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed),
     )
-    executor = (LocalExecutor(cfg.workers or 1) if cfg.executor == "local"
-                else RayExecutor(cfg.workers, cfg.address))
     phase_started = time.perf_counter()
     for stats in executor.run(task, pending):
         done += 1
@@ -140,6 +148,10 @@ def _build_identity(cfg: BuildConfig, files: list[Path], fmt: str) -> dict:
     """What decides the bytes of the output: two runs into one folder must agree on it."""
     options = {name: value for name, value in dump_config(cfg).items() if name in BUILD_OUTPUT_FIELDS}
     options["format"] = fmt
+    # The same folder named from another working directory is the same input.
+    options["input"] = os.path.abspath(cfg.input)
+    if cfg.image_root is not None:
+        options["image_root"] = os.path.abspath(cfg.image_root)
     return {
         "options": options,
         "input_files": [{"path": str(f.resolve()), "bytes": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns}

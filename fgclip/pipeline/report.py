@@ -51,12 +51,9 @@ def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
 
 def plot_negatives(totals: dict, path: Path) -> None:
     """Bar charts of the negatives made, by kind and by rule, saved as ``path``."""
-    import matplotlib
+    from ..plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = pyplot().subplots(1, 2, figsize=(10, 3.6))
     for ax, (title, counts) in zip(axes, (("by kind", totals["negatives"]), ("by rule", totals["rules"]))):
         labels = list(counts) or ["(none)"]
         values = list(counts.values()) or [0]
@@ -67,7 +64,4 @@ def plot_negatives(totals: dict, path: Path) -> None:
         ax.set_ylabel("count")
     fig.suptitle(f"{totals['written']:,} samples, {totals['captions']:,} captions")
     fig.tight_layout()
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(temporary, dpi=100)
-    plt.close(fig)
-    temporary.replace(path)
+    save_figure(fig, path, dpi=100)

@@ -96,6 +96,44 @@ def test_every_input_row_is_written_or_skipped_by_reason(built):
     assert sum(totals["negatives"].values()) == sum(totals["rules"].values()) > 35
 
 
+def test_each_shard_accounts_for_each_of_its_rows(built):
+    output, _ = built
+    for path in sorted(output.glob("*_stats.json")):
+        stats = json.loads(path.read_text())
+        assert stats["rows"] == stats["written"] + sum(stats["skipped"].values()), path.name
+        assert len(stats["errors"]) == sum(stats["skipped"].values())  # fewer than 20 here, so all kept
+
+
+def test_parquet_with_a_list_of_captions(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "img").mkdir()
+    texts = captions()
+    for i in range(5):
+        (tmp_path / "img" / f"{i}.jpg").write_bytes(jpeg_bytes(i))
+    table = pa.table({"url": [f"img/{i}.jpg" for i in range(5)],
+                      "texts": [[texts[i], texts[i + 1]] for i in range(5)]})
+    pq.write_table(table, tmp_path / "data.parquet")
+    output = tmp_path / "out"
+    totals = build(tmp_path / "data.parquet", output, image_column="url", caption_column="texts")
+    assert totals["written"] == 5 and totals["captions"] == 10
+    with tarfile.open(output / "000000.tar") as tar:
+        record = json.loads(tar.extractfile("000000004.json").read())
+    assert [c["text"] for c in record["captions"]] == [texts[4], texts[5]]
+    assert record["source"] == {"format": "parquet", "file": "data.parquet", "line": 5, "image": "img/4.jpg"}
+
+
+def test_ray_missing_is_a_usage_error_before_any_work(corpus, tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
+    with pytest.raises(UsageError, match="Ray is not installed.*--executor local"):
+        build(corpus, tmp_path / "out", executor="ray")
+    assert not (tmp_path / "out").exists()
+
+
 def test_outputs_beside_the_shards(built):
     output, totals = built
     manifest = json.loads((output / "manifest.json").read_text())
@@ -160,15 +198,18 @@ def test_rerun_skips_finished_shards_and_completes_the_rest(built, corpus, tmp_p
     assert not (output / BUILD_DIR).exists()
 
 
-def test_a_different_config_in_the_same_folder_is_refused(built, corpus, tmp_path):
+def test_a_different_config_in_the_same_folder_is_refused(built, corpus, tmp_path, monkeypatch):
     output = tmp_path / "out"
     build(corpus, output)
     with pytest.raises(UsageError, match="another config.*seed.*--overwrite"):
         build(corpus, output, seed=1)
     with pytest.raises(UsageError, match="shard_size"):
         build(corpus, output, shard_size=20)
-    # Speed settings are not part of the output and may change between runs.
+    # Speed settings are not part of the output and may change between runs, nor is the way
+    # the input is named.
     build(corpus, output, workers=2)
+    monkeypatch.chdir(corpus.parent)
+    build(Path(corpus.name), output)
     totals = build(corpus, output, seed=1, overwrite=True)
     assert totals["written"] == 35
     assert json.loads((output / "manifest.json").read_text())["config"]["seed"] == 1
@@ -234,6 +275,18 @@ def test_brace_ranges_name_shards_as_webdataset_does(tmp_path):
     assert expand_input(str(tmp_path / "{00000..00002}.tar")) == [tmp_path / f"{n:05d}.tar" for n in range(3)]
     with pytest.raises(SourceError, match="2 of the 5 files it names do not exist"):
         expand_input(str(tmp_path / "{00000..00004}.tar"))
+
+
+def test_a_missing_column_leaves_nothing_behind(tmp_path):
+    corpus = write_jsonl_corpus(tmp_path / "corpus", 4)
+    table = tmp_path / "table.csv"
+    table.write_text("path,text\n" + "".join(f"{corpus.parent}/img/{i:05d}.jpg,a dog on a bed\n" for i in range(4)))
+    output = tmp_path / "out"
+    with pytest.raises(UsageError, match="no column 'image'"):
+        build(table, output)
+    assert not output.exists()
+    totals = build(table, output, image_column="path", caption_column="text")
+    assert totals["written"] == 4
 
 
 def test_unknown_format_or_kind_is_a_config_error():
