@@ -116,6 +116,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     })
     shutil.rmtree(output / BUILD_DIR, ignore_errors=True)
     print_summary(totals, echo)
+    echo(f"wrote {plan['shards']} shards to {output} (with sizes.json, manifest.json, negatives.png)")
     return totals
 
 
