@@ -117,3 +117,18 @@ def test_invariants_on_random_real_captions(reference_captions):
     before = sum(rule_errors.values())
     check()
     assert sum(rule_errors.values()) == before
+
+
+def test_rule_randomness_is_the_seeded_stream_it_always_was():
+    # The generator seeds each rule's Random only when the rule first draws; the draws must be
+    # exactly those of Random(crc32(key)), or every shard ever written would change.
+    import zlib
+    from random import Random
+
+    from fgclip.pipeline.negatives import _SeededOnUse
+
+    key = "0|replace-obj|A dog chasing a cat."
+    lazy, eager = _SeededOnUse(key), Random(zlib.crc32(key.encode("utf-8")))
+    options = list(range(20))
+    assert [lazy.sample(options, 3) for _ in range(5)] == [eager.sample(options, 3) for _ in range(5)]
+    assert _SeededOnUse(key)._random is None  # nothing seeded before the first draw
