@@ -96,11 +96,14 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Path, shard_size: int
                   "errors": []}
         entries = []
         for offset, row in enumerate(chunk):
-            reason, where = _plan_row(row, seen, max_caption_chars, header, entries, shard * shard_size + offset)
-            if reason is not None:
-                header["skipped"][reason] += 1
-                if len(header["errors"]) < MAX_ERRORS_KEPT:
-                    header["errors"].append(where)
+            entry, dropped, reason, message = _plan_entry(row, shard * shard_size + offset, seen, max_caption_chars)
+            header["captions_skipped"].update(dropped)
+            if entry is not None:
+                entries.append(entry)
+                continue
+            header["skipped"][reason] += 1
+            if len(header["errors"]) < MAX_ERRORS_KEPT:
+                header["errors"].append(message)
         lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in entries]
         write_atomically(plan_path(output, shard), ("\n".join(lines) + "\n").encode("utf-8"))
         total += len(chunk)
@@ -110,27 +113,28 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Path, shard_size: int
     return summary
 
 
-def _plan_row(row, seen, max_caption_chars, header, entries, row_index) -> tuple[str | None, str]:
+def _plan_entry(row: SourceRow | BadRow, row_index: int, seen: set[bytes], max_caption_chars: int):
+    """``(entry, captions dropped, None, "")`` for a usable row; ``(None, [], reason, message)``
+    for one that is skipped."""
     if isinstance(row, BadRow):
-        return row.reason, row.message()
+        return None, [], row.reason, row.message()
     where = f"{row.source.get('file', '?')}: {row.key}"
     digest = hashlib.blake2b(row.key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     if digest in seen:
-        return "duplicate_key", f"{where}: duplicate_key (seen earlier in the input)"
+        return None, [], "duplicate_key", f"{where}: duplicate_key (seen earlier in the input)"
     seen.add(digest)
     captions, dropped = clean_captions(row.captions, max_caption_chars)
     if not captions:
         reason = dropped[0] if dropped else "no_caption"
-        return reason, f"{where}: {reason}"
-    header["captions_skipped"].update(dropped)
-    entries.append({
+        return None, [], reason, f"{where}: {reason}"
+    entry = {
         "key": sample_key(row_index),
         "source_key": row.key,
         "image": [row.image.path, row.image.offset, row.image.size],
         "captions": captions,
         "source": row.source,
-    })
-    return None, ""
+    }
+    return entry, dropped, None, ""
 
 
 def read_plan(output: Path, shard: int) -> tuple[dict, list[dict]]:
