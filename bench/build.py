@@ -57,6 +57,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgclip.config import BuildConfig  # noqa: E402
+from fgclip.files import write_json  # noqa: E402
 from fgclip.plots import pyplot, save_figure  # noqa: E402
 from fgclip.pipeline.negatives.measure import default_data_dir, load_reference_captions  # noqa: E402
 
@@ -126,9 +127,7 @@ def main() -> int:
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, result, indent=2)
     plot = args.out.with_suffix(".png")
     plot_throughput(table, sizes, plot, args.executor)
     print(f"wrote {args.out} and {plot}")

@@ -11,7 +11,6 @@ per-word results cached, as in a long job), and the coverage per kind; writes it
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgclip.pipeline.negatives import negatives, rule_errors, tagging, wordnet  # noqa: E402
 from fgclip.plots import pyplot, save_figure  # noqa: E402
+from fgclip.files import write_json  # noqa: E402
 from fgclip.pipeline.negatives.measure import coverage, default_data_dir, load_reference_captions  # noqa: E402
 
 
@@ -74,9 +74,7 @@ def main() -> int:
         print(f"{name:<14}{cov['captions']:>9}{cov['negatives'] / max(cov['captions'], 1):>9.2f}{row}")
     print(f"rule errors: {dict(rule_errors) or 'none'}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, result, indent=2)
     plot = args.out.with_suffix(".png")
     plot_coverage(result["coverage"], plot)
     print(f"wrote {args.out} and {plot}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
+
+from .files import write_atomically
 
 
 def pyplot():
@@ -17,9 +19,8 @@ def pyplot():
 
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
-    """Write ``fig`` to a temporary name beside ``path``, rename it into place, close it."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(temporary, dpi=dpi)
+    """Write ``fig`` to ``path`` atomically (its format from the suffix), then close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
     pyplot().close(fig)
-    os.replace(temporary, path)
+    write_atomically(path, buffer.getvalue())

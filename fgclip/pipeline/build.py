@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, dump_config
+from ..files import write_json
 from . import shards as shard_io
 from .executors import LocalExecutor, RayExecutor
 from .report import plot_negatives, print_summary, summarize
@@ -103,10 +104,10 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     totals["shards_wall_seconds"] = round(shards_seconds, 3)  # executor start-up and stop included
     totals["wall_seconds"] = round(time.perf_counter() - started, 3)
     totals["samples_per_second"] = round(totals["written"] / totals["wall_seconds"], 1) if totals["wall_seconds"] else 0.0
-    shard_io.write_json(output / "sizes.json",
+    write_json(output / "sizes.json",
                         {f"{shard_io.shard_name(s['shard'])}.tar": s["written"] for s in all_stats})
     plot_negatives(totals, output / "negatives.png")
-    shard_io.write_json(output / "manifest.json", {
+    write_json(output / "manifest.json", {
         "identity": identity,
         "config": dump_config(cfg),
         "format": fmt,
@@ -202,7 +203,7 @@ def _claim_output(output: Path, identity: dict, overwrite: bool, echo: Callable[
     (output / BUILD_DIR).mkdir(exist_ok=True)
     # A killed run's half-written tars; the plan and the finished shards stay.
     shutil.rmtree(output / BUILD_DIR / "tmp", ignore_errors=True)
-    shard_io.write_json(config_file, {"identity": identity})
+    write_json(config_file, {"identity": identity})
 
 
 def _difference(earlier: dict, now: dict) -> str:

@@ -28,8 +28,10 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
+from ..files import write_atomically, write_json
+from ..schema import KINDS
 from .images import check_image
 from .sources import BadRow, ImageRef, SourceRow, clean_captions
 
@@ -58,20 +60,6 @@ def stats_path(output: Path, shard: int) -> Path:
 
 def tar_path(output: Path, shard: int) -> Path:
     return output / f"{shard_name(shard)}.tar"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside ``path`` and rename: readers see all or nothing."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def write_json(path: Path, value: Any) -> None:
-    write_atomically(path, (json.dumps(value, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +139,7 @@ class ShardOptions:
     """What write_shard needs of the build config (small, so it pickles cheaply to workers)."""
 
     negatives: bool = True
-    kinds: tuple[str, ...] = ("relation", "attribute", "object", "action")
+    kinds: tuple[str, ...] = KINDS
     per_kind: int = 2
     seed: int = 0
 
@@ -165,7 +153,7 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
     errors = list(header["errors"])
     by_kind: Counter = Counter()
     by_rule: Counter = Counter()
-    make_negatives, rule_errors_before = _generator(options)
+    rule_errors_before = _rule_error_count(options)
     temporary = output / BUILD_DIR / "tmp" / f"{shard_name(shard)}.tar.{os.getpid()}"
     temporary.parent.mkdir(parents=True, exist_ok=True)
     written = captions_written = 0
@@ -180,7 +168,7 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
             extension, data = image
             captions = []
             for text in entry["captions"]:
-                negs = make_negatives(text, entry["source_key"]) if make_negatives else []
+                negs = _negatives(text, entry["source_key"], options)
                 by_kind.update(n.kind for n in negs)
                 by_rule.update(n.rule for n in negs)
                 captions.append({"text": text, "negatives": [n.to_dict() for n in negs]})
@@ -204,7 +192,7 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
         "captions_skipped": dict(sorted(header["captions_skipped"].items())),
         "negatives": {kind: by_kind[kind] for kind in options.kinds} if options.negatives else {},
         "rules": dict(sorted(by_rule.items())),
-        "rule_errors": _rule_errors_since(rule_errors_before),
+        "rule_errors": _rule_error_count(options) - rule_errors_before,
         "errors": errors,
         "seconds": round(time.perf_counter() - started, 3),
         "node": socket.gethostname(),
@@ -215,26 +203,24 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
     return stats
 
 
-def _generator(options: ShardOptions):
-    """(caption, source key) -> negatives, or None for a plain reshard (WordNet never loaded)."""
+def _negatives(caption: str, source_key: str, options: ShardOptions) -> list:
+    """The caption's negatives; none for a plain reshard, which never loads WordNet."""
     if not options.negatives:
-        return None, None
-    from .negatives import negatives, rule_errors
+        return []
+    from .negatives import negatives
 
-    def make(caption: str, source_key: str):
-        # Seeded from the source's own key, not the output key: the same image and caption get
-        # the same negatives whatever the shard size or the order of the input files.
-        return negatives(caption, f"{options.seed}|{source_key}", kinds=options.kinds, per_kind=options.per_kind)
-
-    return make, sum(rule_errors.values())
+    # Seeded from the source's own key, not the output key: the same image and caption get the
+    # same negatives whatever the shard size or the order of the input files.
+    return negatives(caption, f"{options.seed}|{source_key}", kinds=options.kinds, per_kind=options.per_kind)
 
 
-def _rule_errors_since(before: int | None) -> int:
-    if before is None:
+def _rule_error_count(options: ShardOptions) -> int:
+    """Rule calls that raised so far in this process (the generator counts them)."""
+    if not options.negatives:
         return 0
     from .negatives import rule_errors
 
-    return sum(rule_errors.values()) - before
+    return sum(rule_errors.values())
 
 
 def _read_image(entry: dict) -> tuple[tuple[str, bytes] | None, str | None]:
