@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from functools import lru_cache
 
 from . import lexicon
@@ -41,22 +42,43 @@ def wn():
     if _wordnet is None:
         with _lock:
             if _wordnet is None:
-                import nltk
-                from nltk.corpus import wordnet
-
                 start = time.perf_counter()
-                try:
-                    wordnet.ensure_loaded()
-                except LookupError as err:
-                    raise WordNetMissing(
-                        "WordNet 3.0 for NLTK was not found on nltk.data.path "
-                        f"({', '.join(nltk.data.path[:4])}, ...). Install it with `fgclip setup wordnet` "
-                        "(or `make setup`), or point NLTK_DATA at a folder holding corpora/wordnet."
-                    ) from err
-                wordnet.synsets("dog")  # forces the lemma index into memory
+                _wordnet = _open_english_wordnet()
+                _wordnet.synsets("dog")  # forces the lemma index into memory
                 load_seconds["wordnet"] = time.perf_counter() - start
-                _wordnet = wordnet
     return _wordnet
+
+
+def _open_english_wordnet():
+    """NLTK's WordNet 3.0 reader without the Open Multilingual WordNet mapping.
+
+    ``nltk.corpus.wordnet`` builds, at load, a map from WordNet 3.0 sense keys to the loaded
+    version's synsets for OMW's translations: it reads ``index.sense`` twice, 2.1 of the 3.1
+    seconds the load took here, in every worker process. The rules only read English lemmas and
+    relations, which that map never touches.
+    """
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class EnglishWordNet(WordNetCorpusReader):
+        def map_wn(self, version="wordnet"):
+            return None
+
+    try:
+        root = nltk.data.find("corpora/wordnet")
+    except LookupError:
+        try:
+            root = nltk.data.find("corpora/wordnet.zip/wordnet/")
+        except LookupError as err:
+            raise WordNetMissing(
+                "WordNet 3.0 for NLTK was not found on nltk.data.path "
+                f"({', '.join(nltk.data.path[:4])}, ...). Install it with `fgclip setup wordnet` "
+                "(or `make setup`), or point NLTK_DATA at a folder holding corpora/wordnet."
+            ) from err
+    with warnings.catch_warnings():
+        # "The multilingual functions are not available": none is used.
+        warnings.simplefilter("ignore", UserWarning)
+        return EnglishWordNet(root, None)
 
 
 @lru_cache(maxsize=1)

@@ -83,3 +83,24 @@ def test_scene_prepositions_cover_the_scene_groups():
     for group in lexicon.OBJECT_GROUPS:
         if set(group) & scenes:
             assert set(group) <= scenes, group
+
+
+def test_wordnet_reader_without_the_multilingual_map_reads_the_same_database():
+    """fgclip opens WordNet without NLTK's OMW sense map (2 s per worker); the English data
+    it reads must be NLTK's own."""
+    from nltk.corpus import wordnet as nltk_wordnet
+
+    ours = wordnet.wn()
+    assert ours.get_version() == nltk_wordnet.get_version() == "3.0"
+    for lemma in ("dog", "bench", "surfboard", "riding"):
+        assert [s.name() for s in ours.synsets(lemma)] == [s.name() for s in nltk_wordnet.synsets(lemma)]
+    assert {s.name() for s in ours.synset("dog.n.01").hypernyms()} == {"canine.n.02", "domestic_animal.n.01"}
+
+
+def test_missing_wordnet_says_how_to_install_it(tmp_path, monkeypatch):
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    monkeypatch.setattr(wordnet, "_wordnet", None)
+    with pytest.raises(wordnet.WordNetMissing, match="fgclip setup wordnet"):
+        wordnet.wn()
