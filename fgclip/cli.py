@@ -229,6 +229,105 @@ def setup_wordnet(
     typer.echo(f"WordNet is installed in {installed}")
 
 
+@app.command("train")
+def train_command(
+    shards: Annotated[str | None, typer.Option(help="Shards: 'DIR/{000000..000031}.tar', a folder, a glob, or a::b lists "
+                                               "(required, here or in --config).", show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Run folder: checkpoints, metrics.jsonl, plots "
+                                               "(required, here or in --config).", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="open_clip model name, or a model-config JSON path "
+                                              "(default: ViT-B-32-quickgelu)", show_default=False)] = None,
+    pretrained: Annotated[str | None, typer.Option(help="Local weights file (open_clip or fgclip checkpoint); "
+                                                   "default: random initialisation", show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: 5)", show_default=False)] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps; overrides --epochs", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Samples per process per micro-step (default: 256)",
+                                                   show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: 5e-6)", show_default=False)] = None,
+    wd: Annotated[float | None, typer.Option(help="AdamW weight decay on matrices (default: 0.1)", show_default=False)] = None,
+    warmup: Annotated[int | None, typer.Option(help="Warm-up steps before cosine decay (default: 50)", show_default=False)] = None,
+    imc_weight: Annotated[float | None, typer.Option(help="lambda_imc (default: 0.3)", show_default=False)] = None,
+    cmr_weight: Annotated[float | None, typer.Option(help="lambda_cmr (default: 0.2)", show_default=False)] = None,
+    cmr_upper: Annotated[float | None, typer.Option(help="Upper clamp of the adaptive margins, logit units (default: 10)",
+                                                    show_default=False)] = None,
+    imc_scope: Annotated[str | None, typer.Option(help="IMC denominator: own (its caption's negatives) or batch "
+                                                  "(default: own)", show_default=False)] = None,
+    no_hard_negatives: Annotated[bool, typer.Option("--no-hard-negatives", help="Plain CLIP fine-tuning: the control.")] = False,
+    kinds: Annotated[str | None, typer.Option(help=f"Negative kinds used, one slot each (default: {','.join(KINDS)})",
+                                              show_default=False)] = None,
+    precision: Annotated[str | None, typer.Option(help="amp_bf16|amp|fp32; CPU always runs fp32 (default: amp_bf16)",
+                                                  show_default=False)] = None,
+    accum_steps: Annotated[int | None, typer.Option(help="Micro-batches per step, exact large-batch gradient (default: 1)",
+                                                    show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(help="Data loader processes per training process (default: 4)",
+                                                show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of weights init, shuffles and caption choice (default: 0)",
+                                             show_default=False)] = None,
+    resume: Annotated[str | None, typer.Option(help="latest (RUN_DIR/checkpoints/latest.pt, if any) or a checkpoint path",
+                                               show_default=False)] = None,
+    save_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: 1000)", show_default=False)] = None,
+    log_every: Annotated[int | None, typer.Option(help="Steps between metrics rows (default: 10)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available)", show_default=False)] = None,
+    ray_workers: Annotated[int | None, typer.Option(help="Run under Ray Train with N workers (default: 0, no Ray)",
+                                                    show_default=False)] = None,
+    gpus_per_worker: Annotated[float | None, typer.Option(help="GPUs per Ray Train worker (default: 0)",
+                                                          show_default=False)] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster for --ray-workers; default $RAY_ADDRESS, else a local Ray",
+                                                show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
+                                                show_default=False)] = None,
+) -> None:
+    """Fine-tune an open_clip model on fgclip shards with ITC(hard negatives) + IMC + CMR."""
+    import logging
+
+    from .config import TrainConfig, load_config
+
+    try:
+        cfg = load_config(
+            TrainConfig, config,
+            shards=shards, output=output, model=model, pretrained=pretrained, epochs=epochs, steps=steps,
+            batch_size=batch_size, lr=lr, wd=wd, warmup=warmup, imc_weight=imc_weight, cmr_weight=cmr_weight,
+            cmr_upper=cmr_upper, imc_scope=imc_scope, precision=precision, accum_steps=accum_steps, workers=workers,
+            seed=seed, resume=resume, save_every=save_every, log_every=log_every, device=device,
+            ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
+            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
+            no_hard_negatives=True if no_hard_negatives else None,
+        )
+    except TypeError as err:  # a required field given neither as flag nor in the file
+        raise _fail(f"--shards and --output are required ({err})", 2) from err
+    except (ValueError, OSError) as err:
+        raise _fail(str(err), 2) from err
+
+    from .model import ModelError
+    from .trainer.data import ShardListError
+    from .trainer.launch import run
+    from .trainer.loop import TrainingError, TrainUsageError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        summary = run(cfg, echo=typer.echo)
+    except (ShardListError, ModelError, TrainUsageError) as err:
+        raise _fail(str(err), 2) from err
+    except TrainingError as err:
+        raise _fail(str(err), 1) from err
+    typer.echo(f"done: {summary['steps']} steps, {summary['samples_seen']} samples; checkpoint {summary['checkpoint']}")
+
+
+@app.command("plot")
+def plot_command(
+    run_dir: Annotated[Path, typer.Argument(help="A training run folder (holding metrics.jsonl).")],
+) -> None:
+    """Draw a training run's loss terms and adaptive margins as PNGs in its folder."""
+    from .trainer.metrics import plot_run
+
+    try:
+        written = plot_run(run_dir)
+    except (FileNotFoundError, ValueError) as err:
+        raise _fail(str(err), 2) from err
+    for path in written:
+        typer.echo(str(path))
+
+
 def main() -> None:
     app()
 

@@ -212,3 +212,76 @@ BUILD_OUTPUT_FIELDS = (
     "input", "format", "image_root", "image_column", "caption_column", "shard_size",
     "negatives_per_kind", "kinds", "seed", "no_negatives", "max_caption_chars",
 )
+
+
+PRECISIONS = ("amp_bf16", "amp", "fp32")
+IMC_SCOPES = ("own", "batch")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """``fgclip train``: fine-tune an open_clip model on fgclip shards with ITC(hn) + IMC + CMR.
+
+    ``batch_size`` is per process and per micro-step, as in open_clip: one optimizer step sees
+    ``batch_size * accum_steps * world_size`` samples. The defaults are the CE-CLIP recipe
+    (ViT-B/32 from OpenAI weights, 5 epochs, batch 256, AdamW 0.9/0.98/1e-6, lr 5e-6, wd 0.1,
+    50 warm-up steps, cosine decay, lambda_imc 0.3, lambda_cmr 0.2).
+    """
+
+    shards: str
+    output: str
+    model: str = "ViT-B-32-quickgelu"  # an open_clip model name, or the path of a model-config JSON
+    pretrained: str | None = None  # a local weights file; None: random initialisation
+    epochs: int = 5
+    steps: int | None = None  # optimizer steps; overrides epochs when given
+    batch_size: int = 256
+    lr: float = 5e-6
+    wd: float = 0.1
+    warmup: int = 50
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-6
+    imc_weight: float = 0.3
+    cmr_weight: float = 0.2
+    cmr_upper: float = 10.0
+    imc_scope: str = "own"
+    no_hard_negatives: bool = False
+    kinds: tuple[str, ...] = KINDS
+    precision: str = "amp_bf16"  # bf16 autocast on CUDA; CPU always runs fp32
+    accum_steps: int = 1
+    workers: int = 4  # data loader processes per training process
+    seed: int = 0
+    resume: str | None = None  # "latest" or a checkpoint path
+    save_every: int = 1000  # steps between periodic checkpoints (latest.pt is written at each)
+    log_every: int = 10
+    max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
+    device: str | None = None  # None: cuda when available, else cpu
+    ray_workers: int = 0  # > 0: run under Ray Train's TorchTrainer with that many workers
+    gpus_per_worker: float = 0.0
+    address: str | None = None  # Ray cluster address for --ray-workers
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.imc_scope not in IMC_SCOPES:
+            raise ValueError(f"imc_scope must be one of {', '.join(IMC_SCOPES)}, got {self.imc_scope!r}")
+        unknown = [kind for kind in self.kinds if kind not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
+            )
+        if not self.kinds:
+            raise ValueError("kinds is empty; use no_hard_negatives for plain CLIP fine-tuning")
+        for name in ("epochs", "batch_size", "accum_steps", "save_every", "log_every", "max_bad_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        for name in ("lr", "wd", "warmup", "imc_weight", "cmr_weight", "cmr_upper", "workers", "ray_workers",
+                     "gpus_per_worker", "eps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
+        if self.device is not None and self.device.split(":")[0] not in ("cpu", "cuda"):
+            raise ValueError(f"device must be cpu or cuda[:N], got {self.device!r}")

@@ -83,3 +83,35 @@ def map_shards(
     finally:
         if started:
             disconnect()
+
+
+def run_torch_trainer(
+    train_function: Callable[[dict], Any], config: dict, *, workers: int, gpus_per_worker: float,
+    address: str | None, storage_path: str,
+) -> None:
+    """Run ``train_function(config)`` on ``workers`` Ray Train workers (TorchTrainer).
+
+    Ray Train starts the processes, sets RANK/WORLD_SIZE/LOCAL_RANK and the torch.distributed
+    group (NCCL with GPUs, gloo without); the function then trains as it would under torchrun.
+    fgclip writes its own checkpoints into the run folder (a path every node must see), so Ray's
+    checkpoint API is not used; ``storage_path`` only holds Ray Train's run records. A failed
+    worker fails the run (``--resume latest`` continues it from the last checkpoint).
+    """
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    started = connect(address, None if address or os.environ.get("RAY_ADDRESS") else workers)
+    try:
+        use_gpu = gpus_per_worker > 0
+        resources = {"CPU": 1, **({"GPU": gpus_per_worker} if use_gpu else {})}
+        trainer = TorchTrainer(
+            train_function,
+            train_loop_config=config,
+            scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),
+            run_config=RunConfig(name="fgclip-train", storage_path=storage_path),
+        )
+        trainer.fit()
+    finally:
+        if started:
+            ray.shutdown()

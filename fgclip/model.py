@@ -1,0 +1,188 @@
+"""open_clip models by architecture, and fgclip's self-describing checkpoints.
+
+An :class:`Architecture` is an open_clip model name together with the model config it stands
+for. Every checkpoint records both, and loading rebuilds the model from the recorded config, so
+a model trained as ``ViT-B-32-quickgelu`` can never come back silently as plain ``ViT-B-32``
+(the two share every weight and differ only in the activation: the wrong one loses accuracy
+without any error).
+
+A checkpoint is one ``torch.save`` file of plain containers and tensors, loaded with
+``weights_only=True``. The model's weights sit under ``"state_dict"``, the key open_clip's own
+loader looks for, so ``open_clip.create_model_and_transforms(arch, pretrained=checkpoint)``
+loads a fgclip checkpoint as it is (:func:`register` first for a custom config).
+
+Used by the trainer and by eval; imports torch and open_clip only when called.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .files import write_atomically
+
+CHECKPOINT_FORMAT = "fgclip-checkpoint-1"
+_REQUIRED_CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
+_register_lock = threading.Lock()
+_registered_dir: Path | None = None
+
+
+class ModelError(ValueError):
+    """An architecture or checkpoint that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    config: dict
+
+    @property
+    def quick_gelu(self) -> bool:
+        return bool(self.config.get("quick_gelu", False))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "config": self.config}
+
+    @classmethod
+    def from_dict(cls, record: Any, source: str = "checkpoint") -> "Architecture":
+        if not isinstance(record, dict) or not isinstance(record.get("name"), str) or not isinstance(record.get("config"), dict):
+            raise ModelError(f"{source}: 'arch' must be a mapping with 'name' and 'config', got {record!r:.200}")
+        return cls(record["name"], record["config"])
+
+
+def resolve_architecture(model: str) -> Architecture:
+    """An open_clip model name (``ViT-B-32-quickgelu``), or the path of a model-config JSON in
+    open_clip's format (``{"embed_dim", "vision_cfg", "text_cfg", ...}``; named after its file)."""
+    import open_clip
+
+    if model.endswith(".json") or os.sep in model:
+        path = Path(model)
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"model config {path} does not exist") from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ModelError(f"model config {path} is not readable JSON: {err}") from None
+        if not isinstance(config, dict):
+            raise ModelError(f"model config {path}: expected a JSON object, got {type(config).__name__}")
+        missing = [key for key in _REQUIRED_CONFIG_KEYS if key not in config]
+        if missing:
+            raise ModelError(f"model config {path}: missing key(s) {', '.join(missing)} (open_clip's format)")
+        return Architecture(path.stem, config)
+    config = open_clip.get_model_config(model)
+    if config is None:
+        close = [name for name in open_clip.list_models() if model.lower().split("-")[0] in name.lower()][:8]
+        hint = f" (similar: {', '.join(close)})" if close else ""
+        raise ModelError(f"unknown open_clip model {model!r}{hint}; pass a built-in name or a model-config JSON path")
+    return Architecture(model, config)
+
+
+def register(arch: Architecture) -> None:
+    """Make ``arch.name`` known to open_clip with ``arch.config`` (a no-op for built-ins).
+
+    open_clip only builds models by name from its config registry; a custom config is written
+    to a private temporary folder that is added to that registry.
+    """
+    import open_clip
+
+    global _registered_dir
+    with _register_lock:
+        known = open_clip.get_model_config(arch.name)
+        if known is not None:
+            if known != arch.config:
+                raise ModelError(
+                    f"architecture {arch.name!r} is recorded with a config that differs from open_clip's "
+                    "model of that name; rename the config file"
+                )
+            return
+        if _registered_dir is None:
+            _registered_dir = Path(tempfile.mkdtemp(prefix="fgclip-model-configs-"))
+        (_registered_dir / f"{arch.name}.json").write_text(json.dumps(arch.config), encoding="utf-8")
+        open_clip.add_model_config(_registered_dir)
+
+
+def create(arch: Architecture, pretrained: str | None = None, device: str = "cpu"):
+    """``(model, train_transform, eval_transform)`` for ``arch``; weights from the local file
+    ``pretrained`` (an open_clip or fgclip checkpoint), else randomly initialised."""
+    import open_clip
+
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise ModelError(f"--pretrained {pretrained}: no such file (weights are only read from a local path)")
+    register(arch)
+    model, train_transform, eval_transform = open_clip.create_model_and_transforms(
+        arch.name, pretrained=pretrained, device=device, load_weights=pretrained is not None,
+        pretrained_text=False, pretrained_image=False,
+    )
+    return model, train_transform, eval_transform
+
+
+def tokenizer(arch: Architecture):
+    import open_clip
+
+    register(arch)
+    return open_clip.get_tokenizer(arch.name)
+
+
+def save_checkpoint(path: str | Path, *, model, arch: Architecture, **state: Any) -> None:
+    """Write a checkpoint atomically: the model's weights, its architecture, and ``state``
+    (optimizer, step, config, ...: anything ``torch.load(weights_only=True)`` reads back)."""
+    import torch
+
+    record = {"format": CHECKPOINT_FORMAT, "arch": arch.to_dict(), "state_dict": model.state_dict(), **state}
+    buffer = io.BytesIO()
+    torch.save(record, buffer)
+    write_atomically(path, buffer.getvalue())
+
+
+def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict:
+    """A fgclip checkpoint as saved; ModelError naming the file if it is not one."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint {path} does not exist")
+    try:
+        record = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
+        raise ModelError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err})") from None
+    if not isinstance(record, dict) or record.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"checkpoint {path} is not a fgclip checkpoint (no format {CHECKPOINT_FORMAT!r})")
+    record["arch"] = Architecture.from_dict(record.get("arch"), str(path))
+    return record
+
+
+def load_for_inference(path: str | Path, model: str | None = None, device: str = "cpu"):
+    """``(arch, model, eval_transform)`` from a fgclip checkpoint, or from a plain open_clip
+    weights file when ``model`` names its architecture. A ``model`` that contradicts the
+    architecture a fgclip checkpoint records is refused (the QuickGELU trap)."""
+    import torch
+
+    path = Path(path)
+    try:
+        record = read_checkpoint(path)
+    except ModelError:
+        if model is None:
+            raise ModelError(
+                f"{path} is not a fgclip checkpoint, so its architecture is unknown: pass --model NAME"
+            ) from None
+        arch = resolve_architecture(model)
+        net, _, transform = create(arch, pretrained=str(path), device=device)
+        return arch, net.eval(), transform
+    arch = record["arch"]
+    if model is not None:
+        wanted = resolve_architecture(model)
+        if wanted.config != arch.config:
+            raise ModelError(
+                f"{path} was trained as {arch.name!r} (quick_gelu={arch.quick_gelu}); --model {model} "
+                f"(quick_gelu={wanted.quick_gelu}) would load its weights into a different network; drop --model"
+            )
+    net, _, transform = create(arch, device=device)
+    net.load_state_dict(record["state_dict"])
+    net.to(torch.device(device))
+    return arch, net.eval(), transform
