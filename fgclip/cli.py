@@ -278,8 +278,6 @@ def train_command(
                                                 show_default=False)] = None,
 ) -> None:
     """Fine-tune an open_clip model on fgclip shards with ITC(hard negatives) + IMC + CMR."""
-    import logging
-
     from .config import TrainConfig, load_config
 
     try:
@@ -300,10 +298,10 @@ def train_command(
 
     from .model import ModelError
     from .trainer.data import ShardListError
-    from .trainer.launch import run
+    from .trainer.launch import quiet_logging, run
     from .trainer.loop import TrainingError, TrainUsageError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_logging()
     try:
         summary = run(cfg, echo=typer.echo)
     except (ShardListError, ModelError, TrainUsageError) as err:

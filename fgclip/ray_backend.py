@@ -101,6 +101,9 @@ def run_torch_trainer(
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    # Ray Train's print patch sends each worker print to its log as well: every progress line
+    # came out twice. Read by the driver and passed on to the workers.
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
     started = connect(address, None if address or os.environ.get("RAY_ADDRESS") else workers)
     try:
         use_gpu = gpus_per_worker > 0

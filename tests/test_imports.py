@@ -21,3 +21,17 @@ def test_light_imports_leave_out_ray_and_torch():
         [sys.executable, "-c", CHECK, "--help"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
+
+
+TRAINER_CHECK = """
+import sys
+import fgclip.trainer.launch, fgclip.trainer.loop, fgclip.trainer.data, fgclip.model
+if "ray" in sys.modules:
+    sys.exit("the trainer imported ray")
+"""
+
+
+def test_the_trainer_runs_without_ray():
+    """The GPU machine has no Ray: training, unless --ray-workers asks for it, must not need it."""
+    proc = subprocess.run([sys.executable, "-c", TRAINER_CHECK], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -1,1 +1,1 @@
-"""Stage 2, the CE-CLIP trainer (WebDataset stream, losses, distributed loop): not implemented yet, see issue 4."""
+"""Stage 2, the CE-CLIP trainer: data stream, losses, distributed gathering, the loop and its launchers."""
