@@ -1,0 +1,224 @@
+"""What the CE-CLIP objective costs a training step, and how fast the data stream feeds one.
+
+    .venv/bin/python bench/train.py [--repeats 7] [--batch 128] [--stream-samples 600] [--out bench/results/train.json]
+
+Part 1, the step (CPU, a small open_clip config, synthetic batches): four variants run in turn
+within each repeat, so the machine's noise hits them alike; the table gives medians.
+  control      captions only, plain CLIP loss (what `--no-hard-negatives` runs)
+  encode       captions + 4 negatives per caption through the text tower, plain CLIP loss
+               (the negatives' features enter the loss with weight 0, so their backward runs too)
+  full         the same forward, the whole objective: ITC with hard negatives + IMC + CMR
+  loss only    the objective's forward and backward on fixed features (no model)
+"loss arithmetic" = full - encode, and, measured directly, loss only; the target of issue 4 is
+that it adds under 3% to a step.
+
+Part 2, the data stream alone: shards of 224-px JPEGs, 5 captions and 8 negatives (2 per kind)
+per sample, read, decoded, augmented (open_clip's train transform) and tokenized by
+fgclip.trainer.data with 1 and 2 loader workers; samples/s after the first batch. Target:
+>= 400 samples/s per worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from fgclip import model as model_io  # noqa: E402
+from fgclip.files import write_json  # noqa: E402
+from fgclip.schema import KINDS  # noqa: E402
+from fgclip.trainer import data, distributed  # noqa: E402
+from fgclip.trainer.loop import accumulate_gradients  # noqa: E402
+from fgclip.trainer.losses import CompositionLoss, LossSettings  # noqa: E402
+
+# The pilot configuration of issue 6: 64-px images, patch 16, 2 layers of width 64 per tower.
+STEP_CONFIG = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+ONE = distributed.World(rank=0, size=1, local_rank=0, device=torch.device("cpu"))
+
+
+class _NoScaler:
+    def scale(self, loss):
+        return loss
+
+
+def step_benchmark(batch_size: int, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fgclip-bench-step.json"
+        path.write_text(json.dumps(STEP_CONFIG), encoding="utf-8")
+        arch = model_io.resolve_architecture(str(path))
+        torch.manual_seed(0)
+        net, _, _ = model_io.create(arch)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-5)
+    generator = torch.Generator().manual_seed(0)
+    length = STEP_CONFIG["text_cfg"]["context_length"]
+    batch = {
+        "image": torch.randn(batch_size, 3, 64, 64, generator=generator),
+        "text": torch.randint(1, 49000, (batch_size, length), generator=generator),
+        "neg_text": torch.randint(1, 49000, (batch_size, len(KINDS), length), generator=generator),
+        "neg_mask": torch.ones(batch_size, len(KINDS), dtype=torch.bool),
+    }
+    full_loss = CompositionLoss(LossSettings(), num_kinds=len(KINDS))
+    plain_loss = CompositionLoss(LossSettings(hard_negatives=False), num_kinds=len(KINDS))
+
+    class EncodeOnly:
+        """Plain CLIP loss that still back-propagates (with weight 0) through the negatives."""
+
+        def __call__(self, image, text, scale, neg_text=None, neg_mask=None, update_margins=True):
+            loss, terms = plain_loss(image, text, scale)
+            return loss + 0.0 * neg_text.sum(), terms
+
+    def step(loss_fn, hard_negatives: bool) -> float:
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        _, features = accumulate_gradients(net, loss_fn, [batch], ONE, hard_negatives, None, _NoScaler())
+        optimizer.step()
+        if hard_negatives and isinstance(loss_fn, CompositionLoss):
+            loss_fn.advance_margins(features.image, features.text, features.neg_text, features.neg_mask, features.scale)
+        return time.perf_counter() - start
+
+    dim = STEP_CONFIG["embed_dim"]
+    fixed = [torch.nn.functional.normalize(torch.randn(*shape, generator=generator), dim=-1)
+             for shape in ((batch_size, dim), (batch_size, dim), (batch_size, len(KINDS), dim))]
+
+    def loss_only() -> float:
+        image, text, negatives = (t.clone().requires_grad_(True) for t in fixed)
+        scale = torch.tensor(1 / 0.07, requires_grad=True)
+        start = time.perf_counter()
+        loss, _ = full_loss(image, text, scale, negatives, batch["neg_mask"])
+        loss.backward()
+        return time.perf_counter() - start
+
+    variants = {
+        "control": lambda: step(plain_loss, False),
+        "encode": lambda: step(EncodeOnly(), True),
+        "full": lambda: step(full_loss, True),
+        "loss only": loss_only,
+    }
+    for run in variants.values():  # warm-up: allocator, autograd graphs
+        run()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            times[name].append(run())
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {
+        "batch_size": batch_size, "negatives_per_caption": len(KINDS), "config": STEP_CONFIG,
+        "parameters": sum(p.numel() for p in net.parameters()), "repeats": repeats,
+        "median_s": medians, "all_s": times,
+        "negative_encoding_share_of_full": (medians["encode"] - medians["control"]) / medians["full"],
+        "loss_arithmetic_share_of_full_by_difference": (medians["full"] - medians["encode"]) / medians["full"],
+        "loss_arithmetic_share_of_full_direct": medians["loss only"] / medians["full"],
+        "full_over_control": medians["full"] / medians["control"],
+    }
+
+
+def write_stream_shards(folder: Path, samples: int, per_shard: int = 100) -> list[str]:
+    from PIL import Image, ImageDraw, ImageFilter
+
+    sizes = {}
+    for shard in range(0, samples, per_shard):
+        name = f"{shard // per_shard:06d}.tar"
+        with tarfile.open(folder / name, "w") as tar:
+            for index in range(shard, min(shard + per_shard, samples)):
+                image = Image.effect_noise((224, 224), 40).convert("RGB")
+                draw = ImageDraw.Draw(image)
+                for box in range(4):
+                    x, y = (index * 37 + box * 53) % 160, (index * 91 + box * 29) % 160
+                    draw.rectangle([x, y, x + 50, y + 40], fill=((index * 13 + box * 70) % 256, 120, 200))
+                buffer = io.BytesIO()
+                image.filter(ImageFilter.GaussianBlur(1)).save(buffer, format="JPEG", quality=90)
+                captions = []
+                for c in range(5):
+                    text = f"a photo number {index} of a red car parked next to a blue truck, variant {c}"
+                    negatives = [{"text": f"{text} negative {kind} {n}", "kind": kind, "rule": "bench"}
+                                 for kind in KINDS for n in range(2)]
+                    captions.append({"text": text, "negatives": negatives})
+                record = json.dumps({"captions": captions, "source": {"index": index}}).encode()
+                for suffix, payload in (("jpg", buffer.getvalue()), ("txt", captions[0]["text"].encode()), ("json", record)):
+                    info = tarfile.TarInfo(f"{index:09d}.{suffix}")
+                    info.size = len(payload)
+                    tar.addfile(info, io.BytesIO(payload))
+                sizes[name] = sizes.get(name, 0) + 1
+    (folder / "sizes.json").write_text(json.dumps(sizes), encoding="utf-8")
+    return sorted(str(folder / name) for name in sizes)
+
+
+def stream_benchmark(samples: int, batch_size: int, worker_counts: list[int]) -> dict:
+    import open_clip
+
+    transform = open_clip.image_transform(224, is_train=True)
+    tokenizer = open_clip.get_tokenizer("ViT-B-32")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        shards = write_stream_shards(Path(folder), samples)
+        jpeg_bytes = statistics.median(os.path.getsize(s) for s in shards) / 100
+        for workers in worker_counts:
+            settings = data.StreamSettings(batch_size=batch_size, workers=workers, shuffle_buffer=200)
+            stream = data.TrainStream(shards, settings, preprocess=transform, tokenize=tokenizer, epoch=0,
+                                      samples_per_epoch=samples)
+            seen, started = 0, None
+            for batch in stream:
+                if started is None:  # after the first batch: worker start-up is not throughput
+                    started = time.perf_counter()
+                    continue
+                seen += batch["image"].shape[0]
+            elapsed = time.perf_counter() - started
+            results[str(workers)] = {"samples_per_s": seen / elapsed, "per_worker": seen / elapsed / max(workers, 1),
+                                     "samples_timed": seen}
+    return {"samples": samples, "batch_size": batch_size, "image_side": 224, "captions_per_sample": 5,
+            "negatives_per_caption": 2 * len(KINDS), "tar_bytes_per_sample": jpeg_bytes, "by_workers": results}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=128, help="batch size of the step benchmark")
+    parser.add_argument("--stream-samples", type=int, default=600)
+    parser.add_argument("--stream-workers", default="1,2")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/train.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    step = step_benchmark(args.batch, args.repeats)
+    print(f"step, CPU, {step['parameters'] / 1e6:.1f} M parameters, batch {args.batch}, 4 negatives per caption, "
+          f"median of {args.repeats}:")
+    print(f"  {'variant':<10} {'ms':>8} {'x control':>10}")
+    for name, seconds in step["median_s"].items():
+        print(f"  {name:<10} {seconds * 1000:8.1f} {seconds / step['median_s']['control']:10.2f}")
+    print(f"  encoding the negatives: {step['negative_encoding_share_of_full']:.1%} of a full step")
+    print(f"  loss arithmetic: {step['loss_arithmetic_share_of_full_by_difference']:.1%} of a full step by difference, "
+          f"{step['loss_arithmetic_share_of_full_direct']:.1%} measured alone (target < 3%)")
+
+    workers = [int(w) for w in args.stream_workers.split(",")]
+    stream = stream_benchmark(args.stream_samples, 32, workers)
+    print(f"data stream, 224 px JPEGs ({stream['tar_bytes_per_sample'] / 1000:.0f} KB a sample in the tar), "
+          "5 captions x 8 negatives:")
+    for count, result in stream["by_workers"].items():
+        print(f"  {count} worker(s): {result['samples_per_s']:7.0f} samples/s, {result['per_worker']:6.0f} per worker "
+              "(target >= 400)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                      "torch": torch.__version__, "threads": torch.get_num_threads()},
+                          "step": step, "stream": stream})
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
