@@ -10,7 +10,7 @@ NLTK_DATA_DIR := $(VENV)/nltk_data
 WORDNET := $(NLTK_DATA_DIR)/corpora/wordnet/lexnames
 SAMPLE_CAPTIONS := fgclip/pipeline/negatives/sample_captions.txt
 
-.PHONY: setup demo test test-fast bench bench-build clean distclean
+.PHONY: setup demo test test-fast bench bench-build bench-train gpu-wheels clean distclean
 
 # A failed recipe must not leave a stamp behind that passes for a finished install.
 .DELETE_ON_ERROR:
@@ -43,6 +43,18 @@ bench: setup
 # About 10 minutes on 2 cores: build-negatives at 10k and 100k samples (docs/performance.md).
 bench-build: setup
 	$(BIN)/python bench/build.py
+
+# The training step's cost split (negative encoding, loss arithmetic) and the data stream's
+# samples/s per loader worker, on this machine's CPU (docs/performance.md).
+bench-train: setup
+	$(BIN)/python bench/train.py
+
+# The pure-Python packages bench/gpu_train.sh needs on a GPU machine with PyTorch but no index
+# to install from (Python 3.12 there), as wheels in .whl/ to carry along.
+gpu-wheels:
+	$(PYTHON) -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux2014_x86_64 --platform any -d .whl \
+		open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth braceexpand==0.1.7
 
 # Build and test leftovers; the virtualenv stays (see distclean).
 clean:
