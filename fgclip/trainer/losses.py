@@ -87,6 +87,16 @@ def _negatives(
     return neg, mask
 
 
+def _prepared(image: Tensor, text: Tensor, logit_scale, neg_text: Tensor, neg_mask: Tensor | None):
+    """(image, text, s, negatives, mask) checked and widened to the compute dtype; the caller
+    holds autocast off around this and the arithmetic after it."""
+    _check_pair(image, text)
+    dtype = _compute_dtype(image, text, neg_text)
+    img, txt = image.to(dtype), text.to(dtype)
+    neg, mask = _negatives(text, neg_text, neg_mask, dtype)
+    return img, txt, _scale(logit_scale, img), neg, mask
+
+
 def _masked_mean(values: Tensor, mask: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     """(mean of ``values`` over the True entries along ``dim``, their count); 0/0 gives NaN."""
     count = mask.sum(dim)
@@ -152,12 +162,8 @@ def imc_loss(
     """
     if scope not in IMC_SCOPES:
         raise ValueError(f"imc scope must be one of {IMC_SCOPES}; got {scope!r}")
-    _check_pair(image, text)
-    dtype = _compute_dtype(image, text, neg_text)
     with _no_autocast(image.device):
-        img, txt = image.to(dtype), text.to(dtype)
-        s = _scale(logit_scale, img)
-        neg, mask = _negatives(text, neg_text, neg_mask, dtype)
+        img, txt, s, neg, mask = _prepared(image, text, logit_scale, neg_text, neg_mask)
         positive = s * (img * txt).sum(-1, keepdim=True)
         if scope == "own":
             neg_logits = s * torch.einsum("nd,nkd->nk", txt, neg)
@@ -185,12 +191,9 @@ def cmr_loss(
     and 0 when no pair is valid (still attached to the graph, so backward works). ``margins``
     is tau [K], in logit units; it is a constant here (detached).
     """
-    _check_pair(image, text)
-    dtype = _compute_dtype(image, text, neg_text)
     with _no_autocast(image.device):
-        img, txt = image.to(dtype), text.to(dtype)
-        s = _scale(logit_scale, img)
-        neg, mask = _negatives(text, neg_text, neg_mask, dtype)
+        img, txt, s, neg, mask = _prepared(image, text, logit_scale, neg_text, neg_mask)
+        dtype = img.dtype
         tau = torch.as_tensor(margins).detach().to(device=img.device, dtype=dtype)
         if tau.shape != (neg.shape[1],):
             raise ValueError(f"margins must be [K] = [{neg.shape[1]}]; got {tuple(tau.shape)}")
@@ -222,12 +225,8 @@ def kind_margins(
     ``previous[k]``. Returns a detached [K] tensor with ``previous``'s dtype, on the features'
     device.
     """
-    _check_pair(image, text)
-    dtype = _compute_dtype(image, text, neg_text)
-    with _no_autocast(image.device):
-        img, txt = image.detach().to(dtype), text.detach().to(dtype)
-        s = _scale(logit_scale.detach() if isinstance(logit_scale, Tensor) else logit_scale, img)
-        neg, mask = _negatives(text, neg_text.detach(), neg_mask, dtype)
+    with _no_autocast(image.device):  # no_grad above: nothing here is part of the graph
+        img, txt, s, neg, mask = _prepared(image, text, logit_scale, neg_text, neg_mask)
         previous = torch.as_tensor(previous).detach().to(device=img.device)
         if previous.shape != (neg.shape[1],):
             raise ValueError(f"previous margins must be [K] = [{neg.shape[1]}]; got {tuple(previous.shape)}")
@@ -250,12 +249,8 @@ def kind_diagnostics(
         "text_cosine": mean_{i: m_ik=1} <T_i, T_i^k>      (features are unit vectors: cosine)
         "gap":         mean_{i: m_ik=1} s<I_i,T_i> - s<I_i,T_i^k>
     """
-    _check_pair(image, text)
-    dtype = _compute_dtype(image, text, neg_text)
-    with _no_autocast(image.device):
-        img, txt = image.detach().to(dtype), text.detach().to(dtype)
-        s = _scale(logit_scale.detach() if isinstance(logit_scale, Tensor) else logit_scale, img)
-        neg, mask = _negatives(text, neg_text.detach(), neg_mask, dtype)
+    with _no_autocast(image.device):  # no_grad above: nothing here is part of the graph
+        img, txt, s, neg, mask = _prepared(image, text, logit_scale, neg_text, neg_mask)
         cosine, _ = _masked_mean(torch.einsum("nd,nkd->nk", txt, neg), mask, dim=0)
         gap = s * ((img * txt).sum(-1, keepdim=True) - torch.einsum("nd,nkd->nk", img, neg))
         gap, _ = _masked_mean(gap, mask, dim=0)
