@@ -326,6 +326,90 @@ def plot_command(
         typer.echo(str(path))
 
 
+@app.command("eval")
+def eval_command(
+    checkpoint: Annotated[list[str], typer.Option("--checkpoint", "-c", help="A checkpoint (fgclip, or open_clip weights "
+                                                  "with --model); repeat for several.", show_default=False)],
+    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="sugarcrepe|valse|vl-checklist|aro-relation|"
+                                                 "aro-attribution|coco-order|flickr-order|eqben|winoground|retrieval|"
+                                                 "zeroshot; repeat for several.", show_default=False)],
+    data_root: Annotated[str, typer.Option(help="The benchmark's files as its authors distribute them (with several "
+                                           "benchmarks: DATA_ROOT/<benchmark> where that folder exists).",
+                                           show_default=False)],
+    images: Annotated[str | None, typer.Option(help="Folder of the benchmark's images", show_default=False)] = None,
+    name: Annotated[list[str] | None, typer.Option("--name", help="Label per checkpoint (default: file stem)",
+                                                   show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="open_clip model name or config JSON, for plain open_clip weights",
+                                              show_default=False)] = None,
+    results: Annotated[str, typer.Option(help="Results file; rows are appended, finished ones skipped")] = "results.jsonl",
+    batch_size: Annotated[int, typer.Option(help="Encoding batch size")] = 256,
+    device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda when available)", show_default=False)] = None,
+) -> None:
+    """Score checkpoints on compositional benchmarks, retrieval and zero-shot (resumable)."""
+    from .config import EvalConfig
+    from .eval.benchmarks import BenchmarkDataError
+    from .model import ModelError
+
+    try:
+        cfg = EvalConfig(checkpoints=tuple(checkpoint), benchmarks=tuple(benchmark), data_root=data_root, images=images,
+                         names=tuple(name) if name else None, model=model, results=results, batch_size=batch_size,
+                         device=device)
+    except ValueError as err:
+        raise _fail(str(err), 2) from err
+    missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
+    if missing:
+        raise _fail(f"checkpoint(s) not found: {', '.join(missing)}", 2)
+
+    from .eval.run import evaluate
+    from .trainer.launch import quiet_logging
+
+    quiet_logging()
+    try:
+        rows = evaluate(cfg, echo=typer.echo)
+    except (BenchmarkDataError, ModelError) as err:
+        raise _fail(str(err), 2) from err
+    typer.echo(f"{len(rows)} row(s) added to {cfg.results}")
+
+
+@app.command("report")
+def report_command(
+    results: Annotated[Path, typer.Argument(help="A results.jsonl written by fgclip eval.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.md and the PNG charts.")],
+) -> None:
+    """Markdown tables and PNG charts comparing checkpoints from an eval results file."""
+    from .eval.report import write_report
+
+    if not results.is_file():
+        raise _fail(f"{results} does not exist", 2)
+    try:
+        written = write_report(results, output)
+    except ValueError as err:
+        raise _fail(str(err), 2) from err
+    for path in written:
+        typer.echo(str(path))
+
+
+@app.command("interpolate")
+def interpolate_command(
+    base: Annotated[str, typer.Argument(help="The base weights (fgclip checkpoint or open_clip weights).")],
+    finetuned: Annotated[str, typer.Argument(help="The fine-tuned fgclip checkpoint.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to write the interpolated checkpoint.")],
+    alpha: Annotated[float, typer.Option(help="0 gives the base, 1 the fine-tuned weights")] = 0.5,
+) -> None:
+    """Weight-space ensembling (WiSE-FT) of a base and a fine-tuned checkpoint."""
+    from .eval.interpolate import interpolate
+    from .model import ModelError
+
+    for path in (base, finetuned):
+        if not Path(path).is_file():
+            raise _fail(f"{path} does not exist", 2)
+    try:
+        arch = interpolate(base, finetuned, alpha, output)
+    except (ModelError, ValueError) as err:
+        raise _fail(str(err), 2) from err
+    typer.echo(f"{output}: {arch.name}, alpha {alpha}")
+
+
 def main() -> None:
     app()
 

@@ -285,3 +285,33 @@ class TrainConfig:
             raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
         if self.device is not None and self.device.split(":")[0] not in ("cpu", "cuda"):
             raise ValueError(f"device must be cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """``fgclip eval``: checkpoints scored on benchmarks, rows appended to ``results``.
+
+    With several benchmarks, each one's files are looked for in ``data_root/<benchmark>`` when
+    that folder exists, else in ``data_root`` itself (and likewise for ``images``).
+    """
+
+    checkpoints: tuple[str, ...]
+    benchmarks: tuple[str, ...]
+    data_root: str
+    names: tuple[str, ...] | None = None  # one label per checkpoint; default: the file stems
+    model: str | None = None  # needed for plain open_clip weights; fgclip checkpoints record theirs
+    images: str | None = None
+    results: str = "results.jsonl"
+    batch_size: int = 256
+    device: str | None = None  # None: cuda when available
+    cache_dir: str | None = None  # None: fgclip-eval-cache beside the results file
+
+    def __post_init__(self):
+        if not self.checkpoints:
+            raise ValueError("at least one checkpoint is needed")
+        if not self.benchmarks:
+            raise ValueError("at least one benchmark is needed")
+        if self.names is not None and len(self.names) != len(self.checkpoints):
+            raise ValueError(f"{len(self.names)} names for {len(self.checkpoints)} checkpoints; give one --name per --checkpoint")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")

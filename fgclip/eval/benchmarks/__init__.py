@@ -1,0 +1,65 @@
+"""The benchmark registry: one module per benchmark, each reading its authors' published files.
+
+A benchmark module defines
+
+    NAME: str                   the --benchmark name ("sugarcrepe")
+    EXPECTED: str               what must be under --data-root, for the exit-2 message
+    def load(data_root: Path, images: Path | None) -> list[Subset]
+        its subsets (fgclip.eval.cases), raising BenchmarkDataError (naming the expected files)
+        when they are absent; images it references but cannot find go in Subset.missing_images
+    def averages(scores: list[Score]) -> list[Score]
+        the averages its papers report, each a Score whose ``convention`` says how it was taken
+
+and registers itself in BENCHMARKS below. Modules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+# --benchmark name -> module under fgclip.eval.benchmarks
+BENCHMARKS: dict[str, str] = {
+    "sugarcrepe": "sugarcrepe",
+    "valse": "valse",
+    "vl-checklist": "vl_checklist",
+    "aro-relation": "aro_relation",
+    "aro-attribution": "aro_attribution",
+    "coco-order": "coco_order",
+    "flickr-order": "flickr_order",
+    "eqben": "eqben",
+    "winoground": "winoground",
+    "retrieval": "retrieval",
+    "zeroshot": "zeroshot",
+}
+
+
+class BenchmarkDataError(ValueError):
+    """A benchmark's files are missing or malformed; the message names the files expected."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """One number of one benchmark: ``value`` in percent over ``n`` scored cases."""
+
+    subset: str
+    metric: str
+    value: float
+    n: int
+    convention: str = ""  # how an average was taken; "" for a subset's own score
+    missing: int = 0  # cases whose image was absent (scored as wrong, and counted here)
+
+
+def module(name: str) -> ModuleType:
+    if name not in BENCHMARKS:
+        raise BenchmarkDataError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    return importlib.import_module(f"{__name__}.{BENCHMARKS[name]}")
+
+
+def mean_score(scores: list[Score], subset: str, metric: str, convention: str) -> Score | None:
+    """The unweighted mean of ``scores`` (None if there are none): a macro average."""
+    if not scores:
+        return None
+    return Score(subset, metric, sum(s.value for s in scores) / len(scores), sum(s.n for s in scores), convention,
+                 sum(s.missing for s in scores))

@@ -1,0 +1,66 @@
+"""What the benchmarks are made of, whatever their file formats: four task types, one scorer each.
+
+- :class:`Selection`: one image, several captions, the first is the true one (SugarCrepe, VALSE,
+  VL-CheckList, ARO and the Order sets). Correct when the true caption scores strictly highest.
+- :class:`Group`: two images and two captions that match crosswise (Winoground, EqBen): text,
+  image and group scores.
+- :class:`RetrievalSet`: images and captions, each caption naming its image (Karpathy splits).
+- :class:`ClassificationSet`: images with class labels, class names and prompt templates.
+
+A benchmark module turns its published files into these, subset by subset; the scorers in
+``scoring.py`` never see a file format, and the encoders never see a benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image file, optionally cropped to a box (x, y, width, height in pixels: ARO's VG crops)."""
+
+    path: str
+    box: tuple[float, float, float, float] | None = None
+
+    def key(self) -> str:
+        return self.path if self.box is None else f"{self.path}#{','.join(f'{v:g}' for v in self.box)}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    image: ImageRef
+    captions: tuple[str, ...]  # captions[0] is the true one
+    case_id: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    images: tuple[ImageRef, ImageRef]
+    captions: tuple[str, str]  # captions[i] describes images[i]
+    case_id: str = ""
+
+
+@dataclass(frozen=True)
+class RetrievalSet:
+    images: tuple[ImageRef, ...]
+    captions: tuple[str, ...]
+    caption_image: tuple[int, ...]  # caption j describes images[caption_image[j]]
+
+
+@dataclass(frozen=True)
+class ClassificationSet:
+    images: tuple[ImageRef, ...]
+    labels: tuple[int, ...]
+    classnames: tuple[str, ...]
+    templates: tuple[str, ...]  # "a photo of a {}."
+
+
+@dataclass
+class Subset:
+    """One subset of a benchmark as its authors split it (a file, an instrument, a relation)."""
+
+    name: str
+    task: object  # list[Selection] | list[Group] | RetrievalSet | ClassificationSet
+    missing_images: list[str] = field(default_factory=list)  # referenced but absent: counted, never dropped silently
+    meta: dict = field(default_factory=dict)  # e.g. {"category": "replace"} for the averages

@@ -1,0 +1,135 @@
+"""Features of images and texts for one checkpoint, each computed once and kept on disk.
+
+:class:`ClipEncoder` runs an open_clip model. :class:`CachedEncoder` stands in front of any
+encoder with a :class:`FeatureCache`, a folder per checkpoint (named by the hash of the
+checkpoint file) holding the features already computed: an image is keyed by its path, crop
+box, size and modification time (a replaced file is encoded again), a text by itself. A second
+benchmark, or a rerun, that meets the same image or text reads it back instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from ..files import write_atomically
+from .cases import ImageRef
+
+
+def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
+    """sha256 of a file's bytes (a checkpoint's identity for the cache), first 16 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def image_key(ref: ImageRef) -> str:
+    stat = os.stat(ref.path)
+    return json.dumps([ref.key(), stat.st_size, stat.st_mtime_ns])
+
+
+class FeatureCache:
+    """Features by key, loaded from and appended to ``folder`` (one file per batch of additions)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._features: dict[str, torch.Tensor] = {}
+        for path in sorted(self.folder.glob("features-*.pt")):
+            part = torch.load(path, map_location="cpu", weights_only=True)
+            self._features.update(zip(part["keys"], part["features"].float()))
+        self._pending: dict[str, torch.Tensor] = {}
+
+    def get(self, key: str) -> torch.Tensor | None:
+        return self._features.get(key)
+
+    def put(self, keys: Sequence[str], features: torch.Tensor) -> None:
+        for key, row in zip(keys, features):
+            self._features[key] = row
+            self._pending[key] = row
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        number = len(list(self.folder.glob("features-*.pt")))
+        buffer = io.BytesIO()
+        torch.save({"keys": list(self._pending), "features": torch.stack(list(self._pending.values())).half()}, buffer)
+        write_atomically(self.folder / f"features-{number:05d}.pt", buffer.getvalue())
+        self._pending = {}
+
+
+class CachedEncoder:
+    """Any encoder, with each image and text computed at most once per cache."""
+
+    def __init__(self, encoder, cache: FeatureCache):
+        self.encoder, self.cache = encoder, cache
+
+    def encode_images(self, images: Sequence[ImageRef]) -> torch.Tensor:
+        keys = [image_key(image) for image in images]
+        return self._lookup(keys, lambda todo: self.encoder.encode_images([images[i] for i in todo]))
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        keys = [json.dumps(["text", text]) for text in texts]
+        return self._lookup(keys, lambda todo: self.encoder.encode_texts([texts[i] for i in todo]))
+
+    def _lookup(self, keys: list[str], compute) -> torch.Tensor:
+        todo: dict[str, int] = {}  # key -> first position asking for it
+        for i, key in enumerate(keys):
+            if key not in todo and self.cache.get(key) is None:
+                todo[key] = i
+        if todo:
+            self.cache.put(list(todo), compute(list(todo.values())))
+        return torch.stack([self.cache.get(key) for key in keys])
+
+
+class ClipEncoder:
+    """An open_clip model's normalised features, in batches, on ``device`` (bf16 autocast on CUDA)."""
+
+    def __init__(self, model, preprocess, tokenizer, device: str = "cpu", batch_size: int = 256):
+        self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
+        self.device, self.batch_size = torch.device(device), batch_size
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cpu", enabled=False)
+
+    @torch.no_grad()
+    def encode_images(self, images: Sequence[ImageRef]) -> torch.Tensor:
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            pixels = torch.stack([self.preprocess(load_image(ref)) for ref in images[start:start + self.batch_size]])
+            with self._autocast():
+                features = self.model.encode_image(pixels.to(self.device), normalize=True)
+            out.append(features.float().cpu())
+        return torch.cat(out) if out else torch.empty(0, 0)
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            tokens = self.tokenizer(list(texts[start:start + self.batch_size])).to(self.device)
+            with self._autocast():
+                features = self.model.encode_text(tokens, normalize=True)
+            out.append(features.float().cpu())
+        return torch.cat(out) if out else torch.empty(0, 0)
+
+
+def load_image(ref: ImageRef):
+    """The image as RGB, cropped to ``ref.box`` (x, y, w, h) when it has one."""
+    from PIL import Image
+
+    with Image.open(ref.path) as image:
+        image = image.convert("RGB")
+    if ref.box is not None:
+        x, y, w, h = ref.box
+        image = image.crop((x, y, x + w, y + h))
+    return image

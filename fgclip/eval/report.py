@@ -1,0 +1,108 @@
+"""``fgclip report results.jsonl --output DIR``: checkpoints side by side, as markdown and PNGs.
+
+- ``report.md``: one table of checkpoints x benchmarks (each benchmark's headline numbers: its
+  "all" rows when it has them, else R@1 / top-1 / accuracy per subset), then one detail table
+  per benchmark (every subset and every average, with the convention it was taken by, n and
+  missing images).
+- ``summary.png``: the headline numbers as grouped bars, compositional benchmarks next to
+  retrieval and zero-shot (hard-negative fine-tuning is known to cost the latter).
+- ``<benchmark>.png``: its subsets as grouped bars.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from ..files import write_atomically
+from ..plots import pyplot, save_figure
+from .run import read_results
+
+HEADLINE_METRICS = ("accuracy", "group", "text", "image", "top1", "image_to_text_R@1", "text_to_image_R@1")
+
+
+def write_report(results: str | Path, output: str | Path) -> list[Path]:
+    rows = read_results(results)
+    if not rows:
+        raise ValueError(f"{results} holds no results rows")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    checkpoints = list(OrderedDict.fromkeys(r["name"] for r in rows))
+    benchmarks = list(OrderedDict.fromkeys(r["benchmark"] for r in rows))
+    table = _values(rows)
+    columns = [(b, s, m) for b in benchmarks for s, m in _headline_columns(rows, b)]
+
+    lines = [f"# Results: {len(checkpoints)} checkpoint(s), {len(benchmarks)} benchmark(s)", "",
+             f"From `{results}`. Values in percent; ties count as wrong; a case whose image is missing "
+             "counts as wrong and is listed under missing.", ""]
+    lines += _markdown_table(["checkpoint"] + [_label(b, s, m) for b, s, m in columns],
+                             [[name] + [_fmt(table.get((name, b, s, m))) for b, s, m in columns] for name in checkpoints])
+    written = []
+    for benchmark in benchmarks:
+        lines += ["", f"## {benchmark}", ""]
+        keys = list(OrderedDict.fromkeys((r["subset"], r["metric"], r["convention"]) for r in rows if r["benchmark"] == benchmark))
+        details = []
+        for subset, metric, convention in keys:
+            found = [r for r in rows if r["benchmark"] == benchmark and r["subset"] == subset and r["metric"] == metric]
+            n = max(r["n"] for r in found)
+            missing = max(r.get("missing", 0) for r in found)
+            details.append([subset, metric] + [_fmt(table.get((name, benchmark, subset, metric))) for name in checkpoints]
+                           + [str(n), str(missing), convention or "subset"])
+        lines += _markdown_table(["subset", "metric"] + checkpoints + ["n", "missing", "how"], details)
+        written.append(output / f"{benchmark}.png")
+        _bars(pyplot(), [(s, m) for s, m, c in keys if not c], checkpoints,
+              lambda name, key: table.get((name, benchmark) + key), f"{benchmark}: every subset", written[-1])
+    written.insert(0, output / "summary.png")
+    _bars(pyplot(), [(b, s, m) for b, s, m in columns], checkpoints, lambda name, key: table.get((name,) + key),
+          "headline numbers (compositional, retrieval, zero-shot)", written[0])
+    report = output / "report.md"
+    write_atomically(report, ("\n".join(lines) + "\n").encode("utf-8"))
+    return [report] + written
+
+
+def _values(rows: list[dict]) -> dict:
+    """(name, benchmark, subset, metric) -> value; a later row (a rerun) wins."""
+    return {(r["name"], r["benchmark"], r["subset"], r["metric"]): r["value"] for r in rows}
+
+
+def _headline_columns(rows: list[dict], benchmark: str) -> list[tuple[str, str]]:
+    mine = [r for r in rows if r["benchmark"] == benchmark]
+    overall = [r for r in mine if r["subset"] == "all"]
+    chosen = overall if overall else [r for r in mine if r["metric"] in HEADLINE_METRICS and not r["convention"]]
+    ordered = sorted(OrderedDict.fromkeys((r["subset"], r["metric"]) for r in chosen),
+                     key=lambda sm: HEADLINE_METRICS.index(sm[1]) if sm[1] in HEADLINE_METRICS else len(HEADLINE_METRICS))
+    return ordered
+
+
+def _label(benchmark: str, subset: str, metric: str) -> str:
+    metric = metric.replace("image_to_text_", "i2t ").replace("text_to_image_", "t2i ")
+    return f"{benchmark} {metric}" if subset == "all" else f"{benchmark} {subset} {metric}"
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return [line(header), line(["---"] + ["---:"] * (len(header) - 1))] + [line(row) for row in body]
+
+
+def _bars(plt, keys: list[tuple], checkpoints: list[str], value, title: str, path: Path) -> None:
+    width = 0.8 / max(len(checkpoints), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(keys) * max(1, len(checkpoints)) + 2), 4.5))
+    for i, name in enumerate(checkpoints):
+        heights = [value(name, key) for key in keys]
+        ax.bar([k + i * width for k in range(len(keys))], [h if h is not None else 0 for h in heights], width, label=name)
+    ax.set_xticks([k + width * (len(checkpoints) - 1) / 2 for k in range(len(keys))])
+    ax.set_xticklabels([_label(*key) if len(key) == 3 else f"{key[0]} {key[1]}" for key in keys], rotation=40,
+                       ha="right", fontsize=8)
+    ax.set_ylabel("percent")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -1,0 +1,149 @@
+"""The scorers against hand-computed values, with a stub encoder whose similarities are known."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from fgclip.eval.cases import ClassificationSet, Group, ImageRef, RetrievalSet, Selection, Subset
+from fgclip.eval.encoders import CachedEncoder, FeatureCache
+from fgclip.eval.scoring import score_subset
+
+
+def unit(degrees: float) -> list[float]:
+    """A unit vector in the plane: the cosine of two of them is cos(angle between)."""
+    return [math.cos(math.radians(degrees)), math.sin(math.radians(degrees))]
+
+
+class StubEncoder:
+    """Vectors looked up by image path and by text; counts what it is asked to encode."""
+
+    def __init__(self, images: dict[str, list[float]], texts: dict[str, list[float]]):
+        self.images, self.texts = images, texts
+        self.image_calls: list[str] = []
+        self.text_calls: list[str] = []
+
+    def encode_images(self, refs):
+        self.image_calls += [ref.path for ref in refs]
+        return torch.nn.functional.normalize(torch.tensor([self.images[ref.path] for ref in refs]), dim=-1)
+
+    def encode_texts(self, texts):
+        self.text_calls += list(texts)
+        return torch.nn.functional.normalize(torch.tensor([self.texts[t] for t in texts]), dim=-1)
+
+
+def scores_by_metric(scores):
+    return {s.metric: s for s in scores}
+
+
+def test_selection_counts_ties_and_missing_images_as_wrong():
+    encoder = StubEncoder({"a.jpg": unit(0), "b.jpg": unit(90), "gone.jpg": unit(0)},
+                          {"right": unit(10), "wrong": unit(40), "tie-1": unit(30), "tie-2": unit(-30),
+                           "far": unit(170), "near": unit(80)})
+    cases = [
+        Selection(ImageRef("a.jpg"), ("right", "wrong")),  # cos 10 > cos 40: correct
+        Selection(ImageRef("a.jpg"), ("tie-1", "tie-2")),  # equal similarity: wrong
+        Selection(ImageRef("b.jpg"), ("far", "near", "right")),  # near (10 deg off) beats far: wrong
+        Selection(ImageRef("gone.jpg"), ("right", "wrong")),  # image missing: wrong, counted
+    ]
+    score, = score_subset(Subset("s", cases, missing_images=["gone.jpg"]), encoder)
+    assert (score.metric, score.n, score.missing) == ("accuracy", 4, 1)
+    assert score.value == pytest.approx(25.0)
+    assert sorted(encoder.image_calls) == ["a.jpg", "b.jpg"]  # each once; the missing one never
+    assert sorted(encoder.text_calls) == sorted({"right", "wrong", "tie-1", "tie-2", "far", "near"})
+
+
+def test_group_scores_follow_winoground_definitions():
+    # case 1: both captions closest to their own image in both directions -> text, image, group
+    # case 2: caption 0 closest to image 0, but caption 1 is also closest to image 0:
+    #         image score needs s(c1,i1) > s(c1,i0): fails; text score needs s(c1,i1) > s(c0,i1)
+    encoder = StubEncoder(
+        {"i0": unit(0), "i1": unit(90), "j0": unit(0), "j1": unit(90)},
+        {"c0": unit(5), "c1": unit(85), "d0": unit(0), "d1": unit(40)})
+    cases = [Group((ImageRef("i0"), ImageRef("i1")), ("c0", "c1")),
+             Group((ImageRef("j0"), ImageRef("j1")), ("d0", "d1"))]
+    scores = scores_by_metric(score_subset(Subset("all", cases), encoder))
+    # case 2: s(d0,j0)=1, s(d1,j0)=cos40=.77, s(d0,j1)=0, s(d1,j1)=cos50=.64
+    # text: s(d0,j0) > s(d1,j0) yes; s(d1,j1) .64 > s(d0,j1) 0 yes -> text correct
+    # image: s(d0,j0) 1 > s(d0,j1) 0 yes; s(d1,j1) .64 > s(d1,j0) .77 no -> image wrong
+    assert scores["text"].value == pytest.approx(100.0)
+    assert scores["image"].value == pytest.approx(50.0)
+    assert scores["group"].value == pytest.approx(50.0)
+    assert all(s.n == 2 for s in scores.values())
+
+
+def test_retrieval_recall_in_both_directions_by_hand():
+    # images at 0, 60, 120 degrees; captions: two for image 0, one each for 1 and 2, plus one
+    # for image 1 that sits nearer image 2.
+    encoder = StubEncoder({"p0": unit(0), "p1": unit(60), "p2": unit(120)},
+                          {"a": unit(5), "b": unit(-20), "c": unit(62), "d": unit(118), "e": unit(100)})
+    task = RetrievalSet((ImageRef("p0"), ImageRef("p1"), ImageRef("p2")), ("a", "b", "c", "d", "e"), (0, 0, 1, 1, 2))
+    scores = scores_by_metric(score_subset(Subset("r", task), encoder))
+    # image->text: p0's best own caption a (5 deg) ranks 1; p1's own c (2 deg) ranks 1;
+    # p2's own e (20 deg) ranks behind d (2 deg): rank 2.
+    assert scores["image_to_text_R@1"].value == pytest.approx(200 / 3)
+    assert scores["image_to_text_R@5"].value == pytest.approx(100.0)
+    # text->image: a->p0 1, b->p0 1, c->p1 1, d->p1 (p2 is 2 deg away, p1 58): rank 2,
+    # e->p2 (p2 20 deg, p1 40): rank 1
+    assert scores["text_to_image_R@1"].value == pytest.approx(80.0)
+    assert scores["text_to_image_R@5"].value == pytest.approx(100.0)
+    assert scores["text_to_image_R@1"].n == 5 and scores["image_to_text_R@1"].n == 3
+
+
+def test_retrieval_with_a_missing_image_loses_its_queries_and_captions():
+    encoder = StubEncoder({"p0": unit(0), "p1": unit(90)}, {"a": unit(0), "b": unit(90)})
+    task = RetrievalSet((ImageRef("p0"), ImageRef("p1")), ("a", "b"), (0, 1))
+    scores = scores_by_metric(score_subset(Subset("r", task, missing_images=["p1"]), encoder))
+    assert scores["image_to_text_R@1"].value == pytest.approx(50.0) and scores["image_to_text_R@1"].missing == 1
+    assert scores["text_to_image_R@1"].value == pytest.approx(50.0) and scores["text_to_image_R@1"].missing == 1
+
+
+def test_zero_shot_averages_the_prompts_and_ranks_with_ties_wrong():
+    texts = {"a cat": unit(0), "a photo of a cat": unit(20), "a dog": unit(90), "a photo of a dog": unit(70)}
+    # class cat ~ 10 deg, class dog ~ 80 deg
+    encoder = StubEncoder({"x": unit(0), "y": unit(80), "z": unit(45), "w": unit(30)}, texts)
+    task = ClassificationSet((ImageRef("x"), ImageRef("y"), ImageRef("z"), ImageRef("w")), (0, 1, 1, 1),
+                             ("cat", "dog"), ("a {}", "a photo of a {}"))
+    scores = scores_by_metric(score_subset(Subset("z", task), encoder))
+    # x -> cat (right); y -> dog (right); z at 45 is equidistant from 10 and 80: a tie, wrong;
+    # w at 30 -> cat (wrong)
+    assert scores["top1"].value == pytest.approx(50.0)
+    assert scores["top5"].value == pytest.approx(100.0)
+
+
+def test_each_image_and_text_is_encoded_once_across_subsets_and_reruns(tmp_path):
+    images = {f"img{i}.jpg": unit(10 * i) for i in range(3)}
+    for path in images:
+        (tmp_path / path).write_bytes(b"stand-in")
+    texts = {f"t{i}": unit(7 * i) for i in range(6)}
+    stub = StubEncoder({str(tmp_path / p): v for p, v in images.items()}, texts)
+    subsets = [
+        Subset(f"s{k}", [Selection(ImageRef(str(tmp_path / f"img{i % 3}.jpg")), (f"t{(i + k) % 6}", f"t{(i + k + 1) % 6}"))
+                         for i in range(5)])
+        for k in range(3)
+    ]
+    encoder = CachedEncoder(stub, FeatureCache(tmp_path / "cache"))
+    first = [score_subset(s, encoder) for s in subsets]
+    assert sorted(stub.image_calls) == sorted(str(tmp_path / p) for p in images)  # 3 images for 15 cases
+    assert sorted(stub.text_calls) == sorted(texts)
+    encoder.cache.flush()
+    again = CachedEncoder(stub, FeatureCache(tmp_path / "cache"))  # a new run: read back from disk
+    stub.image_calls.clear()
+    stub.text_calls.clear()
+    second = [score_subset(s, again) for s in subsets]
+    assert stub.image_calls == [] and stub.text_calls == []
+    assert [[s.value for s in group] for group in second] == [[s.value for s in group] for group in first]
+
+
+def test_a_replaced_image_file_is_encoded_again(tmp_path):
+    path = tmp_path / "img.jpg"
+    path.write_bytes(b"one")
+    stub = StubEncoder({str(path): unit(0)}, {"a": unit(0), "b": unit(90)})
+    encoder = CachedEncoder(stub, FeatureCache(tmp_path / "cache"))
+    subset = Subset("s", [Selection(ImageRef(str(path)), ("a", "b"))])
+    score_subset(subset, encoder)
+    path.write_bytes(b"a different, longer file")
+    score_subset(subset, encoder)
+    assert stub.image_calls == [str(path), str(path)]
