@@ -1,1 +1,1 @@
-"""Stage 3, evaluation on compositional, retrieval and zero-shot benchmarks: not implemented yet, see issue 5."""
+"""Stage 3, evaluation: benchmark loaders (benchmarks/), one scorer per task type, a feature cache per checkpoint, results rows, the report and WiSE-FT interpolation."""

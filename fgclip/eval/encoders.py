@@ -127,8 +127,14 @@ def load_image(ref: ImageRef):
     """The image as RGB, cropped to ``ref.box`` (x, y, w, h) when it has one."""
     from PIL import Image
 
-    with Image.open(ref.path) as image:
-        image = image.convert("RGB")
+    if ref.path.endswith(".npy"):
+        # EqBen's YouCook2 frames are arrays in BGR channel order, as its authors load them
+        import numpy as np
+
+        image = Image.fromarray(np.ascontiguousarray(np.load(ref.path)[:, :, ::-1]).astype("uint8"))
+    else:
+        with Image.open(ref.path) as image:
+            image = image.convert("RGB")
     if ref.box is not None:
         x, y, w, h = ref.box
         image = image.crop((x, y, x + w, y + h))

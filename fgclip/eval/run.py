@@ -35,15 +35,15 @@ def evaluate(cfg: EvalConfig, echo: Callable[[str], None] = print,
     for checkpoint, name in zip(cfg.checkpoints, names):
         checkpoint_id = str(Path(checkpoint).resolve())
         done = {(r["benchmark"], r["subset"]) for r in existing if r["checkpoint"] == checkpoint_id and not r["convention"]}
-        if all((b, s.name) in done for b, (_, subsets) in loaded.items() for s in subsets):
+        if all((b, s.name) in done or _empty(s) for b, (_, subsets) in loaded.items() for s in subsets):
             echo(f"{name}: every subset already scored in {results}")
         encoder = None  # the model is loaded only if some subset still needs it
         for benchmark, (module, subsets) in loaded.items():
             rows = [r for r in existing if r["checkpoint"] == checkpoint_id and r["benchmark"] == benchmark]
             before = len(written)
             for subset in subsets:
-                if (benchmark, subset.name) in done:
-                    continue
+                if (benchmark, subset.name) in done or _empty(subset):
+                    continue  # an empty subset (VL-CheckList ships some) has no score, not a 0
                 if encoder is None:
                     encoder = (encoder_for or (lambda path: default_encoder(path, cfg)))(checkpoint)
                 scores = score_subset(subset, encoder)
@@ -75,6 +75,13 @@ def _load_benchmark(cfg: EvalConfig, name: str) -> tuple[object, list[Subset]]:
     if not root.is_dir():
         raise BenchmarkDataError(f"{name}: {root} is not a folder; expected {module.EXPECTED}")
     return module, module.load(root, images)
+
+
+def _empty(subset: Subset) -> bool:
+    task = subset.task
+    if isinstance(task, (list, tuple)):
+        return not task
+    return not getattr(task, "images", True)
 
 
 def _per_benchmark(folder: Path, name: str, count: int) -> Path:

@@ -13,7 +13,7 @@ from fgclip import model as model_io
 from fgclip.cli import app
 from fgclip.config import EvalConfig
 from fgclip.eval import benchmarks, run
-from fgclip.eval.benchmarks import Score, mean_score
+from fgclip.eval.benchmarks import mean_score
 from fgclip.eval.cases import ImageRef, Selection, Subset
 from fgclip.eval.interpolate import interpolate
 from fgclip.eval.report import write_report
@@ -146,3 +146,11 @@ def test_interpolate_takes_a_plain_open_clip_base_and_refuses_other_architecture
     result = CliRunner().invoke(app, ["interpolate", str(plain), str(tuned), "--output", str(tmp_path / "x.pt"),
                                       "--alpha", "1.5"])
     assert result.exit_code == 2 and "alpha" in result.output
+
+
+def test_an_empty_subset_gets_no_row_and_needs_no_model(tmp_path, monkeypatch):
+    empty = types.SimpleNamespace(NAME="fake", EXPECTED="x", load=lambda root, images: [Subset("nothing", [])],
+                                  averages=lambda scores: [])
+    monkeypatch.setattr(benchmarks, "module", lambda name: empty)
+    rows = run.evaluate(config(tmp_path), echo=lambda _: None, encoder_for=lambda path: pytest.fail("no model needed"))
+    assert rows == []

@@ -147,3 +147,18 @@ def test_a_replaced_image_file_is_encoded_again(tmp_path):
     path.write_bytes(b"a different, longer file")
     score_subset(subset, encoder)
     assert stub.image_calls == [str(path), str(path)]
+
+
+def test_load_image_crops_to_the_box_and_reads_bgr_frames(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from fgclip.eval.encoders import load_image
+
+    pixels = np.zeros((10, 20, 3), dtype=np.uint8)
+    pixels[:, :, 0] = 200  # red
+    Image.fromarray(pixels).save(tmp_path / "red.png")
+    cropped = load_image(ImageRef(str(tmp_path / "red.png"), box=(2, 3, 5, 4)))
+    assert cropped.size == (5, 4) and cropped.getpixel((0, 0)) == (200, 0, 0)
+    np.save(tmp_path / "frame.npy", pixels)  # stored BGR: channel 0 is blue
+    assert load_image(ImageRef(str(tmp_path / "frame.npy"))).getpixel((0, 0)) == (0, 0, 200)

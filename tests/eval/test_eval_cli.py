@@ -1,0 +1,67 @@
+"""`fgclip eval` and `fgclip report` end to end: a tiny random open_clip checkpoint, a small
+SugarCrepe-format folder with drawn images, the real encoder and its disk cache."""
+
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from fgclip.eval.run import read_results
+
+from .test_run import write_ck
+
+SUBSETS = ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
+runner = CliRunner()
+
+
+def sugarcrepe_folder(root):
+    (root / "images").mkdir(parents=True)
+    for n, stem in enumerate(SUBSETS):
+        cases = {str(i): {"filename": f"{(n + i) % 4:012d}.jpg", "caption": f"a red cube left of a ball {i}",
+                          "negative_caption": f"a ball left of a red cube {n}"} for i in range(2)}
+        (root / f"{stem}.json").write_text(json.dumps(cases))
+    for i in range(3):  # image 3 is missing on purpose
+        Image.new("RGB", (40, 30), (60 * i, 100, 200)).save(root / "images" / f"{i:012d}.jpg")
+    return root
+
+
+def test_eval_then_report_on_a_tiny_checkpoint(tmp_path):
+    data = sugarcrepe_folder(tmp_path / "sugarcrepe")
+    checkpoint = write_ck(tmp_path)
+    args = ["eval", "--checkpoint", str(checkpoint), "--name", "tiny", "--benchmark", "sugarcrepe", "--data-root",
+            str(data), "--images", str(data / "images"), "--results", str(tmp_path / "results.jsonl"), "--device", "cpu"]
+    result = runner.invoke(app_(), args)
+    assert result.exit_code == 0, result.output
+    rows = read_results(tmp_path / "results.jsonl")
+    subsets = {r["subset"]: r for r in rows if not r["convention"]}
+    assert set(subsets) == set(SUBSETS) and all(r["n"] == 2 and r["metric"] == "accuracy" for r in subsets.values())
+    assert sum(r["missing"] for r in subsets.values()) == 3  # image 3 is in files 2, 3 and 6
+    averages = {r["subset"] for r in rows if r["convention"]}
+    assert averages == {"all", "add", "replace", "swap"}
+    assert "image(s) missing" in result.output
+    assert list((tmp_path / "fgclip-eval-cache").iterdir())  # features kept for the next run
+
+    again = runner.invoke(app_(), args)
+    assert again.exit_code == 0 and "already scored" in again.output and "0 row(s) added" in again.output
+
+    report = runner.invoke(app_(), ["report", str(tmp_path / "results.jsonl"), "--output", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    assert "| checkpoint | sugarcrepe accuracy |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_eval_refuses_a_missing_checkpoint_and_an_unknown_benchmark(tmp_path):
+    result = runner.invoke(app_(), ["eval", "--checkpoint", str(tmp_path / "none.pt"), "--benchmark", "sugarcrepe",
+                                    "--data-root", str(tmp_path)])
+    assert result.exit_code == 2 and "not found" in result.output
+    checkpoint = write_ck(tmp_path)
+    result = runner.invoke(app_(), ["eval", "--checkpoint", str(checkpoint), "--benchmark", "imagenet-x",
+                                    "--data-root", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown benchmark" in result.output
+
+
+def app_():
+    from fgclip.cli import app
+
+    return app
