@@ -65,3 +65,29 @@ def app_():
     from fgclip.cli import app
 
     return app
+
+
+def test_plain_open_clip_weights_need_and_take_model(tmp_path):
+    import torch
+
+    from fgclip import model as model_io
+
+    data = sugarcrepe_folder(tmp_path / "sugarcrepe")
+    fgclip_checkpoint = write_ck(tmp_path)
+    plain = tmp_path / "plain.pt"
+    torch.save(model_io.read_checkpoint(fgclip_checkpoint)["state_dict"], plain)
+
+    def args(checkpoint, results, *extra):
+        return ["eval", "--checkpoint", str(checkpoint), "--benchmark", "sugarcrepe", "--data-root", str(data),
+                "--images", str(data / "images"), "--results", str(tmp_path / results), "--device", "cpu", *extra]
+
+    result = runner.invoke(app_(), args(plain, "plain.jsonl"))
+    assert result.exit_code == 2 and "--model" in result.output
+    result = runner.invoke(app_(), args(plain, "plain.jsonl", "--model", str(tmp_path / "tiny-eval.json")))
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app_(), args(fgclip_checkpoint, "fgclip.jsonl")).exit_code == 0
+
+    def values(name):
+        return {(r["subset"], r["metric"]): r["value"] for r in read_results(tmp_path / name)}
+
+    assert values("plain.jsonl") == values("fgclip.jsonl")  # the same weights score the same, whichever file holds them
