@@ -115,11 +115,38 @@ def create(arch: Architecture, pretrained: str | None = None, device: str = "cpu
     if pretrained is not None and not Path(pretrained).is_file():
         raise ModelError(f"--pretrained {pretrained}: no such file (weights are only read from a local path)")
     register(arch)
+    scripted = pretrained is not None and is_torchscript(pretrained)
     model, train_transform, eval_transform = open_clip.create_model_and_transforms(
-        arch.name, pretrained=pretrained, device=device, load_weights=pretrained is not None,
-        pretrained_text=False, pretrained_image=False,
+        arch.name, pretrained=None if scripted else pretrained, device=device,
+        load_weights=pretrained is not None and not scripted, pretrained_text=False, pretrained_image=False,
     )
+    if scripted:
+        state = _torchscript_state(pretrained)
+        # A scripted module lists its non-persistent buffers (the causal attn_mask) as state too.
+        buffers = {name for name, _ in model.named_buffers()} - set(model.state_dict())
+        model.load_state_dict({k: v for k, v in state.items() if k not in buffers})
     return model, train_transform, eval_transform
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """A TorchScript archive (OpenAI's own CLIP files are): a zip with a ``code/`` folder."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.split("/")[1:2] == ["code"] for name in archive.namelist())
+
+
+def _torchscript_state(path: str | Path) -> dict:
+    """The weights of a TorchScript archive. ``torch.load(weights_only=True)`` refuses these
+    archives; ``torch.jit.load`` reads them without unpickling any Python object."""
+    import torch
+
+    state = torch.jit.load(str(path), map_location="cpu").state_dict()
+    for key in ("input_resolution", "context_length", "vocab_size"):  # OpenAI's extra constants
+        state.pop(key, None)
+    return state
 
 
 def tokenizer(arch: Architecture):

@@ -91,3 +91,27 @@ def test_plain_open_clip_weights_need_and_take_model(tmp_path):
         return {(r["subset"], r["metric"]): r["value"] for r in read_results(tmp_path / name)}
 
     assert values("plain.jsonl") == values("fgclip.jsonl")  # the same weights score the same, whichever file holds them
+
+
+def test_a_torchscript_archive_like_openais_own_file_loads(tmp_path):
+    """OpenAI's CLIP files are TorchScript archives, which torch.load(weights_only=True) refuses."""
+    import warnings
+
+    import open_clip
+    import torch
+
+    from fgclip import model as model_io
+
+    checkpoint = write_ck(tmp_path)
+    arch = model_io.read_checkpoint(checkpoint)["arch"]
+    model_io.register(arch)
+    net = open_clip.create_model(arch.name)
+    net.load_state_dict(model_io.read_checkpoint(checkpoint)["state_dict"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, the files are still around
+        torch.jit.save(torch.jit.script(net), tmp_path / "scripted.pt")
+    assert model_io.is_torchscript(tmp_path / "scripted.pt") and not model_io.is_torchscript(checkpoint)
+    _, loaded, _ = model_io.load_for_inference(tmp_path / "scripted.pt", model=str(tmp_path / "tiny-eval.json"))
+    expected = model_io.read_checkpoint(checkpoint)["state_dict"]
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, expected[key]), key
