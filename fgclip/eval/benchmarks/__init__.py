@@ -16,8 +16,12 @@ and registers itself in BENCHMARKS below. Modules are imported on first use.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
+from typing import Iterable
 
 # --benchmark name -> module under fgclip.eval.benchmarks
 BENCHMARKS: dict[str, str] = {
@@ -63,3 +67,17 @@ def mean_score(scores: list[Score], subset: str, metric: str, convention: str) -
         return None
     return Score(subset, metric, sum(s.value for s in scores) / len(scores), sum(s.n for s in scores), convention,
                  sum(s.missing for s in scores))
+
+
+def read_json(path: Path) -> object:
+    """A json file's content; BenchmarkDataError naming the file when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as error:
+        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
+
+
+def missing_paths(paths: Iterable[str]) -> list[str]:
+    """The unique paths that are not on disk, each checked once, in first-use order."""
+    return [p for p in dict.fromkeys(paths) if not os.path.exists(p)]

@@ -17,13 +17,12 @@ caption first and take ``argmax == 1`` as right, so a tie counts as wrong there 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError
+from . import BenchmarkDataError, read_json
 
 BOX_FIELDS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 CAPTION_FIELDS = ("true_caption", "false_caption")
@@ -40,7 +39,7 @@ def load(data_root: Path, images: Path | None, filename: str, expected: str,
     path = data_root / filename
     if not path.is_file():
         raise BenchmarkDataError(f"{filename} not found in {data_root}; expected {expected}")
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, list):
         raise BenchmarkDataError(f"{path}: expected a list of records, got {type(records).__name__}")
     image_root = Path(images) if images is not None else data_root / "images"
@@ -77,11 +76,3 @@ def _check(path: Path, index: int, record: object) -> None:
     if bad:
         raise BenchmarkDataError(f"{path}, record {index}: missing or malformed {', '.join(bad)} (expected "
                                  f"non-empty strings {', '.join(text_fields)} and numbers {', '.join(BOX_FIELDS)})")
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error

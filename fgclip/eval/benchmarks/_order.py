@@ -63,8 +63,6 @@ captions ("Precision@1").
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -72,7 +70,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError
+from . import BenchmarkDataError, read_json, missing_paths
 
 MAX_WORDS = 30  # the authors' max_words for COCO_Order and Flickr30k_Order
 PERTURBATIONS = ("shuffle_nouns_and_adj", "shuffle_allbut_nouns_and_adj", "shuffle_within_trigrams",
@@ -276,17 +274,9 @@ def load(layout: Layout, data_root: Path, images: Path | None) -> list[Subset]:
         ref = ImageRef(str(image_root / image))
         for k, caption in enumerate(captions):
             cases.append(Selection(ref, options(caption), f"{image}#{k}"))
-    missing = [p for p in dict.fromkeys(case.image.path for case in cases) if not os.path.exists(p)]
+    missing = missing_paths(case.image.path for case in cases)
     meta = {"source": path.name, "images": len(entries), "perturbations": PERTURBATIONS}
     return [Subset("all", cases, missing, meta)]
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
 
 
 def _captions(path: Path, where: str, captions: object) -> list[str]:
@@ -297,7 +287,7 @@ def _captions(path: Path, where: str, captions: object) -> list[str]:
 
 def _authors_entries(path: Path, layout: Layout) -> list[tuple[str, list[str]]]:
     """(image path under the image folder, captions) from a BLIP-format annotation list."""
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, list):
         raise BenchmarkDataError(f"{path}: expected a list of {{\"image\", \"caption\"}} records, "
                                  f"got {type(records).__name__}")
@@ -312,7 +302,7 @@ def _authors_entries(path: Path, layout: Layout) -> list[tuple[str, list[str]]]:
 
 def _karpathy_entries(path: Path, layout: Layout) -> list[tuple[str, list[str]]]:
     """(image path under the image folder, captions) of the test images of a Karpathy split file."""
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise BenchmarkDataError(f"{path}: expected {{\"images\": [...]}} (Karpathy's split format)")
     entries = []

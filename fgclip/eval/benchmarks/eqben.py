@@ -37,11 +37,10 @@ t2v_metrics (linzhiqiu/t2v_metrics, ``EqBen_Mini``) reports its overall number.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..cases import Group, ImageRef, Subset
-from . import BenchmarkDataError, Score
+from . import BenchmarkDataError, Score, missing_paths
 
 NAME = "eqben"
 
@@ -91,7 +90,7 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
                                  f"eqben_vllm/all_select.json absent; looked in: {searched}); expected {EXPECTED}")
 
     order = [n for n in SOURCES if n in groups] + sorted(n for n in groups if n not in SOURCES)
-    return [Subset(name, groups[name], _missing(groups[name]),
+    return [Subset(name, groups[name], missing_paths(r.path for c in groups[name] for r in c.images),
                    {"sources": list(SOURCES.get(name, ())),
                     "kind": "natural" if name in ("eqbenag", "eqbeny", "eqbeng")
                     else "synthetic" if name in SOURCES else "unknown"})
@@ -142,12 +141,6 @@ def _fields(path: Path, where: str, record: dict) -> dict[str, str]:
 def _source_folder(image: str) -> str:
     parts = [p for p in image.replace("\\", "/").split("/") if p not in ("", ".")]
     return parts[0] if parts else ""
-
-
-def _missing(cases: list[Group]) -> list[str]:
-    """The unique image paths that are not on disk, each checked once, in first-use order."""
-    paths = dict.fromkeys(ref.path for case in cases for ref in case.images)
-    return [p for p in paths if not os.path.exists(p)]
 
 
 def averages(scores: list[Score]) -> list[Score]:

@@ -21,12 +21,10 @@ Those are the reported numbers; :func:`averages` adds none.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from ..cases import ImageRef, RetrievalSet, Subset
-from . import BenchmarkDataError, Score
+from . import BenchmarkDataError, Score, read_json, missing_paths
 
 NAME = "retrieval"
 
@@ -53,7 +51,7 @@ def _load_file(path: Path, name: str, data_root: Path, images: Path | None) -> S
         image_root = Path(images)
     else:
         image_root = data_root if coco else data_root / "flickr30k-images"
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, dict) or not isinstance(records.get("images"), list):
         raise BenchmarkDataError(f"{path}: expected an object with an \"images\" list (Karpathy's format)")
 
@@ -82,21 +80,7 @@ def _load_file(path: Path, name: str, data_root: Path, images: Path | None) -> S
         raise BenchmarkDataError(f"{path}: no image has split \"test\"; expected Karpathy's test split")
 
     task = RetrievalSet(tuple(refs), tuple(captions), tuple(caption_image))
-    return Subset(name, task, _missing(refs), {"file": path.name, "images": len(refs), "captions": len(captions)})
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
-
-
-def _missing(refs: list[ImageRef]) -> list[str]:
-    """The unique image paths that are not on disk, each checked once, in first-use order."""
-    paths = dict.fromkeys(ref.path for ref in refs)
-    return [p for p in paths if not os.path.exists(p)]
+    return Subset(name, task, missing_paths(r.path for r in refs), {"file": path.name, "images": len(refs), "captions": len(captions)})
 
 
 def averages(scores: list[Score]) -> list[Score]:

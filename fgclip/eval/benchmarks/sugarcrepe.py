@@ -18,12 +18,10 @@ mean within each edit type, "add", "replace" and "swap", as the paper's tables g
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError, Score, mean_score
+from . import BenchmarkDataError, Score, mean_score, read_json, missing_paths
 
 NAME = "sugarcrepe"
 
@@ -47,7 +45,7 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
 
 
 def _load_file(path: Path, stem: str, image_root: Path) -> Subset:
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, dict):
         raise BenchmarkDataError(f"{path}: expected an object of records keyed by id, got {type(records).__name__}")
     cases = []
@@ -55,7 +53,7 @@ def _load_file(path: Path, stem: str, image_root: Path) -> Subset:
         fields = _fields(path, key, record)
         image = ImageRef(str(image_root / fields["filename"]))
         cases.append(Selection(image, (fields["caption"], fields["negative_caption"]), f"{stem}/{key}"))
-    return Subset(stem, cases, _missing(cases), {"category": stem.split("_")[0]})
+    return Subset(stem, cases, missing_paths(c.image.path for c in cases), {"category": stem.split("_")[0]})
 
 
 def _fields(path: Path, key: str, record: object) -> dict[str, str]:
@@ -63,20 +61,6 @@ def _fields(path: Path, key: str, record: object) -> dict[str, str]:
     if not isinstance(record, dict) or not all(isinstance(record.get(f), str) and record.get(f) for f in wanted):
         raise BenchmarkDataError(f"{path}, record {key!r}: expected non-empty strings {', '.join(wanted)}")
     return {f: record[f] for f in wanted}
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
-
-
-def _missing(cases: list[Selection]) -> list[str]:
-    """The unique image paths that are not on disk, each checked once, in first-use order."""
-    paths = dict.fromkeys(case.image.path for case in cases)
-    return [p for p in paths if not os.path.exists(p)]
 
 
 def averages(scores: list[Score]) -> list[Score]:

@@ -25,12 +25,11 @@ instruments (:func:`averages`, subset "all").
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError, Score, mean_score
+from . import BenchmarkDataError, Score, mean_score, read_json
 
 NAME = "valse"
 
@@ -68,7 +67,7 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
 
 def _load_instrument(data_root: Path, name: str, images: Path | None) -> Subset:
     path = data_root / f"{name}.json"
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, dict):
         raise BenchmarkDataError(f"{path}: expected an object of items keyed by id, got {type(records).__name__}")
     resolve = _Resolver(name, data_root, images)
@@ -114,14 +113,6 @@ class _Resolver:
 
     def missing(self) -> list[str]:
         return list(self.absent)
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
 
 
 def averages(scores: list[Score]) -> list[Score]:

@@ -31,12 +31,10 @@ its files, and "all" as the unweighted mean of the three category means.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path, PurePosixPath
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError, Score, mean_score
+from . import BenchmarkDataError, Score, mean_score, read_json, missing_paths
 
 NAME = "vl-checklist"
 
@@ -61,14 +59,14 @@ def _load_file(path: Path, data_root: Path, image_root: Path) -> Subset:
     relative = PurePosixPath(path.relative_to(data_root).with_suffix("").as_posix())
     source = _source_folder(relative)
     folder = image_root / source if source else image_root
-    records = _read_json(path)
+    records = read_json(path)
     if not isinstance(records, list):
         raise BenchmarkDataError(f"{path}: expected a list of [image_path, {{POS, NEG}}] records")
     cases = []
     for index, record in enumerate(records):
         image_path, positive, negative = _fields(path, index, record)
         cases.append(Selection(ImageRef(str(folder / image_path)), (positive, negative), f"{relative}#{index}"))
-    return Subset(str(relative), cases, _missing(cases), {"category": relative.parts[0]})
+    return Subset(str(relative), cases, missing_paths(c.image.path for c in cases), {"category": relative.parts[0]})
 
 
 def _source_folder(relative: PurePosixPath) -> str | None:
@@ -92,20 +90,6 @@ def _fields(path: Path, index: int, record: object) -> tuple[str, str, str]:
             raise BenchmarkDataError(f"{problem}; {side} is not a non-empty list of strings")
     # The authors' ITC evaluation compares the first POS with the first NEG only.
     return record[0], texts["POS"][0], texts["NEG"][0]
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
-
-
-def _missing(cases: list[Selection]) -> list[str]:
-    """The unique image paths that are not on disk, each checked once, in first-use order."""
-    paths = dict.fromkeys(case.image.path for case in cases)
-    return [p for p in paths if not os.path.exists(p)]
 
 
 def averages(scores: list[Score]) -> list[Score]:
