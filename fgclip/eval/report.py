@@ -18,7 +18,7 @@ from ..files import write_atomically
 from ..plots import pyplot, save_figure
 from .run import read_results
 
-HEADLINE_METRICS = ("accuracy", "group", "text", "image", "top1", "image_to_text_R@1", "text_to_image_R@1")
+HEADLINE_METRICS = ("accuracy", "group", "text", "image", "top1", "i2t_r1", "t2i_r1")
 
 
 def write_report(results: str | Path, output: str | Path) -> list[Path]:
@@ -75,7 +75,7 @@ def _headline_columns(rows: list[dict], benchmark: str) -> list[tuple[str, str]]
 
 
 def _label(benchmark: str, subset: str, metric: str) -> str:
-    metric = metric.replace("image_to_text_", "i2t ").replace("text_to_image_", "t2i ")
+    metric = metric.replace("i2t_r", "i2t R@").replace("t2i_r", "t2i R@")
     return f"{benchmark} {metric}" if subset == "all" else f"{benchmark} {subset} {metric}"
 
 

@@ -15,7 +15,7 @@ import torch
 from .benchmarks import Score
 from .cases import ClassificationSet, Group, ImageRef, RetrievalSet, Selection, Subset
 
-RECALL_AT = (1, 5, 10)
+RECALL_AT = (1, 5, 10)  # metrics i2t_r1 ... t2i_r10: image-to-text and text-to-image recall@K
 TOP_K = (1, 5)
 
 
@@ -115,11 +115,11 @@ def _retrieval(name: str, task: RetrievalSet, missing: set[str], encoder: Encode
         rank_t2i = _rank_of_best(similarity.T[has_image], owns.T[has_image])
     for k in RECALL_AT:
         hits = int((rank_i2t <= k).sum()) if image_features is not None else 0
-        scores.append(Score(name, f"image_to_text_R@{k}", _percent(hits, n_images), n_images, missing=n_images - len(present)))
+        scores.append(Score(name, f"i2t_r{k}", _percent(hits, n_images), n_images, missing=n_images - len(present)))
     lost_captions = n_captions - (int(has_image.sum()) if image_features is not None else 0)
     for k in RECALL_AT:
         hits = int((rank_t2i <= k).sum()) if image_features is not None else 0
-        scores.append(Score(name, f"text_to_image_R@{k}", _percent(hits, n_captions), n_captions, missing=lost_captions))
+        scores.append(Score(name, f"t2i_r{k}", _percent(hits, n_captions), n_captions, missing=lost_captions))
     return scores
 
 

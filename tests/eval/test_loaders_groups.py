@@ -273,7 +273,7 @@ def test_retrieval_malformed_test_record_named(tmp_path: Path):
     write_json(tmp_path / "dataset_coco.json", {"images": [karpathy_image("val", "a.jpg", ["x"], "val2014")]})
     with pytest.raises(BenchmarkDataError, match=r"no image has split \"test\""):
         retrieval.load(tmp_path, None)
-    assert retrieval.averages([Score("coco-5k-test", "image_to_text_R@1", 50.0, 5000)]) == []
+    assert retrieval.averages([Score("coco-5k-test", "i2t_r1", 50.0, 5000)]) == []
 
 
 # --- zero-shot ----------------------------------------------------------------------------------

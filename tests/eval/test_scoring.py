@@ -83,21 +83,21 @@ def test_retrieval_recall_in_both_directions_by_hand():
     scores = scores_by_metric(score_subset(Subset("r", task), encoder))
     # image->text: p0's best own caption a (5 deg) ranks 1; p1's own c (2 deg) ranks 1;
     # p2's own e (20 deg) ranks behind d (2 deg): rank 2.
-    assert scores["image_to_text_R@1"].value == pytest.approx(200 / 3)
-    assert scores["image_to_text_R@5"].value == pytest.approx(100.0)
+    assert scores["i2t_r1"].value == pytest.approx(200 / 3)
+    assert scores["i2t_r5"].value == pytest.approx(100.0)
     # text->image: a->p0 1, b->p0 1, c->p1 1, d->p1 (p2 is 2 deg away, p1 58): rank 2,
     # e->p2 (p2 20 deg, p1 40): rank 1
-    assert scores["text_to_image_R@1"].value == pytest.approx(80.0)
-    assert scores["text_to_image_R@5"].value == pytest.approx(100.0)
-    assert scores["text_to_image_R@1"].n == 5 and scores["image_to_text_R@1"].n == 3
+    assert scores["t2i_r1"].value == pytest.approx(80.0)
+    assert scores["t2i_r5"].value == pytest.approx(100.0)
+    assert scores["t2i_r1"].n == 5 and scores["i2t_r1"].n == 3
 
 
 def test_retrieval_with_a_missing_image_loses_its_queries_and_captions():
     encoder = StubEncoder({"p0": unit(0), "p1": unit(90)}, {"a": unit(0), "b": unit(90)})
     task = RetrievalSet((ImageRef("p0"), ImageRef("p1")), ("a", "b"), (0, 1))
     scores = scores_by_metric(score_subset(Subset("r", task, missing_images=["p1"]), encoder))
-    assert scores["image_to_text_R@1"].value == pytest.approx(50.0) and scores["image_to_text_R@1"].missing == 1
-    assert scores["text_to_image_R@1"].value == pytest.approx(50.0) and scores["text_to_image_R@1"].missing == 1
+    assert scores["i2t_r1"].value == pytest.approx(50.0) and scores["i2t_r1"].missing == 1
+    assert scores["t2i_r1"].value == pytest.approx(50.0) and scores["t2i_r1"].missing == 1
 
 
 def test_zero_shot_averages_the_prompts_and_ranks_with_ties_wrong():

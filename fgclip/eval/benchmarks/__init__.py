@@ -36,6 +36,8 @@ BENCHMARKS: dict[str, str] = {
     "winoground": "winoground",
     "retrieval": "retrieval",
     "zeroshot": "zeroshot",
+    "shapes": "shapes",  # the synthetic world of fgclip.synthetic (issue 6)
+    "shapes-retrieval": "shapes_retrieval",
 }
 
 
