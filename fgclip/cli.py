@@ -31,7 +31,10 @@ pipeline_app = typer.Typer(
 )
 setup_app = typer.Typer(help="Install the offline data fgclip needs.", no_args_is_help=True)
 
+workflow_app = typer.Typer(help="The stages chained on the synthetic shapes world.", no_args_is_help=True)
+
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(workflow_app, name="workflow")
 app.add_typer(setup_app, name="setup")
 
 
@@ -408,6 +411,35 @@ def interpolate_command(
     except (ModelError, ValueError) as err:
         raise _fail(str(err), 2) from err
     typer.echo(f"{output}: {arch.name}, alpha {alpha}")
+
+
+@workflow_app.command("run")
+def workflow_run_command(
+    config: Annotated[Path | None, typer.Argument(help="Workflow YAML; default: the one shipped in the package "
+                                                  "(fgclip/workflow_default.yaml), which it overrides section by section.",
+                                                  show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder (default: runs/demo)",
+                                               show_default=False)] = None,
+) -> None:
+    """Make the shapes corpus, build negatives, pretrain, fine-tune (CE and control), evaluate, report.
+
+    Stages whose outputs exist with unchanged settings are skipped."""
+    from .workflow import load_workflow_config, run
+
+    if config is not None and not config.is_file():
+        raise _fail(f"{config} does not exist", 2)
+    try:
+        cfg = load_workflow_config(config, output=output)
+    except (ValueError, TypeError) as err:
+        raise _fail(str(err), 2) from err
+    from .trainer.launch import quiet_logging
+
+    quiet_logging()
+    try:
+        summary = run(cfg, echo=typer.echo)
+    except ValueError as err:  # a stage config the checks above could not see
+        raise _fail(str(err), 2) from err
+    typer.echo(f"report: {summary['report']}; results: {summary['results']}")
 
 
 def main() -> None:

@@ -68,7 +68,10 @@ def _values(rows: list[dict]) -> dict:
 def _headline_columns(rows: list[dict], benchmark: str) -> list[tuple[str, str]]:
     mine = [r for r in rows if r["benchmark"] == benchmark]
     overall = [r for r in mine if r["subset"] == "all"]
-    chosen = overall if overall else [r for r in mine if r["metric"] in HEADLINE_METRICS and not r["convention"]]
+    if overall:
+        chosen = [r for r in overall if r["metric"] in HEADLINE_METRICS] or overall
+    else:
+        chosen = [r for r in mine if r["metric"] in HEADLINE_METRICS and not r["convention"]]
     ordered = sorted(OrderedDict.fromkeys((r["subset"], r["metric"]) for r in chosen),
                      key=lambda sm: HEADLINE_METRICS.index(sm[1]) if sm[1] in HEADLINE_METRICS else len(HEADLINE_METRICS))
     return ordered
