@@ -10,7 +10,7 @@ NLTK_DATA_DIR := $(VENV)/nltk_data
 WORDNET := $(NLTK_DATA_DIR)/corpora/wordnet/lexnames
 SAMPLE_CAPTIONS := fgclip/pipeline/negatives/sample_captions.txt
 
-.PHONY: setup demo test test-fast bench bench-build bench-train gpu-wheels clean distclean
+.PHONY: setup demo preview test test-fast bench bench-build bench-train gpu-wheels clean distclean
 
 # A failed recipe must not leave a stamp behind that passes for a finished install.
 .DELETE_ON_ERROR:
@@ -28,7 +28,13 @@ $(INSTALLED): pyproject.toml constraints.txt | $(BIN)/python
 $(WORDNET): | $(INSTALLED)
 	$(BIN)/fgclip setup wordnet --target $(NLTK_DATA_DIR)
 
+# The main job on the embedded default: the shapes world, pretrain, CE and control fine-tunes,
+# eval, report (docs/workflow.md); about 10 minutes on 2 cores, stages already done are skipped.
 demo: setup
+	$(BIN)/fgclip workflow run --output runs/demo
+
+# Hard negatives for the bundled sample captions, as a table.
+preview: setup
 	$(BIN)/fgclip pipeline preview --file $(SAMPLE_CAPTIONS)
 
 test: setup

@@ -100,6 +100,9 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
 
     def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None]) -> None:
         folder = out / name
+        # Paths inside the output folder are hashed relative to it: a moved run folder is still done.
+        settings = json.loads(json.dumps(settings, default=str).replace(str(out.resolve()), "<output>")
+                              .replace(str(out), "<output>"))
         digest = _hash({"settings": settings, "upstream": [hashes[u] for u in upstream]})
         hashes[name] = digest
         if _record(folder).get("hash") == digest:

@@ -75,3 +75,12 @@ def test_a_bad_key_exits_2_naming_it(tmp_path):
     path.write_text(yaml.safe_dump({"pretrain": {"stepz": 3}}))
     result = run(tmp_path, path)
     assert result.exit_code == 2 and "stepz" in result.output
+
+
+def test_a_moved_run_folder_is_still_done(tmp_path):
+    config = mini_config(tmp_path)
+    assert run(tmp_path, config).exit_code == 0
+    (tmp_path / "demo").rename(tmp_path / "moved")
+    moved = CliRunner().invoke(app, ["workflow", "run", str(config), "--output", str(tmp_path / "moved")])
+    assert moved.exit_code == 0, moved.output
+    assert moved.output.count("skipped") == 7

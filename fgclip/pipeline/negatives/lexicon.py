@@ -133,6 +133,11 @@ GENERIC_THING_FILES: dict[str, str] = {
     "food": "noun.food",
 }
 
+# Drawn shapes (diagrams, fgclip's synthetic shapes world): WordNet files most of them under
+# noun.shape, which is no visible thing there, yet each can sit anywhere beside another thing.
+SHAPE_NOUNS = frozenset({"circle", "square", "triangle", "star", "cross", "rectangle", "oval", "diamond",
+                         "heart", "hexagon", "pentagon"})
+
 # "up" and "down" are relations only along a path ("walking down the street"); elsewhere they
 # are particles ("holding up an umbrella").
 # Where on a thing, as opposed to next to it: "parked on the side of the road" / "in the middle

@@ -443,15 +443,24 @@ _FREE_PLACEMENT = frozenset({"in front of", "behind", "to the left of", "to the 
                              "on the right of", "above", "below"})
 
 
+def _placed_kind(caption: Caption, phrase: NounPhrase) -> str | None:
+    """What kind of thing a phrase names, drawn shapes included; None if it names no thing."""
+    if (_head_word(caption, phrase) or "") in lexicon.SHAPE_NOUNS:
+        return "noun.shape"
+    return _lexname(caption, phrase)
+
+
 def _plausible_swap(caption: Caption, first: NounPhrase, second: NounPhrase, relation: str) -> bool:
     """Would the swapped caption still describe a possible scene?
 
     Two people or two animals can trade roles in any relation ("a dog chasing a cat"); two foods
-    can trade places ("rice on top of broccoli"); other things only where placement is free ("a
-    chair in front of a table"). A person and a horse, or a man and a bench, cannot: "a bench
-    sitting on a man" is false, but no one would write it, so it teaches nothing.
+    can trade places ("rice on top of broccoli"); other things of one kind only where placement
+    is free ("a chair in front of a table", "a red circle above a blue square"). A person and a
+    horse, or a man and a bench, cannot: "a bench sitting on a man" is false, but no one would
+    write it, so it teaches nothing. (Across kinds, even "in front of" mostly hangs off a verb in
+    real captions: "a hand holding a cat in front of a bottle".)
     """
-    kinds = {_lexname(caption, first), _lexname(caption, second)}
+    kinds = {_placed_kind(caption, first), _placed_kind(caption, second)}
     if len(kinds) != 1 or None in kinds or _ground(caption, first) or _ground(caption, second):
         return False
     kind = kinds.pop()

@@ -64,6 +64,10 @@ def run(rule, caption, seed=0):
     ("swap_obj", "A man riding a horse.", []),  # "a horse riding a man" is false but absurd
     ("swap_obj", "A cup in front of a plate.", ["A plate in front of a cup."]),
     ("swap_obj", "A chair to the left of a table.", ["A table to the left of a chair."]),
+    ("swap_obj", "A man sitting on a bench.", []),
+    ("swap_obj", "A small red circle to the left of a large blue square.",
+     ["A large blue square to the left of a small red circle."]),  # drawn shapes
+    ("swap_obj", "A yellow star above a green triangle.", ["A green triangle above a yellow star."]),
     ("swap_obj", "A laptop on a desk.", []),
     ("swap_obj", "A cat next to a dog.", []),  # symmetric relation
     ("swap_obj", "A cat and a dog.", []),  # conjunction, no relation
