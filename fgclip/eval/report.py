@@ -90,7 +90,19 @@ def _markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
     def line(cells):
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
-    return [line(header), line(["---"] + ["---:"] * (len(header) - 1))] + [line(row) for row in body]
+    def numeric(column: int) -> bool:
+        return all(_is_number(row[column]) for row in body)
+
+    rule = ["---:" if body and numeric(i) else "---" for i in range(len(header))]
+    return [line(header), line(rule)] + [line(row) for row in body]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return cell == "-"
+    return True
 
 
 def _bars(plt, keys: list[tuple], checkpoints: list[str], value, title: str, path: Path) -> None:

@@ -118,6 +118,7 @@ def test_report_tables_and_charts(tmp_path, with_fake):
     assert "| checkpoint | fake accuracy |" in text
     assert "| ck | 75.0 |" in text and "| other | 0.0 |" in text
     assert "| second | accuracy | 50.0 | 0.0 | 2 | 1 | subset |" in text
+    assert "| --- | --- | ---: | ---: | ---: | ---: | --- |" in text  # numbers right, words left
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written[1:])
 
 
