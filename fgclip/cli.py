@@ -435,10 +435,18 @@ def workflow_run_command(
     from .trainer.launch import quiet_logging
 
     quiet_logging()
+    from .eval.benchmarks import BenchmarkDataError
+    from .model import ModelError
+    from .pipeline.build import UsageError
+    from .trainer.data import ShardListError
+    from .trainer.loop import TrainingError, TrainUsageError
+
     try:
         summary = run(cfg, echo=typer.echo)
-    except ValueError as err:  # a stage config the checks above could not see
+    except (UsageError, ShardListError, ModelError, TrainUsageError, BenchmarkDataError) as err:
         raise _fail(str(err), 2) from err
+    except TrainingError as err:
+        raise _fail(str(err), 1) from err
     typer.echo(f"report: {summary['report']}; results: {summary['results']}")
 
 

@@ -81,7 +81,18 @@ def load_workflow_config(path: str | Path | None = None, **overrides: Any) -> Wo
             values[key] = {**values[key], **value} if isinstance(value, dict) and isinstance(values.get(key), dict) \
                 else value
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return load_config(WorkflowConfig, **values)
+    cfg = load_config(WorkflowConfig, **values)
+    check(cfg)
+    return cfg
+
+
+def check(cfg: WorkflowConfig) -> None:
+    """Build the world's and every stage's config (no files touched): ValueError naming a bad key."""
+    from .synthetic.shapes import WorldConfig
+
+    WorldConfig(**cfg.world)
+    out = Path(cfg.output)
+    _stage_configs(cfg, out, out / "model" / f"{MODEL_NAME}.json")
 
 
 def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
