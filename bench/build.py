@@ -10,8 +10,8 @@ The corpus (one per size, kept under --work and reused) is a jsonl file of
 ../shared/data (SugarCrepe, NegCLIP, VALSE, VL-CheckList; deduplicated and cycled in a fixed
 order), the images copies of 500 small seeded JPEGs under distinct file names.
 
-For each size it builds the corpus into WebDataset shards of 1000 samples, four ways: with
-negatives on 1 and 2 workers, and as a plain reshard (``no_negatives``) on 1 and 2 workers, on the
+For each size it builds the corpus into WebDataset shards of 1000 samples, with negatives and as
+a plain reshard (``no_negatives``), each on 1 and 2 workers (--workers adds more counts), on the
 executor users run (Ray by default, started and stopped by each build, as the CLI does). Each
 build runs in a fresh Python process, as a CLI run does (Ray and fgclip imported before the clock
 starts), and writes into a fresh folder; its wall time is everything ``build_negatives`` does,
@@ -31,7 +31,8 @@ Targets (from the issue), each printed with PASS or MISS:
                at most 10% above the smallest size's.
 
 Writes every run's numbers, the medians, the ratios and the machine to bench/results/build.json,
-and a bar chart of samples/s per configuration and size to bench/results/build.png.
+and a bar chart of samples/s per configuration and size to bench/results/build.png. While it
+runs, the runs so far are in build.partial.json (removed at the end).
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ SHARD_SIZE = 1000
 DISTINCT_IMAGES = 500
 IMAGE_SIDE = 64  # default; --image-side 256 gives img2dataset's default resize (about 20 KB a JPEG)
 CORPUS_VERSION = 2  # bump when the corpus recipe changes: a cached corpus of another version is redrawn
-# (name, no_negatives, workers), run in this order within each repeat
-CONFIGS = (("negatives", False, 1), ("negatives", False, 2), ("reshard", True, 1), ("reshard", True, 2))
+WORKERS = (1, 2)  # default --workers; a machine with more cores can add 4, 8, ...
 TARGET_SCALING = 1.7  # negatives, 2 workers / 1 worker, at least
 TARGET_COST = 2.0  # reshard samples/s / negatives samples/s, at most
 TARGET_PEAK_MB = 1536.0  # worker peak RSS, below
@@ -81,13 +81,19 @@ def main() -> int:
                         help="folder for the corpora (kept and reused) and the build outputs")
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="the shared/data folder")
     parser.add_argument("--executor", choices=("ray", "local"), default="ray")
+    parser.add_argument("--workers", default=",".join(map(str, WORKERS)),
+                        help="worker counts, comma-separated; must include 1 and 2 for the targets")
     parser.add_argument("--image-side", type=int, default=IMAGE_SIDE, help="side of the drawn JPEGs in pixels")
     parser.add_argument("--progress", action="store_true", help="show Ray Data's progress bars")
     parser.add_argument("--out", type=Path, default=Path("bench/results/build.json"))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    worker_counts = sorted({int(w) for w in args.workers.split(",") if w.strip()})
     if not sizes or min(sizes) < 1 or args.repeats < 1:
         parser.error("--sizes needs positive integers and --repeats at least 1")
+    if not {1, 2} <= set(worker_counts):
+        parser.error("--workers must include 1 and 2 (the scaling and cost targets compare them)")
+    configs = configurations(worker_counts)
     if not (args.data / "sugarcrepe").is_dir():
         print(f"no benchmark text under {args.data}: pass --data DIR (the shared/data folder "
               "with sugarcrepe/, negclip/, valse/, vl-checklist/)", file=sys.stderr)
@@ -102,7 +108,7 @@ def main() -> int:
     for size in sizes:
         corpus = make_corpus(args.work / f"corpus-{size}-{args.image_side}px", size, captions, args.image_side)
         for repeat in range(args.repeats):
-            for name, no_negatives, workers in CONFIGS:
+            for name, no_negatives, workers in configs:
                 run = build_in_fresh_process(corpus, args.work / "out" / f"{size}-{name}-w{workers}",
                                              no_negatives, workers, args.executor)
                 run.update(size=size, config=name, workers=workers, repeat=repeat)
@@ -110,14 +116,18 @@ def main() -> int:
                 print(f"  {size:>7} {name:<10} w{workers} repeat {repeat + 1}: {run['samples_per_s']:8.0f} samples/s, "
                       f"{run['wall_s']:7.1f} s, worker peak {run['worker_peak_rss_mb']:.0f} MB, "
                       f"driver peak {run['driver_peak_rss_mb']:.0f} MB", flush=True)
+                # every run so far, so that a bench stopped part-way (a time limit) keeps its numbers
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                write_json(args.out.with_suffix(".partial.json"), {"runs": runs}, indent=2)
 
-    table = summarize_runs(runs, sizes)
-    ratios = compute_ratios(table, sizes)
+    table = summarize_runs(runs, sizes, configs)
+    ratios = compute_ratios(table, sizes, worker_counts)
     print_table(table)
     print_ratios(ratios)
     result = {
         "machine": machine_info(args.executor),
         "settings": {"sizes": sizes, "repeats": args.repeats, "shard_size": SHARD_SIZE, "executor": args.executor,
+                     "workers": worker_counts,
                      "distinct_captions": len(captions), "distinct_images": DISTINCT_IMAGES,
                      "image_side": args.image_side, "data": str(args.data)},
         "targets": {"scaling_min": TARGET_SCALING, "cost_max": TARGET_COST, "peak_rss_mb_max": TARGET_PEAK_MB,
@@ -128,10 +138,16 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result, indent=2)
+    args.out.with_suffix(".partial.json").unlink(missing_ok=True)
     plot = args.out.with_suffix(".png")
     plot_throughput(table, sizes, plot, args.executor)
     print(f"wrote {args.out} and {plot}")
     return 0
+
+
+def configurations(worker_counts: list[int]) -> list[tuple[str, bool, int]]:
+    """(name, no_negatives, workers) in the order each repeat runs them."""
+    return ([("negatives", False, w) for w in worker_counts] + [("reshard", True, w) for w in worker_counts])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,11 +277,11 @@ def build_once(corpus: Path, output: Path, no_negatives: bool, workers: int, exe
 # Summary, targets, output
 
 
-def summarize_runs(runs: list[dict], sizes: list[int]) -> list[dict]:
+def summarize_runs(runs: list[dict], sizes: list[int], configs: list[tuple[str, bool, int]]) -> list[dict]:
     """One row per (size, configuration): medians over the repeats, peak memory the maximum."""
     table = []
     for size in sizes:
-        for name, _, workers in CONFIGS:
+        for name, _, workers in configs:
             mine = [r for r in runs if (r["size"], r["config"], r["workers"]) == (size, name, workers)]
             table.append({
                 "size": size, "config": name, "workers": workers, "repeats": len(mine),
@@ -278,7 +294,7 @@ def summarize_runs(runs: list[dict], sizes: list[int]) -> list[dict]:
     return table
 
 
-def compute_ratios(table: list[dict], sizes: list[int]) -> list[dict]:
+def compute_ratios(table: list[dict], sizes: list[int], worker_counts: list[int]) -> list[dict]:
     def row(size, name, workers):
         return next(r for r in table if (r["size"], r["config"], r["workers"]) == (size, name, workers))
 
@@ -287,7 +303,13 @@ def compute_ratios(table: list[dict], sizes: list[int]) -> list[dict]:
         value = row(size, "negatives", 2)["samples_per_s"] / row(size, "negatives", 1)["samples_per_s"]
         ratios.append({"name": "scaling", "size": size, "what": "negatives samples/s, 2 workers / 1 worker",
                        "value": round(value, 3), "target": f">= {TARGET_SCALING}", "pass": value >= TARGET_SCALING})
-        for workers in (1, 2):
+        for workers in worker_counts:
+            if workers > 2:  # no target: how far from linear the larger counts get
+                value = row(size, "negatives", workers)["samples_per_s"] / row(size, "negatives", 1)["samples_per_s"]
+                ratios.append({"name": "scaling", "size": size,
+                               "what": f"negatives samples/s, {workers} workers / 1 worker",
+                               "value": round(value, 3), "target": "none", "pass": None})
+        for workers in worker_counts:
             value = row(size, "reshard", workers)["samples_per_s"] / row(size, "negatives", workers)["samples_per_s"]
             ratios.append({"name": "cost", "size": size, "what": f"reshard / negatives samples/s, {workers} worker(s)",
                            "value": round(value, 3), "target": f"<= {TARGET_COST}", "pass": value <= TARGET_COST})
@@ -319,7 +341,7 @@ def print_ratios(ratios: list[dict]) -> None:
     for r in ratios:
         value = f"{r['value']:.0f}" if r["name"] == "memory" else f"{r['value']:.2f}"
         print(f"{r['name']:<8}{r['size']:>8}  {r['what']:<46}{value:>8}  target {r['target']:<8}"
-              f"{'PASS' if r['pass'] else 'MISS'}")
+              f"{'' if r['pass'] is None else 'PASS' if r['pass'] else 'MISS'}")
     if not any(r["name"] == "flat" for r in ratios):
         print("flat: needs two sizes (e.g. --sizes 10000,100000)")
     print()
@@ -349,8 +371,9 @@ def plot_throughput(table: list[dict], sizes: list[int], path: Path, executor: s
     """Grouped bars: samples/s of each configuration, one group per corpus size."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(CONFIGS)
-    for k, (name, _, workers) in enumerate(CONFIGS):
+    configs = list(dict.fromkeys((r["config"], r["workers"]) for r in table))
+    width = 0.8 / len(configs)
+    for k, (name, workers) in enumerate(configs):
         values = [next(r["samples_per_s"] for r in table
                        if (r["size"], r["config"], r["workers"]) == (size, name, workers)) for size in sizes]
         bars = ax.bar([i + k * width for i in range(len(sizes))], values, width, label=f"{name}, {workers} worker(s)")

@@ -128,21 +128,29 @@ def step_benchmark(batch_size: int, repeats: int) -> dict:
     }
 
 
-def write_stream_shards(folder: Path, samples: int, per_shard: int = 100) -> list[str]:
+def draw_stream_jpeg(index: int) -> bytes:
+    """A 224-px JPEG of coloured boxes under blurred noise (compresses like a photo)."""
     from PIL import Image, ImageDraw, ImageFilter
 
+    image = Image.effect_noise((224, 224), 40).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for box in range(4):
+        x, y = (index * 37 + box * 53) % 160, (index * 91 + box * 29) % 160
+        draw.rectangle([x, y, x + 50, y + 40], fill=((index * 13 + box * 70) % 256, 120, 200))
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(1)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def write_stream_shards(folder: Path, samples: int, per_shard: int = 100, distinct_images: int = 512) -> list[str]:
+    # Drawing is the slow part of writing; a loader decodes a cycled JPEG at the same cost.
+    images = [draw_stream_jpeg(index) for index in range(min(samples, distinct_images))]
     sizes = {}
     for shard in range(0, samples, per_shard):
         name = f"{shard // per_shard:06d}.tar"
         with tarfile.open(folder / name, "w") as tar:
             for index in range(shard, min(shard + per_shard, samples)):
-                image = Image.effect_noise((224, 224), 40).convert("RGB")
-                draw = ImageDraw.Draw(image)
-                for box in range(4):
-                    x, y = (index * 37 + box * 53) % 160, (index * 91 + box * 29) % 160
-                    draw.rectangle([x, y, x + 50, y + 40], fill=((index * 13 + box * 70) % 256, 120, 200))
-                buffer = io.BytesIO()
-                image.filter(ImageFilter.GaussianBlur(1)).save(buffer, format="JPEG", quality=90)
+                jpeg = images[index % len(images)]
                 captions = []
                 for c in range(5):
                     text = f"a photo number {index} of a red car parked next to a blue truck, variant {c}"
@@ -150,7 +158,7 @@ def write_stream_shards(folder: Path, samples: int, per_shard: int = 100) -> lis
                                  for kind in KINDS for n in range(2)]
                     captions.append({"text": text, "negatives": negatives})
                 record = json.dumps({"captions": captions, "source": {"index": index}}).encode()
-                for suffix, payload in (("jpg", buffer.getvalue()), ("txt", captions[0]["text"].encode()), ("json", record)):
+                for suffix, payload in (("jpg", jpeg), ("txt", captions[0]["text"].encode()), ("json", record)):
                     info = tarfile.TarInfo(f"{index:09d}.{suffix}")
                     info.size = len(payload)
                     tar.addfile(info, io.BytesIO(payload))
@@ -191,33 +199,47 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=128, help="batch size of the step benchmark")
     parser.add_argument("--stream-samples", type=int, default=600)
     parser.add_argument("--stream-workers", default="1,2")
+    parser.add_argument("--parts", default="step,stream", help="which parts to run, comma-separated")
     parser.add_argument("--out", type=Path, default=Path("bench/results/train.json"))
     args = parser.parse_args()
+    parts = {part.strip() for part in args.parts.split(",") if part.strip()}
+    if not parts or not parts <= {"step", "stream"}:
+        parser.error("--parts takes step, stream or both")
     torch.set_num_threads(os.cpu_count() or 1)
+    result: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                "torch": torch.__version__, "threads": torch.get_num_threads()}}
+    if "step" in parts:
+        result["step"] = run_step_part(args.batch, args.repeats)
+    if "stream" in parts:
+        result["stream"] = run_stream_part(args.stream_samples, args.stream_workers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, result)
+    print(f"wrote {args.out}")
+    return 0
 
-    step = step_benchmark(args.batch, args.repeats)
-    print(f"step, CPU, {step['parameters'] / 1e6:.1f} M parameters, batch {args.batch}, 4 negatives per caption, "
-          f"median of {args.repeats}:")
+
+def run_step_part(batch: int, repeats: int) -> dict:
+    step = step_benchmark(batch, repeats)
+    print(f"step, CPU, {step['parameters'] / 1e6:.1f} M parameters, batch {batch}, 4 negatives per caption, "
+          f"median of {repeats}:")
     print(f"  {'variant':<10} {'ms':>8} {'x control':>10}")
     for name, seconds in step["median_s"].items():
         print(f"  {name:<10} {seconds * 1000:8.1f} {seconds / step['median_s']['control']:10.2f}")
     print(f"  encoding the negatives: {step['negative_encoding_share_of_full']:.1%} of a full step")
     print(f"  loss arithmetic: {step['loss_arithmetic_share_of_full_by_difference']:.1%} of a full step by difference, "
           f"{step['loss_arithmetic_share_of_full_direct']:.1%} measured alone (target < 3%)")
+    return step
 
-    workers = [int(w) for w in args.stream_workers.split(",")]
-    stream = stream_benchmark(args.stream_samples, 32, workers)
+
+def run_stream_part(samples: int, worker_list: str) -> dict:
+    workers = [int(w) for w in worker_list.split(",")]
+    stream = stream_benchmark(samples, 32, workers)
     print(f"data stream, 224 px JPEGs ({stream['tar_bytes_per_sample'] / 1000:.0f} KB a sample in the tar), "
           "5 captions x 8 negatives:")
     for count, result in stream["by_workers"].items():
         print(f"  {count} worker(s): {result['samples_per_s']:7.0f} samples/s, {result['per_worker']:6.0f} per worker "
               "(target >= 400)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(args.out, {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                      "torch": torch.__version__, "threads": torch.get_num_threads()},
-                          "step": step, "stream": stream})
-    print(f"wrote {args.out}")
-    return 0
+    return stream
 
 
 if __name__ == "__main__":

@@ -253,6 +253,9 @@ def train_command(
     cmr_weight: Annotated[float | None, typer.Option(help="lambda_cmr (default: 0.2)", show_default=False)] = None,
     cmr_upper: Annotated[float | None, typer.Option(help="Upper clamp of the adaptive margins, logit units (default: 10)",
                                                     show_default=False)] = None,
+    cmr_fixed_margin: Annotated[float | None, typer.Option(help="One CMR margin for every kind, logit units, instead "
+                                                           "of the adaptive ones (the ablation's fixed arm)",
+                                                           show_default=False)] = None,
     imc_scope: Annotated[str | None, typer.Option(help="IMC denominator: own (its caption's negatives) or batch "
                                                   "(default: own)", show_default=False)] = None,
     no_hard_negatives: Annotated[bool, typer.Option("--no-hard-negatives", help="Plain CLIP fine-tuning: the control.")] = False,
@@ -288,7 +291,8 @@ def train_command(
             TrainConfig, config,
             shards=shards, output=output, model=model, pretrained=pretrained, epochs=epochs, steps=steps,
             batch_size=batch_size, lr=lr, wd=wd, warmup=warmup, imc_weight=imc_weight, cmr_weight=cmr_weight,
-            cmr_upper=cmr_upper, imc_scope=imc_scope, precision=precision, accum_steps=accum_steps, workers=workers,
+            cmr_upper=cmr_upper, cmr_fixed_margin=cmr_fixed_margin, imc_scope=imc_scope, precision=precision,
+            accum_steps=accum_steps, workers=workers,
             seed=seed, resume=resume, save_every=save_every, log_every=log_every, device=device,
             ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
             kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,

@@ -244,6 +244,7 @@ class TrainConfig:
     imc_weight: float = 0.3
     cmr_weight: float = 0.2
     cmr_upper: float = 10.0
+    cmr_fixed_margin: float | None = None  # one CMR margin for all kinds instead of the adaptive ones
     imc_scope: str = "own"
     no_hard_negatives: bool = False
     kinds: tuple[str, ...] = KINDS
@@ -281,6 +282,8 @@ class TrainConfig:
                      "gpus_per_worker", "eps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.cmr_fixed_margin is not None and not self.cmr_fixed_margin >= 0:
+            raise ValueError(f"cmr_fixed_margin must be >= 0, got {self.cmr_fixed_margin}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
         if self.device is not None and self.device.split(":")[0] not in ("cpu", "cuda"):

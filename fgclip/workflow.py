@@ -91,8 +91,14 @@ def check(cfg: WorkflowConfig) -> None:
     from .synthetic.shapes import WorldConfig
 
     WorldConfig(**cfg.world)
+    stage_configs(cfg)
+
+
+def stage_configs(cfg: WorkflowConfig) -> dict:
+    """{stage: its config} for "shards" (BuildConfig), "pretrained", "ce", "control"
+    (TrainConfig) and "eval" (EvalConfig), with the paths ``run`` gives them."""
     out = Path(cfg.output)
-    _stage_configs(cfg, out, out / "model" / f"{MODEL_NAME}.json")
+    return _stage_configs(cfg, out, out / "model" / f"{MODEL_NAME}.json")
 
 
 def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:

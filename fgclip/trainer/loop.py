@@ -107,7 +107,7 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     autocast_dtype = {"amp_bf16": torch.bfloat16, "amp": torch.float16}.get(cfg.precision) if use_cuda else None
     loss_fn = CompositionLoss(LossSettings(hard_negatives=hard_negatives, imc_weight=cfg.imc_weight,
                                            cmr_weight=cfg.cmr_weight, cmr_upper=cfg.cmr_upper,
-                                           imc_scope=cfg.imc_scope), num_kinds=len(cfg.kinds))
+                                           imc_scope=cfg.imc_scope, cmr_fixed_margin=cfg.cmr_fixed_margin), num_kinds=len(cfg.kinds))
     progress = Progress()
     if resumed is not None:
         net.load_state_dict(resumed["state_dict"])

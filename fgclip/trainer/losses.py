@@ -267,6 +267,8 @@ class LossSettings:
     hard_negatives: False trains plain CLIP (ITC without negatives; no IMC, no CMR).
     imc_weight, cmr_weight: weights of IMC and CMR; 0 leaves a term out (it is not computed).
     cmr_upper: upper clamp of the adaptive margins, in logit units.
+    cmr_fixed_margin: None (the paper's adaptive margins), or one margin for every kind at every
+        step, in logit units: the "fixed margin" arm of the ablation.
     imc_scope: "own" (each caption against its own negatives) or "batch" (against all of them).
     """
 
@@ -275,11 +277,13 @@ class LossSettings:
     cmr_weight: float = 0.2
     cmr_upper: float = 10.0
     imc_scope: str = "own"
+    cmr_fixed_margin: float | None = None
 
     def __post_init__(self):
         if self.imc_scope not in IMC_SCOPES:
             raise ValueError(f"imc_scope must be one of {', '.join(IMC_SCOPES)}; got {self.imc_scope!r}")
-        for name in ("imc_weight", "cmr_weight", "cmr_upper"):
+        names = ("imc_weight", "cmr_weight", "cmr_upper") + (("cmr_fixed_margin",) if self.cmr_fixed_margin is not None else ())
+        for name in names:
             value = getattr(self, name)
             # `not value >= 0` also turns away NaN
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
@@ -298,7 +302,8 @@ class CompositionLoss:
     ``advance_margins`` once per optimizer step on the whole global batch.
 
     Margins only serve CMR: with hard negatives off or ``cmr_weight`` 0 they are never
-    advanced and stay where they are.
+    advanced and stay where they are. With ``cmr_fixed_margin`` set they start at that value
+    and are never advanced either.
     """
 
     def __init__(self, settings: LossSettings, num_kinds: int):
@@ -306,11 +311,11 @@ class CompositionLoss:
             raise ValueError(f"num_kinds must be an int >= 1; got {num_kinds!r}")
         self.settings = settings
         self.num_kinds = num_kinds
-        self.margins = torch.zeros(num_kinds, dtype=torch.float32)
+        self.margins = torch.full((num_kinds,), float(settings.cmr_fixed_margin or 0.0), dtype=torch.float32)
 
     @property
     def _tracks_margins(self) -> bool:
-        return self.settings.hard_negatives and self.settings.cmr_weight > 0
+        return self.settings.hard_negatives and self.settings.cmr_weight > 0 and self.settings.cmr_fixed_margin is None
 
     def _check_negatives(self, neg_text: Tensor | None) -> None:
         if neg_text is None:

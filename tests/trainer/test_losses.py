@@ -342,6 +342,19 @@ def test_composition_tau_comes_from_previous_batch():
     assert not loss.margins.requires_grad and not terms["tau"].requires_grad
 
 
+def test_composition_fixed_margin_is_used_every_step_and_never_advanced():
+    loss = CompositionLoss(LossSettings(cmr_fixed_margin=1.5), num_kinds=2)
+    for batch in (hand_batch(), second_batch(), hand_batch()):
+        image, text, neg, mask, s = batch
+        total, terms = loss(image, text, s, neg, mask)
+        torch.testing.assert_close(terms["tau"], torch.tensor([1.5, 1.5]))
+        torch.testing.assert_close(loss.margins, torch.tensor([1.5, 1.5]))
+    # the last call saw the hand batch with tau 1.5 for both kinds
+    assert terms["cmr"].item() == pytest.approx(cmr_hand(1.5, 1.5), abs=1e-6)
+    returned = loss.advance_margins(image, text, neg, mask, s)
+    torch.testing.assert_close(returned, torch.tensor([1.5, 1.5]))
+
+
 def test_composition_update_margins_false_and_advance():
     loss = CompositionLoss(LossSettings(), num_kinds=2)
     image, text, neg, mask, s = hand_batch()
@@ -415,6 +428,8 @@ def test_state_dict_round_trip(tmp_path):
         ({"cmr_weight": -1.0}, "cmr_weight"),
         ({"cmr_weight": float("nan")}, "cmr_weight"),
         ({"cmr_upper": -1.0}, "cmr_upper"),
+        ({"cmr_fixed_margin": -1.0}, "cmr_fixed_margin"),
+        ({"cmr_fixed_margin": float("nan")}, "cmr_fixed_margin"),
     ],
 )
 def test_settings_validation(kwargs, field):

@@ -157,6 +157,15 @@ def test_the_control_run_has_no_negative_terms(tiny_config, tiny_shards, tmp_pat
     assert "tau" not in row and row["imc"] == 0.0 and row["cmr"] == 0.0 and row["total"] == row["itc"]
 
 
+def test_a_fixed_margin_run_uses_that_margin_at_every_step(tiny_config, tiny_shards, tmp_path):
+    loop.train(config(tiny_config, tiny_shards, tmp_path / "run", steps=3, cmr_fixed_margin=2.5), echo=lambda _: None)
+    rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    assert len(rows) == 3
+    for row in rows:
+        assert set(row["tau"].values()) == {2.5}, row["tau"]
+        assert row["cmr"] > 0.0  # margin 2.5 from a random start: the hinge is active
+
+
 def test_plot_draws_losses_and_margins(tiny_config, tiny_shards, tmp_path):
     loop.train(config(tiny_config, tiny_shards, tmp_path / "run"), echo=lambda _: None)
     written = plot_run(tmp_path / "run")

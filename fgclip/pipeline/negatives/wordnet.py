@@ -86,12 +86,12 @@ def _sense_counts() -> dict[str, int]:
     """Sense key -> tagged-corpus count, read once from ``cntlist.rev``.
 
     NLTK's ``Lemma.count()`` binary-searches that file on disk at every call; at a few thousand
-    captions a second those reads were half the generator's time.
+    captions a second those reads were half the generator's time. The file is read through the
+    loaded reader's root, which may be a folder or a path inside ``wordnet.zip`` (as
+    ``nltk.download`` leaves it), and is then the same WordNet the synsets come from.
     """
-    from nltk.data import find
-
     counts: dict[str, int] = {}
-    with open(find("corpora/wordnet/cntlist.rev"), encoding="utf-8") as handle:
+    with wn().root.join("cntlist.rev").open(encoding="utf-8") as handle:
         for line in handle:
             key, _, count = line.split()
             counts[key] = int(count)

@@ -1,5 +1,7 @@
 """The curated lists checked against WordNet: replacements are other things, never the same thing."""
 
+from pathlib import Path
+
 import pytest
 
 from fgclip.pipeline.negatives import lexicon, wordnet
@@ -104,3 +106,31 @@ def test_missing_wordnet_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(wordnet, "_wordnet", None)
     with pytest.raises(wordnet.WordNetMissing, match="fgclip setup wordnet"):
         wordnet.wn()
+
+
+def test_zipped_wordnet_gives_the_same_senses_and_counts(tmp_path, monkeypatch):
+    """``nltk.download`` can leave WordNet as corpora/wordnet.zip only; the reader and the
+    sense counts (read from cntlist.rev) must both work from the zip, with the same values."""
+    import shutil
+
+    import nltk
+
+    folder = Path(wordnet.wn().root.path)
+    expected_counts = {key: wordnet.count_of(lemma) for key, lemma in
+                       ((lemma.key(), lemma) for word in ("dog", "ride", "bench") for lemma in wordnet.wn().lemmas(word))}
+    expected_synsets = [s.name() for s in wordnet.wn().synsets("surfboard")]
+    assert any(expected_counts.values())
+
+    (tmp_path / "corpora").mkdir()
+    shutil.make_archive(str(tmp_path / "corpora" / "wordnet"), "zip", root_dir=folder.parent, base_dir=folder.name)
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    monkeypatch.setattr(wordnet, "_wordnet", None)
+    wordnet._sense_counts.cache_clear()
+    try:
+        assert type(wordnet.wn().root).__name__ == "ZipFilePathPointer"
+        assert [s.name() for s in wordnet.wn().synsets("surfboard")] == expected_synsets
+        counts = {lemma.key(): wordnet.count_of(lemma) for word in ("dog", "ride", "bench")
+                  for lemma in wordnet.wn().lemmas(word)}
+        assert counts == expected_counts
+    finally:
+        wordnet._sense_counts.cache_clear()  # the next test reads the folder again
