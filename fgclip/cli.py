@@ -424,6 +424,9 @@ def workflow_run_command(
                                                   show_default=False)] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder (default: runs/demo)",
                                                show_default=False)] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001) for the build and for "
+                                                "training with ray_workers; default $RAY_ADDRESS, else a local Ray",
+                                                show_default=False)] = None,
 ) -> None:
     """Make the shapes corpus, build negatives, pretrain, fine-tune (CE and control), evaluate, report.
 
@@ -433,7 +436,7 @@ def workflow_run_command(
     if config is not None and not config.is_file():
         raise _fail(f"{config} does not exist", 2)
     try:
-        cfg = load_workflow_config(config, output=output)
+        cfg = load_workflow_config(config, output=output, address=address)
     except (ValueError, TypeError) as err:
         raise _fail(str(err), 2) from err
     from .trainer.launch import quiet_logging

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import warnings
 from typing import Any, Callable, Iterable, Iterator
 
@@ -54,6 +55,8 @@ def map_shards(
     import ray
     from ray.data import ActorPoolStrategy
 
+    from .pipeline.shards import NODE_ENV
+
     shards = list(shards)
     if not shards:
         return
@@ -62,6 +65,12 @@ def map_shards(
         pool_size = min(len(shards), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
         class ShardWriter:  # a closure over ``task``, so no constructor arguments to keep
+            def __init__(self):
+                # The shard's stats record it ("node"); the host name alone does not tell apart
+                # two nodes on one machine.
+                node = ray.get_runtime_context().get_node_id()
+                os.environ[NODE_ENV] = f"{socket.gethostname()}/{node[:12]}"
+
             def __call__(self, row: dict) -> dict:
                 return {"result": json.dumps(task(int(row["shard"])))}
 

@@ -52,6 +52,9 @@ class WorkflowConfig:
     pretrain: dict = field(default_factory=dict)  # TrainConfig fields
     finetune: dict = field(default_factory=dict)  # TrainConfig fields, for both ce and control
     eval: dict = field(default_factory=dict)  # EvalConfig fields (batch_size, device)
+    # A Ray cluster (auto, ray://host:10001) for the build and for training with ray_workers;
+    # None: $RAY_ADDRESS, else a local Ray. A stage section's own `address` wins.
+    address: str | None = None
 
     def __post_init__(self):
         for name in ("train_images", "test_images"):
@@ -120,6 +123,8 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
         # Paths inside the output folder are hashed relative to it: a moved run folder is still done.
         settings = json.loads(json.dumps(settings, default=str).replace(str(out.resolve()), "<output>")
                               .replace(str(out), "<output>"))
+        # Where a stage runs does not change what it writes: moving to a cluster reruns nothing.
+        settings = {key: value for key, value in settings.items() if key != "address"}
         digest = _hash({"settings": settings, "upstream": [hashes[u] for u in upstream]})
         hashes[name] = digest
         if _record(folder).get("hash") == digest:
@@ -154,11 +159,12 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
     """Each stage's own config, built (and so validated) before any stage runs."""
     checkpoints = {name: str(out / name / "checkpoints" / "latest.pt") for name in ("pretrained", "ce", "control")}
     shards = str(out / "shards")
-    common = {"shards": shards, "model": str(model_path), "seed": cfg.seed}
+    cluster = {"address": cfg.address} if cfg.address else {}
+    common = {"shards": shards, "model": str(model_path), "seed": cfg.seed, **cluster}
     finetune = {**common, "pretrained": checkpoints["pretrained"], **cfg.finetune}
     return {
         "shards": load_config(BuildConfig, input=str(out / "corpus" / "train" / "corpus.jsonl"), output=shards,
-                              seed=cfg.seed, **_without(cfg.build, "input", "output")),
+                              seed=cfg.seed, **{**cluster, **_without(cfg.build, "input", "output")}),
         "pretrained": load_config(TrainConfig, output=str(out / "pretrained"), no_hard_negatives=True,
                                   **{**common, **cfg.pretrain}),
         "ce": load_config(TrainConfig, output=str(out / "ce"), **{**finetune, "no_hard_negatives": False}),

@@ -36,6 +36,16 @@ def run(tmp_path, config):
     return CliRunner().invoke(app, ["workflow", "run", str(config), "--output", str(tmp_path / "demo")])
 
 
+def test_the_address_reaches_the_build_and_the_training_stages(tmp_path):
+    from fgclip.workflow import load_workflow_config, stage_configs
+
+    stages = stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w"),
+                                                address="ray://head:10001"))
+    assert stages["shards"].address == "ray://head:10001"
+    assert {stages[name].address for name in ("pretrained", "ce", "control")} == {"ray://head:10001"}
+    assert stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w")))["shards"].address is None
+
+
 def test_the_workflow_runs_every_stage_then_skips_them(tmp_path):
     out = tmp_path / "demo"
     first = run(tmp_path, mini_config(tmp_path))
@@ -61,6 +71,12 @@ def test_the_workflow_runs_every_stage_then_skips_them(tmp_path):
     again = run(tmp_path, mini_config(tmp_path))
     assert again.exit_code == 0, again.output
     assert again.output.count("skipped") == 7
+    # Where the stages run is not part of their settings: naming a cluster (here one that does
+    # not exist: any connection attempt would fail) reruns nothing.
+    elsewhere = CliRunner().invoke(app, ["workflow", "run", str(mini_config(tmp_path)), "--output", str(out),
+                                         "--address", "127.0.0.1:9"])
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert elsewhere.output.count("skipped") == 7
 
     changed = run(tmp_path, mini_config(tmp_path, lr=0.002))  # only the fine-tunes and what follows rerun
     assert changed.exit_code == 0, changed.output

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 BUILD_DIR = "_build"  # the plan, temporary files and the config of a build in progress
 TAR_MTIME = 0  # every member gets this mtime, so that equal input gives byte-equal tars
 MAX_ERRORS_KEPT = 20  # bad-input messages kept per shard in its stats (all are counted)
+NODE_ENV = "FGCLIP_NODE"  # set in its workers by an executor that spans machines (ray_backend)
 
 
 def shard_name(shard: int) -> str:
@@ -195,12 +196,18 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
         "rule_errors": _rule_error_count(options) - rule_errors_before,
         "errors": errors,
         "seconds": round(time.perf_counter() - started, 3),
-        "node": socket.gethostname(),
+        "node": node_name(),
         "pid": os.getpid(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     write_json(stats_path(output, shard), stats)
     return stats
+
+
+def node_name() -> str:
+    """Where this shard was written: the executor's node label (Ray: host name and node id, which
+    tells apart two Ray nodes on one host), else the host name."""
+    return os.environ.get(NODE_ENV) or socket.gethostname()
 
 
 def _negatives(caption: str, source_key: str, options: ShardOptions) -> list:

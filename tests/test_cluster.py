@@ -1,0 +1,82 @@
+"""The stages on a real multi-node Ray cluster: two Ray nodes (ray.cluster_utils.Cluster) on this
+machine, each with its own raylet and one CPU, joined by the stages through `address`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray.train")
+pytestmark = pytest.mark.slow
+
+from fgclip import model as model_io  # noqa: E402
+from fgclip.config import BuildConfig  # noqa: E402
+from fgclip.pipeline.build import build_negatives  # noqa: E402
+from pipeline.corpus import write_jsonl_corpus  # noqa: E402
+from pipeline.test_build import digests, stable_stats  # noqa: E402
+from trainer.conftest import write_shards, write_tiny_config  # noqa: E402
+
+CRASH_SHARD, CRASH_AFTER = 3, 4  # the first worker to write sample 4 of shard 3 dies (os._exit)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Two nodes of one CPU each. Its processes inherit this environment when they start, so the
+    crash hook is armed here: it fires once, in whichever node's worker writes shard 3."""
+    from ray.cluster_utils import Cluster
+
+    marker = tmp_path_factory.mktemp("crash") / "crashed"
+    settings = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1", "RAY_DEDUP_LOGS": "0", "HF_HUB_OFFLINE": "1",
+                "FGCLIP_TEST_CRASH": f"{CRASH_SHARD}:{CRASH_AFTER}:{marker}"}
+    saved = {name: os.environ.get(name) for name in [*settings, "RAY_ADDRESS"]}
+    os.environ.update(settings)
+    os.environ.pop("RAY_ADDRESS", None)
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        nodes.add_node(num_cpus=1)
+        nodes.wait_for_nodes()
+        # The nodes' processes have it; this process and those it starts (a local build) must not.
+        os.environ.pop("FGCLIP_TEST_CRASH")
+        nodes.crash_marker = marker
+        yield nodes
+    finally:
+        nodes.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def test_build_spreads_shards_over_both_nodes_and_survives_a_killed_worker(cluster, tmp_path):
+    corpus = write_jsonl_corpus(tmp_path / "corpus", 60, bad_rows=True)
+    reference = tmp_path / "reference"
+    build_negatives(BuildConfig(input=str(corpus), output=str(reference), shard_size=10, executor="local"),
+                    echo=lambda line: None)
+    output = tmp_path / "shards"
+    totals = build_negatives(BuildConfig(input=str(corpus), output=str(output), shard_size=10, workers=2,
+                                         address=cluster.address), echo=lambda line: None)
+    assert cluster.crash_marker.exists(), "the injected worker crash did not happen"
+    assert totals["written"] == 60 and totals["shards"] == 7
+    # One actor per node (each has one CPU): both wrote shards, and the stats say which.
+    assert totals["nodes"] == 2
+    assert digests(output) == digests(reference)  # every tar and sizes.json byte-identical
+    assert stable_stats(output) == stable_stats(reference)
+
+
+def test_torch_trainer_with_one_worker_per_node_writes_one_checkpoint(cluster, tmp_path):
+    config = write_tiny_config(tmp_path)
+    shards = write_shards(tmp_path / "train-shards")
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fgclip.cli", "train", "--shards", str(shards), "--output", str(run),
+         "--model", str(config), "--steps", "2", "--batch-size", "4", "--workers", "0", "--log-every", "1",
+         "--device", "cpu", "--ray-workers", "2", "--address", cluster.address],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    record = model_io.read_checkpoint(run / "checkpoints" / "latest.pt")
+    assert record["world_size"] == 2 and record["progress"]["samples_seen"] == 16
