@@ -351,6 +351,9 @@ def eval_command(
     results: Annotated[str, typer.Option(help="Results file; rows are appended, finished ones skipped")] = "results.jsonl",
     batch_size: Annotated[int, typer.Option(help="Encoding batch size")] = 256,
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda when available)", show_default=False)] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001): run the eval there as one "
+                                                "task, with a GPU when --device cuda; default $RAY_ADDRESS, else here",
+                                                show_default=False)] = None,
 ) -> None:
     """Score checkpoints on compositional benchmarks, retrieval and zero-shot (resumable)."""
     from .config import EvalConfig
@@ -360,19 +363,19 @@ def eval_command(
     try:
         cfg = EvalConfig(checkpoints=tuple(checkpoint), benchmarks=tuple(benchmark), data_root=data_root, images=images,
                          names=tuple(name) if name else None, model=model, results=results, batch_size=batch_size,
-                         device=device)
+                         device=device, address=address)
     except ValueError as err:
         raise _fail(str(err), 2) from err
     missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
     if missing:
         raise _fail(f"checkpoint(s) not found: {', '.join(missing)}", 2)
 
-    from .eval.run import evaluate
+    from .eval.run import evaluate_where_configured
     from .trainer.launch import quiet_logging
 
     quiet_logging()
     try:
-        rows = evaluate(cfg, echo=typer.echo)
+        rows = evaluate_where_configured(cfg, echo=typer.echo)
     except (BenchmarkDataError, ModelError) as err:
         raise _fail(str(err), 2) from err
     typer.echo(f"{len(rows)} row(s) added to {cfg.results}")

@@ -308,6 +308,9 @@ class EvalConfig:
     batch_size: int = 256
     device: str | None = None  # None: cuda when available
     cache_dir: str | None = None  # None: fgclip-eval-cache beside the results file
+    # A Ray cluster (auto, ray://host:10001): the eval runs there as one task, with a GPU when
+    # device is cuda. None: $RAY_ADDRESS, else in this process.
+    address: str | None = None
 
     def __post_init__(self):
         if not self.checkpoints:

@@ -94,6 +94,21 @@ def map_shards(
             disconnect()
 
 
+def run_task(function: Callable[..., Any], *args: Any, num_gpus: float, address: str | None) -> Any:
+    """``function(*args)`` as one Ray task with 1 CPU and ``num_gpus`` GPUs, on the cluster at
+    ``address`` (or an embedded local Ray); returns its result. Its printed lines reach this
+    process through Ray's log forwarding. Not retried: a task that fails raises here."""
+    import ray
+
+    started = connect(address, None)
+    try:
+        task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(function)
+        return ray.get(task.remote(*args))
+    finally:
+        if started:
+            disconnect()
+
+
 def run_torch_trainer(
     train_function: Callable[[dict], Any], config: dict, *, workers: int, gpus_per_worker: float,
     address: str | None, storage_path: str,

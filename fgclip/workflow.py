@@ -172,7 +172,8 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
         "eval": load_config(EvalConfig, checkpoints=tuple(checkpoints[n] for n in CHECKPOINT_NAMES),
                             names=CHECKPOINT_NAMES, benchmarks=("shapes", "shapes-retrieval"),
                             data_root=str(out / "corpus" / "benchmark"), results=str(out / "eval" / "results.jsonl"),
-                            cache_dir=str(out / "eval" / "cache"), **_without(cfg.eval, "checkpoints", "results")),
+                            cache_dir=str(out / "eval" / "cache"),
+                            **{**cluster, **_without(cfg.eval, "checkpoints", "results")}),
     }
 
 
@@ -203,9 +204,9 @@ def _train(train: TrainConfig, echo: Callable[[str], None]) -> None:
 
 
 def _evaluate(evaluation: EvalConfig, echo: Callable[[str], None]) -> None:
-    from .eval.run import evaluate
+    from .eval.run import evaluate_where_configured
 
-    evaluate(evaluation, echo=echo)
+    evaluate_where_configured(evaluation, echo=echo)
 
 
 def _report(results: str, folder: Path) -> None:

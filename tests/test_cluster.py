@@ -14,8 +14,11 @@ pytest.importorskip("ray.train")
 pytestmark = pytest.mark.slow
 
 from fgclip import model as model_io  # noqa: E402
-from fgclip.config import BuildConfig  # noqa: E402
+from fgclip.config import BuildConfig, EvalConfig, TrainConfig  # noqa: E402
+from fgclip.eval.run import evaluate, read_results  # noqa: E402
 from fgclip.pipeline.build import build_negatives  # noqa: E402
+from fgclip.synthetic.shapes import WorldConfig, write_benchmark  # noqa: E402
+from fgclip.trainer import loop  # noqa: E402
 from pipeline.corpus import write_jsonl_corpus  # noqa: E402
 from pipeline.test_build import digests, stable_stats  # noqa: E402
 from trainer.conftest import write_shards, write_tiny_config  # noqa: E402
@@ -80,3 +83,27 @@ def test_torch_trainer_with_one_worker_per_node_writes_one_checkpoint(cluster, t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     record = model_io.read_checkpoint(run / "checkpoints" / "latest.pt")
     assert record["world_size"] == 2 and record["progress"]["samples_seen"] == 16
+
+
+def test_eval_runs_as_a_task_on_the_cluster_and_scores_as_it_does_here(cluster, tmp_path):
+    config = write_tiny_config(tmp_path)
+    run = tmp_path / "run"
+    loop.train(TrainConfig(shards=str(write_shards(tmp_path / "train-shards")), output=str(run), model=str(config),
+                           steps=1, batch_size=8, workers=0, device="cpu", precision="fp32"), echo=lambda _: None)
+    benchmark = write_benchmark(tmp_path / "shapes", 24, WorldConfig(), seed=3)
+    checkpoint = str(run / "checkpoints" / "latest.pt")
+    here = tmp_path / "here.jsonl"
+    evaluate(EvalConfig(checkpoints=(checkpoint,), benchmarks=("shapes",), data_root=str(benchmark),
+                        results=str(here), device="cpu"), echo=lambda _: None)
+    there = tmp_path / "there.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fgclip.cli", "eval", "--checkpoint", checkpoint, "--benchmark", "shapes",
+         "--data-root", str(benchmark), "--results", str(there), "--device", "cpu", "--address", cluster.address],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # Ray forwards a task's printed lines with the task's name and process id.
+    assert "(evaluate pid=" in proc.stdout + proc.stderr
+
+    def values(path):
+        return {(r["subset"], r["metric"], r["convention"]): r["value"] for r in read_results(path)}
+    assert values(there) == values(here) and len(values(here)) >= 5

@@ -42,7 +42,7 @@ def test_the_address_reaches_the_build_and_the_training_stages(tmp_path):
     stages = stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w"),
                                                 address="ray://head:10001"))
     assert stages["shards"].address == "ray://head:10001"
-    assert {stages[name].address for name in ("pretrained", "ce", "control")} == {"ray://head:10001"}
+    assert {stages[name].address for name in ("pretrained", "ce", "control", "eval")} == {"ray://head:10001"}
     assert stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w")))["shards"].address is None
 
 

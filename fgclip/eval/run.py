@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,19 @@ from .cases import Subset
 from .scoring import Encoder, score_subset
 
 log = logging.getLogger(__name__)
+
+
+def evaluate_where_configured(cfg: EvalConfig, echo: Callable[[str], None] = print) -> list[dict]:
+    """``evaluate(cfg)`` in this process; or, given a cluster (``cfg.address`` or $RAY_ADDRESS),
+    as one Ray task there that asks for a GPU when ``cfg.device`` is cuda (the benchmark files,
+    checkpoints and results file must then be on a file system every node sees)."""
+    address = cfg.address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        return evaluate(cfg, echo)
+    from .. import ray_backend
+
+    gpus = 1 if (cfg.device or "").startswith("cuda") else 0
+    return ray_backend.run_task(evaluate, cfg, echo, num_gpus=gpus, address=address)
 
 
 def evaluate(cfg: EvalConfig, echo: Callable[[str], None] = print,
