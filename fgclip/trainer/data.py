@@ -70,11 +70,13 @@ class ShardListError(ValueError):
 
 
 def expand_shards(spec: str | Sequence[str]) -> list[str]:
-    """Local shard paths from a spec: braces, globs, directories, '::'-joined parts, or a list.
+    """Shard paths or URIs from a spec: braces, globs, directories, '::'-joined parts, or a list.
 
     A string is split on '::' (open_clip's separator); a sequence gives the parts directly. Each
     part is brace-expanded ('{000000..000031}', kept in brace order); an item naming a directory
-    stands for its ``*.tar`` and an item with glob characters for its matches, both sorted. The
+    stands for its ``*.tar`` and an item with glob characters for its matches, both sorted. An
+    item with a scheme (``s3://``, ``gs://``, ``file://``...) is read through fsspec, which needs
+    that scheme's package (s3fs, gcsfs...); open_clip's ``pipe:`` commands are not run. The
     result is deduplicated (first occurrence kept): a shard listed twice would be read twice an
     epoch and counted twice in sizes. Raises ShardListError when the spec expands to nothing or
     names a missing file or one that is not a .tar.
@@ -83,16 +85,21 @@ def expand_shards(spec: str | Sequence[str]) -> list[str]:
     paths: list[str] = []
     missing: list[str] = []
     for part in (p.strip() for p in parts):
-        if "://" in part or part.startswith("pipe:"):
-            raise ShardListError(f"{part!r}: only local shard paths are supported")
-        for item in braceexpand.braceexpand(part) if part else ():
-            paths.extend(_expand_item(os.path.expanduser(item), missing))
+        if part.startswith("pipe:"):
+            raise ShardListError(f"{part!r}: pipe: commands are not run; give a path or a URL (s3://...)")
+        items = list(braceexpand.braceexpand(part)) if part else []
+        if "://" in part:
+            paths.extend(_expand_remote_items(items, missing))
+        else:
+            for item in items:
+                paths.extend(_expand_item(os.path.expanduser(item), missing))
     if missing:
         raise ShardListError(f"{len(missing)} shard(s) not found: {_some(missing)}")
     not_tar = [p for p in paths if not p.endswith(".tar")]
     if not_tar:
         raise ShardListError(f"not a .tar shard: {_some(not_tar)} (shards are uncompressed .tar files)")
-    unique = list(dict.fromkeys(os.path.normpath(p) for p in paths))
+    # normpath would turn "s3://" into "s3:/"
+    unique = list(dict.fromkeys(p if "://" in p else os.path.normpath(p) for p in paths))
     if not unique:
         raise ShardListError(f"shard spec {spec!r} expands to no shard")
     return unique
@@ -114,6 +121,51 @@ def _expand_item(item: str, missing: list[str]) -> list[str]:
         missing.append(item)
         return []
     return [item]
+
+
+def _expand_remote_items(items: list[str], missing: list[str]) -> list[str]:
+    """Brace-expanded URIs of one part: each folder is listed once (one request, not one per
+    shard: a LAION-size list names tens of thousands)."""
+    import fsspec
+
+    found: list[str] = []
+    listings: dict[str, set[str]] = {}
+    for item in items:
+        try:
+            fs, path = fsspec.core.url_to_fs(item)
+        except (ImportError, ValueError) as e:
+            raise ShardListError(f"{item}: {e}") from e
+        if _GLOB_CHARS & set(path):
+            matches = sorted(fs.glob(path))
+            if not matches:
+                raise ShardListError(f"pattern {item!r} matches no file")
+            found.extend(fs.unstrip_protocol(m) for m in matches)
+            continue
+        folder = path.rstrip("/").rpartition("/")[0]
+        if folder not in listings:
+            try:
+                listings[folder] = {entry.rstrip("/") for entry in fs.ls(folder, detail=False)}
+            except (FileNotFoundError, OSError):
+                listings[folder] = set()
+        if fs.isdir(path):
+            tars = sorted(p for p in fs.ls(path, detail=False) if p.endswith(".tar"))
+            if not tars:
+                raise ShardListError(f"directory {item} holds no *.tar shard")
+            found.extend(fs.unstrip_protocol(t) for t in tars)
+        elif path.rstrip("/") in listings[folder]:
+            found.append(item)
+        else:
+            missing.append(item)
+    return found
+
+
+def _open_binary(path: str):
+    """A local path with open(); a URI (scheme://) through fsspec."""
+    if "://" in path:
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")
 
 
 def _some(names: Sequence[str], shown: int = 5) -> str:
@@ -149,8 +201,8 @@ def _by_folder(shards: Sequence[str]) -> dict[str, list[str]]:
 def _read_sizes(path: str) -> dict[str, int] | None:
     """sizes.json as {basename: count}; None when the file is absent, ShardListError when malformed."""
     try:
-        with open(path, encoding="utf-8") as f:
-            sizes = json.load(f)
+        with _open_binary(path) as f:
+            sizes = json.loads(f.read().decode("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
@@ -451,7 +503,7 @@ def _read_shard(shard: str, expected: int | None, problems: _Problems) -> Iterat
     when sizes.json does not know the shard.
     """
     try:
-        raw_file = open(shard, "rb")
+        raw_file = _open_binary(shard)
     except OSError as e:
         problems.drop("missing_shard", shard, None, e, expected or 1)
         return

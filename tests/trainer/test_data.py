@@ -190,9 +190,27 @@ def test_expand_shards_errors(tmp_path):
         expand_shards(str(tmp_path / "empty"))
     with pytest.raises(ShardListError, match="expands to no shard"):
         expand_shards("")
-    with pytest.raises(ShardListError, match="local"):
-        expand_shards("s3://bucket/{000000..000001}.tar")
+    with pytest.raises(ShardListError, match="pipe:"):
+        expand_shards("pipe:aws s3 cp s3://bucket/000000.tar -")
+    with pytest.raises(ShardListError, match="000005.tar"):
+        expand_shards(f"file://{a}/{{000000..000005}}.tar")
+    with pytest.raises(ShardListError, match="nosuchscheme"):
+        expand_shards("nosuchscheme://bucket/000000.tar")
     assert issubclass(ShardListError, ValueError)
+
+
+def test_uri_shards_read_through_fsspec_like_paths(tmp_path):
+    """A scheme:// spec goes through fsspec (s3://, gs://... with their packages installed);
+    file:// stands in for them here. Same shards, same counts, same batches as the paths."""
+    shards = rich_dataset(tmp_path / "a", [3, 5, 2])
+    a = tmp_path / "a"
+    uris = [f"file://{path}" for path in shards]
+    assert expand_shards(f"file://{a}/{{000000..000002}}.tar") == uris
+    assert expand_shards(f"file://{a}/*.tar") == uris
+    assert expand_shards(f"file://{a}") == uris  # a folder: its *.tar
+    assert count_samples(uris) == count_samples(shards) == 10
+    by_path = list(stream(shards, epoch=1, workers=2, shuffle_buffer=3))
+    assert_same_batches(by_path, list(stream(expand_shards(f"file://{a}"), epoch=1, workers=2, shuffle_buffer=3)))
 
 
 def test_count_samples_reads_sizes_json(tmp_path):
