@@ -47,6 +47,10 @@ class UsageError(ValueError):
 def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) -> dict:
     """Run the whole job (resuming a killed one) and return the totals written to manifest.json."""
     started = time.perf_counter()
+    for flag, value in (("--input", cfg.input), ("--output", cfg.output), ("--image-root", cfg.image_root)):
+        if value and "://" in value:  # pathlib would read "s3://b/x" as the local folder "s3:/b/x"
+            raise UsageError(f"{flag} {value}: URLs are not supported by build-negatives yet; mount the bucket "
+                             "(s3fs, gcsfuse) and give its path. (fgclip train reads shards from URLs.)")
     try:
         files = expand_input(cfg.input, cfg.format)
         fmt = cfg.format or guess_format(files)

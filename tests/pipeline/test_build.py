@@ -225,7 +225,7 @@ def test_a_changed_input_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("problem", ["missing input", "inside input", "matches input glob", "foreign tars",
-                                     "unknown suffix"])
+                                     "unknown suffix", "output url"])
 def test_usage_errors_stop_before_any_work(problem, tmp_path):
     corpus = write_jsonl_corpus(tmp_path / "corpus", 3)
     output = tmp_path / "out"
@@ -242,12 +242,14 @@ def test_usage_errors_stop_before_any_work(problem, tmp_path):
         output.mkdir()
         (output / "000000.tar").write_bytes(b"someone else's")
         match = "did not write"
+    elif problem == "output url":  # once written to a local folder "s3:"
+        output, match = "s3://bucket/shards", "URLs are not supported"
     else:
         corpus = corpus.rename(corpus.with_suffix(".txt"))
         match = "cannot tell the format"
     with pytest.raises(UsageError, match=match):
         build(corpus, output, **options)
-    assert not (output / BUILD_DIR).exists()
+    assert not (Path(output) / BUILD_DIR).exists() and not Path("s3:").exists()
 
 
 @pytest.mark.parametrize("pattern, output, matches", [
