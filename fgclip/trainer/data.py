@@ -141,18 +141,20 @@ def _expand_remote_items(items: list[str], missing: list[str]) -> list[str]:
                 raise ShardListError(f"pattern {item!r} matches no file")
             found.extend(fs.unstrip_protocol(m) for m in matches)
             continue
-        folder = path.rstrip("/").rpartition("/")[0]
+        path = path.rstrip("/")
+        folder = path.rpartition("/")[0]
         if folder not in listings:
             try:
-                listings[folder] = {entry.rstrip("/") for entry in fs.ls(folder, detail=False)}
+                listings[folder] = {entry["name"].rstrip("/"): entry["type"] for entry in fs.ls(folder, detail=True)}
             except (FileNotFoundError, OSError):
-                listings[folder] = set()
-        if fs.isdir(path):
+                listings[folder] = {}
+        kind = listings[folder].get(path)
+        if kind == "directory":
             tars = sorted(p for p in fs.ls(path, detail=False) if p.endswith(".tar"))
             if not tars:
                 raise ShardListError(f"directory {item} holds no *.tar shard")
             found.extend(fs.unstrip_protocol(t) for t in tars)
-        elif path.rstrip("/") in listings[folder]:
+        elif kind is not None:
             found.append(item)
         else:
             missing.append(item)

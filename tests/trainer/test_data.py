@@ -199,6 +199,19 @@ def test_expand_shards_errors(tmp_path):
     assert issubclass(ShardListError, ValueError)
 
 
+def test_uri_shards_list_each_folder_once(tmp_path, monkeypatch):
+    """On S3 a request per shard would take minutes for a LAION-size list."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    shards = rich_dataset(tmp_path / "a", [1] * 6)
+    calls = []
+    original = LocalFileSystem.ls
+    monkeypatch.setattr(LocalFileSystem, "ls", lambda self, path, *a, **k: calls.append(path) or original(self, path, *a, **k))
+    monkeypatch.setattr(LocalFileSystem, "isdir", lambda *a, **k: pytest.fail("one request per shard"))
+    assert expand_shards(f"file://{tmp_path / 'a'}/{{000000..000005}}.tar") == [f"file://{p}" for p in shards]
+    assert len(calls) == 1
+
+
 def test_uri_shards_read_through_fsspec_like_paths(tmp_path):
     """A scheme:// spec goes through fsspec (s3://, gs://... with their packages installed);
     file:// stands in for them here. Same shards, same counts, same batches as the paths."""
