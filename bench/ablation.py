@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -39,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgclip import workflow  # noqa: E402
-from fgclip.config import EvalConfig, dump_config  # noqa: E402
+from fgclip.config import dump_config  # noqa: E402
 from fgclip.files import write_atomically, write_json  # noqa: E402
 from fgclip.plots import pyplot, save_figure  # noqa: E402
 
@@ -120,7 +121,6 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
     results.unlink(missing_ok=True)  # eval appends; a rerun scores afresh
     evaluation = dataclasses.replace(stages["eval"], checkpoints=tuple(str(p) for p in checkpoints.values()),
                                      names=tuple(checkpoints), results=str(results))
-    assert isinstance(evaluation, EvalConfig)
     evaluate(evaluation, echo=echo)
     rows = []
     for line in results.read_text(encoding="utf-8").splitlines():
@@ -141,8 +141,6 @@ def train_once(train_cfg, train, echo) -> None:
         return
     echo(f"{out.name}: training")
     if out.exists():
-        import shutil
-
         shutil.rmtree(out)
     train(train_cfg, echo=echo)
     write_json(marker, settings)
@@ -210,7 +208,7 @@ def markdown_table(summary: dict, diagnostics: list[dict], seeds: list[int], fix
 
 def plot(summary: dict, path: Path, seeds: list[int]) -> None:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(11, 4.8))
     width = 0.8 / len(VARIANTS)
     for k, (name, label, _) in enumerate(VARIANTS):
         means = [summary[name].get(c, {}).get("mean", 0.0) for c in COLUMNS]
@@ -224,7 +222,7 @@ def plot(summary: dict, path: Path, seeds: list[int]) -> None:
     ax.set_ylim(0, 105)
     ax.set_title(f"shapes world: the objective's terms, mean of seeds {', '.join(map(str, seeds))} "
                  "(bars: min-max)")
-    ax.legend(fontsize=7, ncol=3, loc="lower left")
+    ax.legend(fontsize=7, ncol=len(VARIANTS), loc="upper center", bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     save_figure(fig, path)
 
