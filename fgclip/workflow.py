@@ -124,7 +124,9 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
         settings = json.loads(json.dumps(settings, default=str).replace(str(out.resolve()), "<output>")
                               .replace(str(out), "<output>"))
         # Where a stage runs does not change what it writes: moving to a cluster reruns nothing.
-        settings = {key: value for key, value in settings.items() if key != "address"}
+        # (Hashed as "no address", not left out, so that runs recorded before this was so
+        # keep their hashes.)
+        settings = {key: None if key == "address" else value for key, value in settings.items()}
         digest = _hash({"settings": settings, "upstream": [hashes[u] for u in upstream]})
         hashes[name] = digest
         if _record(folder).get("hash") == digest:
