@@ -45,15 +45,16 @@ from fgclip.config import dump_config  # noqa: E402
 from fgclip.files import write_atomically, write_json  # noqa: E402
 from fgclip.plots import pyplot, save_figure  # noqa: E402
 
+FIXED = "--fixed-margin"  # in an override: the margin given on the command line
 # (name, what it is, overrides of the workflow's `ce` fine-tune); None: the workflow's own run
 VARIANTS = (
     ("itc", "ITC only (control)", None),
     ("itc_hn", "ITC(hn)", {"imc_weight": 0.0, "cmr_weight": 0.0}),
     ("itc_hn_imc", "ITC(hn) + IMC", {"cmr_weight": 0.0}),
     ("itc_hn_cmr", "ITC(hn) + CMR", {"imc_weight": 0.0}),
-    ("itc_hn_cmr_fixed", "ITC(hn) + CMR, fixed margin", "fixed_no_imc"),
+    ("itc_hn_cmr_fixed", "ITC(hn) + CMR, fixed margin", {"imc_weight": 0.0, "cmr_fixed_margin": FIXED}),
     ("all", "ITC(hn) + IMC + CMR (CE)", None),
-    ("all_fixed", "all, fixed margin", "fixed"),
+    ("all_fixed", "all, fixed margin", {"cmr_fixed_margin": FIXED}),
 )
 WORKFLOW_RUN = {"itc": "control", "all": "ce"}
 SUBSETS = ("replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
@@ -114,8 +115,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
         if name in WORKFLOW_RUN:
             train_cfg = stages[WORKFLOW_RUN[name]]
         else:
-            fixed = {"cmr_fixed_margin": args.fixed_margin}
-            changes = {"fixed": fixed, "fixed_no_imc": {**fixed, "imc_weight": 0.0}}.get(overrides, overrides)
+            changes = {key: args.fixed_margin if value == FIXED else value for key, value in overrides.items()}
             train_cfg = dataclasses.replace(stages["ce"], output=str(folder / name), **changes)
             train_once(train_cfg, train, echo)
         checkpoints[name] = Path(train_cfg.output) / "checkpoints" / "latest.pt"
