@@ -1,6 +1,6 @@
 """What the CE-CLIP objective costs a training step, and how fast the data stream feeds one.
 
-    .venv/bin/python bench/train.py [--repeats 7] [--batch 128] [--stream-samples 600] [--out bench/results/train.json]
+    .venv/bin/python bench/train.py [--repeats 7] [--batch 128] [--stream-samples 600] [--stream-workers 1,2] [--stream-repeats 3] [--out bench/results/train.json]
 
 Part 1, the step (CPU, a small open_clip config, synthetic batches): four variants run in turn
 within each repeat, so the machine's noise hits them alike; the table gives medians.
@@ -14,8 +14,11 @@ that it adds under 3% to a step.
 
 Part 2, the data stream alone: shards of 224-px JPEGs, 5 captions and 8 negatives (2 per kind)
 per sample, read, decoded, augmented (open_clip's train transform) and tokenized by
-fgclip.trainer.data with 1 and 2 loader workers; samples/s after the first batch. Target:
->= 400 samples/s per worker.
+fgclip.trainer.data with 1 and 2 loader workers; samples/s after the first batch, the images made
+float in this process as the trainer does. Two variants in turn within each repeat: "trainer"
+(workers send uint8 images, fgclip's tokenizer) and "float in workers" (the whole transform in
+the workers, open_clip's tokenizer as it comes: the stream before 2026-11-27). Target: >= 400
+samples/s per worker.
 """
 
 from __future__ import annotations
@@ -167,30 +170,53 @@ def write_stream_shards(folder: Path, samples: int, per_shard: int = 100, distin
     return sorted(str(folder / name) for name in sizes)
 
 
-def stream_benchmark(samples: int, batch_size: int, worker_counts: list[int]) -> dict:
+# The stream as the trainer runs it, and as it ran before 2026-11-27 (the whole transform in the
+# workers, float images through shared memory, open_clip's tokenizer as it comes).
+STREAM_VARIANTS = {
+    "trainer": {"defer_normalize": True, "tokenizer": "fgclip"},
+    "float in workers": {"defer_normalize": False, "tokenizer": "open_clip"},
+}
+
+
+def stream_benchmark(samples: int, batch_size: int, worker_counts: list[int], repeats: int) -> dict:
     import open_clip
 
     transform = open_clip.image_transform(224, is_train=True)
-    tokenizer = open_clip.get_tokenizer("ViT-B-32")
-    results = {}
+    tokenizers = {"fgclip": model_io.tokenizer(model_io.resolve_architecture("ViT-B-32")),
+                  "open_clip": open_clip.get_tokenizer("ViT-B-32")}
+    runs: dict[str, dict[str, list[float]]] = {v: {str(w): [] for w in worker_counts} for v in STREAM_VARIANTS}
     with tempfile.TemporaryDirectory() as folder:
         shards = write_stream_shards(Path(folder), samples)
         jpeg_bytes = statistics.median(os.path.getsize(s) for s in shards) / 100
-        for workers in worker_counts:
-            settings = data.StreamSettings(batch_size=batch_size, workers=workers, shuffle_buffer=200)
-            stream = data.TrainStream(shards, settings, preprocess=transform, tokenize=tokenizer, epoch=0,
-                                      samples_per_epoch=samples)
-            seen, started = 0, None
-            for batch in stream:
-                if started is None:  # after the first batch: worker start-up is not throughput
-                    started = time.perf_counter()
-                    continue
-                seen += batch["image"].shape[0]
-            elapsed = time.perf_counter() - started
-            results[str(workers)] = {"samples_per_s": seen / elapsed, "per_worker": seen / elapsed / max(workers, 1),
-                                     "samples_timed": seen}
+        for repeat in range(repeats):
+            for workers in worker_counts:
+                for name, variant in STREAM_VARIANTS.items():  # in turn: the machine's noise hits both alike
+                    settings = data.StreamSettings(batch_size=batch_size, workers=workers, shuffle_buffer=200,
+                                                   defer_normalize=variant["defer_normalize"])
+                    stream = data.TrainStream(shards, settings, preprocess=transform,
+                                              tokenize=tokenizers[variant["tokenizer"]], epoch=repeat,
+                                              samples_per_epoch=samples)
+                    runs[name][str(workers)].append(timed_stream(stream))
+    by_variant = {
+        name: {count: {"samples_per_s": statistics.median(rates), "per_worker": statistics.median(rates) / max(int(count), 1),
+                       "all_samples_per_s": rates} for count, rates in by_count.items()}
+        for name, by_count in runs.items()}
     return {"samples": samples, "batch_size": batch_size, "image_side": 224, "captions_per_sample": 5,
-            "negatives_per_caption": 2 * len(KINDS), "tar_bytes_per_sample": jpeg_bytes, "by_workers": results}
+            "negatives_per_caption": 2 * len(KINDS), "tar_bytes_per_sample": jpeg_bytes, "repeats": repeats,
+            "variants": STREAM_VARIANTS, "by_variant": by_variant, "by_workers": by_variant["trainer"]}
+
+
+def timed_stream(stream) -> float:
+    """samples/s after the first batch (worker start-up is not throughput); the images are made
+    float as the trainer makes them (on CPU here, in this process)."""
+    seen, started = 0, None
+    for batch in stream:
+        data.images_on(batch, "cpu")
+        if started is None:
+            started = time.perf_counter()
+            continue
+        seen += batch["image"].shape[0]
+    return seen / (time.perf_counter() - started)
 
 
 def main() -> int:
@@ -199,6 +225,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=128, help="batch size of the step benchmark")
     parser.add_argument("--stream-samples", type=int, default=600)
     parser.add_argument("--stream-workers", default="1,2")
+    parser.add_argument("--stream-repeats", type=int, default=3)
     parser.add_argument("--parts", default="step,stream", help="which parts to run, comma-separated")
     parser.add_argument("--out", type=Path, default=Path("bench/results/train.json"))
     args = parser.parse_args()
@@ -211,7 +238,7 @@ def main() -> int:
     if "step" in parts:
         result["step"] = run_step_part(args.batch, args.repeats)
     if "stream" in parts:
-        result["stream"] = run_stream_part(args.stream_samples, args.stream_workers)
+        result["stream"] = run_stream_part(args.stream_samples, args.stream_workers, args.stream_repeats)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result)
     print(f"wrote {args.out}")
@@ -231,14 +258,18 @@ def run_step_part(batch: int, repeats: int) -> dict:
     return step
 
 
-def run_stream_part(samples: int, worker_list: str) -> dict:
+def run_stream_part(samples: int, worker_list: str, repeats: int) -> dict:
     workers = [int(w) for w in worker_list.split(",")]
-    stream = stream_benchmark(samples, 32, workers)
+    stream = stream_benchmark(samples, 32, workers, repeats)
     print(f"data stream, 224 px JPEGs ({stream['tar_bytes_per_sample'] / 1000:.0f} KB a sample in the tar), "
-          "5 captions x 8 negatives:")
-    for count, result in stream["by_workers"].items():
-        print(f"  {count} worker(s): {result['samples_per_s']:7.0f} samples/s, {result['per_worker']:6.0f} per worker "
-              "(target >= 400)")
+          f"5 captions x 8 negatives, median of {repeats}:")
+    print(f"  {'variant':<18} {'workers':>7} {'samples/s':>10} {'per worker':>11} {'x before':>9}")
+    for name, by_count in stream["by_variant"].items():
+        for count, result in by_count.items():
+            before = stream["by_variant"]["float in workers"][count]["samples_per_s"]
+            print(f"  {name:<18} {count:>7} {result['samples_per_s']:10.0f} {result['per_worker']:11.0f} "
+                  f"{result['samples_per_s'] / before:9.2f}")
+    print("  target: >= 400 samples/s per worker (the trainer's variant)")
     return stream
 
 

@@ -47,9 +47,11 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple, Sequence
 
 import braceexpand
+import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
+from torchvision.transforms import Normalize, ToTensor
 
 from fgclip.schema import KINDS
 
@@ -259,6 +261,10 @@ class StreamSettings:
     hard_negatives: bool = True  # False: no neg_text/neg_mask in batches, negatives not even read
     shuffle_buffer: int = 1000  # samples per worker shuffle buffer (0 or 1 = no sample shuffle)
     pin_memory: bool = False
+    # Workers send uint8 images and the consumer applies the transform's ToTensor + Normalize
+    # (see Normalization): a quarter of the bytes through shared memory and to the GPU, and less
+    # work per sample in the workers. False: workers run the whole transform and send floats.
+    defer_normalize: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "kinds", tuple(self.kinds))
@@ -274,9 +280,12 @@ class StreamSettings:
 class TrainStream:
     """Iterable over batches for ONE rank for ONE epoch; len() = batches this rank yields (equal on every rank).
 
-    A batch is a dict: "image" float [B,3,H,W], "text" long [B,L], "neg_text" long [B,K,L] and
+    A batch is a dict: "image" [B,3,H,W], "text" long [B,L], "neg_text" long [B,K,L] and
     "neg_mask" bool [B,K] (K = len(settings.kinds); both absent when hard_negatives is False),
-    "keys" list[str], and "skipped" {reason: samples} dropped by its worker since its previous batch.
+    "keys" list[str], "skipped" {reason: samples} dropped by its worker since its previous batch,
+    and "normalization": a Normalization when "image" is uint8 (the transform ends in ToTensor +
+    Normalize and ``defer_normalize`` is on), else None and "image" is the transform's float
+    output. ``images_on(batch, device)`` gives the model's input either way.
     ``skip_batches=n`` starts after the rank's first n batches of the epoch (resume): len() is then
     ``batches_per_epoch - n`` and the batches are those an unskipped stream yields from index n.
     """
@@ -320,6 +329,11 @@ class TrainStream:
             settings, epoch, rank, tuple(map(tuple, self.worker_shards)), _known_sizes(self.shards),
             self.batches_per_epoch // workers, skip_batches,
         )
+        self.normalization: Normalization | None = None
+        if settings.defer_normalize:
+            pil_steps, self.normalization = split_normalization(preprocess)
+            if self.normalization is not None:
+                preprocess = _ThenUint8(pil_steps)
         self._preprocess, self._tokenize = preprocess, tokenize
 
     def _warn_if_shared(self, workers: int) -> None:
@@ -342,7 +356,7 @@ class TrainStream:
         # A fixed generator makes the workers' base seed (torch, random, numpy) reproducible too.
         generator = torch.Generator().manual_seed(_seed_int("loader", s.seed, self.epoch, self.rank))
         loader = DataLoader(
-            _RankDataset(self._plan, self._preprocess, self._tokenize),
+            _RankDataset(self._plan, self._preprocess, self._tokenize, self.normalization),
             batch_size=None,  # workers collate their own batches
             num_workers=s.workers,
             pin_memory=s.pin_memory,
@@ -350,6 +364,69 @@ class TrainStream:
             generator=generator,
         )
         return iter(loader)
+
+
+# ---------------------------------------------------------------------------------------------
+# Images: uint8 from the workers, normalised by the consumer
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """A transform's last two steps, torchvision's ToTensor and Normalize, applied to a uint8
+    batch by its consumer: x = (u / 255 - mean[c]) / std[c].
+
+    The float32 operations and their order are those of ToTensor then Normalize, each exactly
+    rounded, so the result equals the whole transform's output bit for bit
+    (tests/trainer/test_data.py checks it on CPU).
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        dtype = torch.get_default_dtype()
+        mean = torch.as_tensor(self.mean, dtype=dtype, device=images.device).view(-1, 1, 1)
+        std = torch.as_tensor(self.std, dtype=dtype, device=images.device).view(-1, 1, 1)
+        return images.to(dtype).div(255).sub_(mean).div_(std)
+
+
+def split_normalization(preprocess) -> tuple[Callable, Normalization | None]:
+    """(the steps of ``preprocess`` before ToTensor, its ToTensor + Normalize as a Normalization),
+    or (``preprocess``, None) when it is not a Compose ending in those two (open_clip's is)."""
+    steps = getattr(preprocess, "transforms", None)
+    if not isinstance(steps, list) or len(steps) < 2:
+        return preprocess, None
+    to_tensor, normalize = steps[-2:]
+    # open_clip's MaybeToTensor is ToTensor that passes tensors through; any other subclass
+    # could convert differently.
+    if type(to_tensor).__name__ not in ("ToTensor", "MaybeToTensor") or not isinstance(to_tensor, ToTensor):
+        return preprocess, None
+    if type(normalize) is not Normalize or normalize.inplace:
+        return preprocess, None
+    mean, std = tuple(map(float, normalize.mean)), tuple(map(float, normalize.std))
+    return type(preprocess)(steps[:-2]), Normalization(mean, std)
+
+
+class _ThenUint8:
+    """The PIL steps of a transform, then the image as a uint8 [3,H,W] tensor (picklable)."""
+
+    def __init__(self, pil_steps: Callable):
+        self.pil_steps = pil_steps
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        image = self.pil_steps(image)
+        if not isinstance(image, Image.Image) or image.mode != "RGB":
+            raise TypeError(f"the steps before ToTensor gave {type(image).__name__} "
+                            f"{getattr(image, 'mode', '')}, not an RGB PIL image")
+        return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+
+
+def images_on(batch: dict, device: torch.device | str) -> torch.Tensor:
+    """The batch's images on ``device`` as the model takes them (normalised there when the
+    workers sent uint8: a quarter of the bytes to copy)."""
+    images = batch["image"].to(device, non_blocking=True)
+    normalization = batch.get("normalization")
+    return normalization(images) if normalization is not None and images.dtype == torch.uint8 else images
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,15 +451,15 @@ class _Raw(NamedTuple):
 
     key: str
     shard: str
-    image: bytes
+    image: Image.Image  # opened (its header read), not decoded
     caption: str
     negatives: tuple[str | None, ...]  # one per settings.kinds slot
     pass_no: int
 
 
 class _RankDataset(IterableDataset):
-    def __init__(self, plan: _Plan, preprocess, tokenize):
-        self.plan, self.preprocess, self.tokenize = plan, preprocess, tokenize
+    def __init__(self, plan: _Plan, preprocess, tokenize, normalization: Normalization | None):
+        self.plan, self.preprocess, self.tokenize, self.normalization = plan, preprocess, tokenize, normalization
 
     def __iter__(self):
         info = get_worker_info()
@@ -392,10 +469,10 @@ class _RankDataset(IterableDataset):
         # n's, which belongs to worker n % W. So physical worker p plays logical worker
         # (p + n) % W, and the round-robin order lines up with the unskipped stream.
         logical = (physical + self.plan.skip_batches) % workers
-        return _worker_batches(self.plan, logical, self.preprocess, self.tokenize)
+        return _worker_batches(self.plan, logical, self.preprocess, self.tokenize, self.normalization)
 
 
-def _worker_batches(plan: _Plan, worker: int, preprocess, tokenize) -> Iterator[dict]:
+def _worker_batches(plan: _Plan, worker: int, preprocess, tokenize, normalization: Normalization | None) -> Iterator[dict]:
     """The batches of one logical worker: batch b is the rank's batch b * W + worker."""
     s = plan.settings
     workers = len(plan.worker_shards)
@@ -418,7 +495,7 @@ def _worker_batches(plan: _Plan, worker: int, preprocess, tokenize) -> Iterator[
             if image is not None:
                 items.append((raw, image))
                 last_ok_pass = raw.pass_no
-        yield _collate(items, problems.take(), tokenize, s)
+        yield _collate(items, problems.take(), tokenize, s, normalization)
 
 
 def _sample_stream(plan: _Plan, worker: int, problems: "_Problems") -> Iterator[_Raw]:
@@ -567,8 +644,7 @@ def _check_sample(key: str, files: dict[str, bytes], shard: str, pass_no: int, p
         problems.drop("no_caption", shard, key, "no non-empty caption in json or txt")
         return None
     try:
-        with Image.open(io.BytesIO(files[image_ext])):
-            pass
+        image = Image.open(io.BytesIO(files[image_ext]))  # kept open: _decode reads on from the header
     except Exception as e:  # PIL raises many kinds; any of them means this image is unusable
         problems.drop("corrupt_image", shard, key, e)
         return None
@@ -577,7 +653,7 @@ def _check_sample(key: str, files: dict[str, bytes], shard: str, pass_no: int, p
     rng = _rng("caption", s.seed, plan.epoch, key)
     caption, negatives = captions[rng.randrange(len(captions))]
     chosen = tuple(rng.choice(negatives[k]) if negatives.get(k) else None for k in s.kinds) if s.hard_negatives else ()
-    return _Raw(key, shard, files[image_ext], caption, chosen, pass_no)
+    return _Raw(key, shard, image, caption, chosen, pass_no)
 
 
 def _caption_records(files: dict[str, bytes], with_negatives: bool) -> list[tuple[str, dict[str, list[str]]]]:
@@ -610,8 +686,9 @@ def _caption_entry(entry: dict, with_negatives: bool) -> tuple[str, dict[str, li
 def _decode(raw: _Raw, preprocess, plan: _Plan, problems: _Problems) -> torch.Tensor | None:
     """The preprocessed image, or None (counted) when it does not decode."""
     try:
-        with Image.open(io.BytesIO(raw.image)) as image:
-            rgb = image.convert("RGB")
+        with raw.image as image:
+            image.load()
+            rgb = image if image.mode == "RGB" else image.convert("RGB")
     except Exception as e:  # a header that parsed over broken data
         problems.drop("corrupt_image", raw.shard, raw.key, e)
         return None
@@ -625,7 +702,8 @@ def _decode(raw: _Raw, preprocess, plan: _Plan, problems: _Problems) -> torch.Te
         return None
 
 
-def _collate(items: list[tuple[_Raw, torch.Tensor]], skipped: dict[str, int], tokenize, s: StreamSettings) -> dict:
+def _collate(items: list[tuple[_Raw, torch.Tensor]], skipped: dict[str, int], tokenize, s: StreamSettings,
+             normalization: Normalization | None) -> dict:
     raws = [raw for raw, _ in items]
     text = _tokens(tokenize, [raw.caption for raw in raws])
     batch = {
@@ -635,6 +713,7 @@ def _collate(items: list[tuple[_Raw, torch.Tensor]], skipped: dict[str, int], to
         "text": text,
         "keys": [raw.key for raw in raws],
         "skipped": skipped,
+        "normalization": normalization,
     }
     if s.hard_negatives:
         rows, slots = len(raws), len(s.kinds)

@@ -268,7 +268,7 @@ def accumulate_gradients(model, loss_fn: CompositionLoss, micro: list[dict], wor
 def encode(model, batch: dict, device: torch.device, hard_negatives: bool) -> Features:
     """Features of a batch's images, captions and valid negatives, in one forward call (so DDP
     sees every parameter use); masked negatives are not encoded at all."""
-    image = batch["image"].to(device, non_blocking=True)
+    image = data.images_on(batch, device)
     text = batch["text"].to(device, non_blocking=True)
     tokens, mask = text, None
     if hard_negatives:

@@ -441,6 +441,47 @@ def test_fits_open_clip_transform_and_tokenizer(tmp_path):
         tokenize=open_clip.get_tokenizer("ViT-B-32"),
     )
     batch = next(iter(s))
-    assert batch["image"].shape == (2, 3, 32, 32) and batch["image"].dtype == torch.float32
+    # open_clip's transform ends in ToTensor + Normalize: the workers send uint8, the consumer normalises
+    assert batch["image"].shape == (2, 3, 32, 32) and batch["image"].dtype == torch.uint8
+    assert data.images_on(batch, "cpu").dtype == torch.float32
     assert batch["text"].shape == (2, 77) and batch["text"].dtype == torch.long
     assert batch["neg_text"].shape == (2, len(KINDS), 77) and batch["neg_mask"].all()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_deferred_normalization_equals_the_whole_transform_bit_for_bit(tmp_path, workers):
+    open_clip = pytest.importorskip("open_clip")
+    shards = rich_dataset(tmp_path, [3, 3])
+    transform = open_clip.image_transform(32, is_train=True)  # random crops: seeded per sample
+
+    def images(defer: bool) -> torch.Tensor:
+        s = stream(shards, preprocess=transform, workers=workers, defer_normalize=defer, batch_size=3)
+        return torch.cat([data.images_on(batch, "cpu") for batch in s])
+
+    whole, deferred = images(False), images(True)
+    assert whole.dtype == deferred.dtype == torch.float32
+    assert torch.equal(whole, deferred)
+    assert whole.min() < -1 and whole.max() > 1  # normalised values, not [0, 1]
+
+
+def test_split_normalization_only_takes_totensor_then_normalize():
+    from torchvision import transforms as T
+
+    steps, normalization = data.split_normalization(
+        T.Compose([T.CenterCrop(4), T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))]))
+    assert normalization == data.Normalization((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
+    assert [type(step) for step in steps.transforms] == [T.CenterCrop]
+    for other in (T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.2,), inplace=True)]),  # would write in place
+                  T.Compose([T.ToTensor(), T.CenterCrop(4)]),
+                  tiny_preprocess):
+        assert data.split_normalization(other) == (other, None)
+
+
+def test_a_transform_that_ends_in_a_non_rgb_image_is_counted_not_sent(tmp_path):
+    from torchvision import transforms as T
+
+    shards = rich_dataset(tmp_path, [2])
+    grey = T.Compose([T.Resize(8), T.Grayscale(), T.ToTensor(), T.Normalize((0.5,), (0.2,))])
+    s = stream(shards, preprocess=grey, batch_size=1)
+    with pytest.raises(RuntimeError, match="decodes"):  # every sample dropped as a preprocess error
+        list(s)
