@@ -7,7 +7,7 @@ kind); its ``rule`` names the edit that produced it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 KINDS: tuple[str, ...] = ("relation", "attribute", "object", "action")
 
@@ -23,7 +23,8 @@ class Negative:
             raise ValueError(f"unknown negative kind {self.kind!r}; expected one of {', '.join(KINDS)}")
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        # Written out: dataclasses.asdict deep-copies each field: 4% of a shard's time with negatives.
+        return {"text": self.text, "kind": self.kind, "rule": self.rule}
 
     @classmethod
     def from_dict(cls, record: dict) -> "Negative":

@@ -307,11 +307,14 @@ def _relates_to_pronoun_or_each_other(caption: Caption, index: int, key: tuple[s
 
 
 _PART_RELATION_WORDS = 4  # "in the middle of"
+_PART_RELATION_FIRST_WORDS = frozenset(key[0] for key in (*lexicon.PART_RELATIONS, *lexicon.PART_RELATIONS_ON_GROUND))
 
 
 def _part_relation(caption: Caption, index: int) -> tuple[str, ...]:
     """Where on a thing: "parked on the side of the road" -> "in the middle of the road". Only
     for a visible thing or a place after it, not "in the middle of the night"."""
+    if caption.lower(index) not in _PART_RELATION_FIRST_WORDS:  # most words: no key to build
+        return ()
     key = tuple(caption.lower(k) for k in range(index, min(index + _PART_RELATION_WORDS, len(caption.tokens))))
     replacements = lexicon.PART_RELATIONS.get(key) or lexicon.PART_RELATIONS_ON_GROUND.get(key)
     if not replacements or index == 0:

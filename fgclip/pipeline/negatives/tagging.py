@@ -20,17 +20,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from nltk.tokenize import RegexpTokenizer
+import regex
 
 # Words (with inner hyphens: "8-year-old"), clitics split off as the Penn Treebank does
 # ("man 's", "do n't"), numbers with separators, and single punctuation marks.
 _TOKEN_PATTERN = r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\d+(?:[.,:]\d+)+|\w+(?:-\w+)*|[^\w\s]"
-_tokenizer = RegexpTokenizer(_TOKEN_PATTERN)
+# The engine and flags of NLTK's RegexpTokenizer, called directly: NLTK 3.10 wraps every match
+# in a ReDoS timeout guard, which cost as much as the matching. This pattern is ours and cannot
+# backtrack badly (each alternative consumes what the others cannot).
+_token_regex = regex.compile(_TOKEN_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 
 
 def tokenize(text: str) -> list[tuple[int, int]]:
-    """Character spans of the tokens of ``text`` (NLTK's RegexpTokenizer)."""
-    return list(_tokenizer.span_tokenize(text))
+    """Character spans of the tokens of ``text`` (what NLTK's RegexpTokenizer gives)."""
+    return [match.span() for match in _token_regex.finditer(text)]
 
 
 class Tagger(Protocol):
@@ -41,34 +44,56 @@ class Tagger(Protocol):
 
 # --- the default Brill tagger -----------------------------------------------------------------
 
-_PREDICATES: dict[str, Callable] = {
-    # t is the padded list of [word, tag]; i is the current position; x, y the rule arguments.
-    "prevtag": lambda t, i, x, y: t[i - 1][1] == x,
-    "nexttag": lambda t, i, x, y: t[i + 1][1] == x,
-    "prev2tag": lambda t, i, x, y: t[i - 2][1] == x,
-    "next2tag": lambda t, i, x, y: t[i + 2][1] == x,
-    "prev1or2tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1]),
-    "next1or2tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1]),
-    "prev1or2or3tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1], t[i - 3][1]),
-    "next1or2or3tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1], t[i + 3][1]),
-    "surroundtag": lambda t, i, x, y: t[i - 1][1] == x and t[i + 1][1] == y,
-    "curwd": lambda t, i, x, y: t[i][0] == x,
-    "prevwd": lambda t, i, x, y: t[i - 1][0] == x,
-    "nextwd": lambda t, i, x, y: t[i + 1][0] == x,
-    "prev1or2wd": lambda t, i, x, y: x in (t[i - 1][0], t[i - 2][0]),
-    "next1or2wd": lambda t, i, x, y: x in (t[i + 1][0], t[i + 2][0]),
-    "prevwdtag": lambda t, i, x, y: t[i - 1][0] == x and t[i - 1][1] == y,
-    "nextwdtag": lambda t, i, x, y: t[i + 1][0] == x and t[i + 1][1] == y,
-    "wdprevtag": lambda t, i, x, y: t[i - 1][1] == x and t[i][0] == y,
-    "wdnexttag": lambda t, i, x, y: t[i][0] == x and t[i + 1][1] == y,
-    "wdand2aft": lambda t, i, x, y: t[i][0] == x and t[i + 2][0] == y,
-    "wdand2tagbfr": lambda t, i, x, y: t[i - 2][1] == x and t[i][0] == y,
-    "wdand2tagaft": lambda t, i, x, y: t[i][0] == x and t[i + 2][1] == y,
-    "lbigram": lambda t, i, x, y: t[i - 1][0] == x and t[i][0] == y,
-    "rbigram": lambda t, i, x, y: t[i][0] == x and t[i + 1][0] == y,
-    "prevbigram": lambda t, i, x, y: t[i - 2][1] == x and t[i - 1][1] == y,
-    "nextbigram": lambda t, i, x, y: t[i + 1][1] == x and t[i + 2][1] == y,
+# Brill's contextual predicates as Python conditions. W0 is the current word; W1p, W2p the words
+# 1 and 2 before it, W1n, W2n after it; T1p..T3p and T1n..T3n the current tags around it; {x}
+# and {y} the rule's two arguments.
+_PREDICATES: dict[str, str] = {
+    "prevtag": "T1p == {x}",
+    "nexttag": "T1n == {x}",
+    "prev2tag": "T2p == {x}",
+    "next2tag": "T2n == {x}",
+    "prev1or2tag": "(T1p == {x} or T2p == {x})",
+    "next1or2tag": "(T1n == {x} or T2n == {x})",
+    "prev1or2or3tag": "(T1p == {x} or T2p == {x} or T3p == {x})",
+    "next1or2or3tag": "(T1n == {x} or T2n == {x} or T3n == {x})",
+    "surroundtag": "T1p == {x} and T1n == {y}",
+    "curwd": "W0 == {x}",
+    "prevwd": "W1p == {x}",
+    "nextwd": "W1n == {x}",
+    "prev1or2wd": "(W1p == {x} or W2p == {x})",
+    "next1or2wd": "(W1n == {x} or W2n == {x})",
+    "prevwdtag": "W1p == {x} and T1p == {y}",
+    "nextwdtag": "W1n == {x} and T1n == {y}",
+    "wdprevtag": "T1p == {x} and W0 == {y}",
+    "wdnexttag": "W0 == {x} and T1n == {y}",
+    "wdand2aft": "W0 == {x} and W2n == {y}",
+    "wdand2tagbfr": "T2p == {x} and W0 == {y}",
+    "wdand2tagaft": "W0 == {x} and T2n == {y}",
+    "lbigram": "W1p == {x} and W0 == {y}",
+    "rbigram": "W0 == {x} and W1n == {y}",
+    "prevbigram": "T2p == {x} and T1p == {y}",
+    "nextbigram": "T1n == {x} and T2n == {y}",
 }
+_CONTEXT = (
+    "W0 = t[i][0]; W1p = t[i - 1][0]; W2p = t[i - 2][0]; W1n = t[i + 1][0]; W2n = t[i + 2][0]\n"
+    "    T1p = t[i - 1][1]; T2p = t[i - 2][1]; T3p = t[i - 3][1]; T1n = t[i + 1][1]; T2n = t[i + 2][1]; T3n = t[i + 3][1]\n"
+)
+
+
+def _compile_rules(rules: list[tuple[str, str, str, str]]) -> Callable[[list, int], str | None]:
+    """One function for an ordered list of (to_tag, predicate, x, y): the to_tag of the first rule
+    that holds at position i of the padded [word, tag] list t, or None. As Python source, not a
+    loop over predicate functions: the tagger then costs a third of what it did."""
+    lines = ["def first_match(t, i):", "    " + _CONTEXT]
+    for to_tag, predicate, x, y in rules:
+        condition = _PREDICATES[predicate].format(x=repr(x), y=repr(y))
+        lines.append(f"    if {condition}: return {to_tag!r}")
+    lines.append("    return None")
+    namespace: dict = {}
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source is built from the rule table alone
+    return namespace["first_match"]
+
+
 _PAD = ["", "STAART"]
 
 
@@ -157,20 +182,20 @@ class BrillTagger:
         # Rules indexed by the tag they rewrite, kept in file order; textblob applies them per
         # token against the token's tag before the contextual pass and keeps the last match, so
         # scanning each bucket from the end and stopping at the first match is equivalent.
-        self._rules: dict[str, list[tuple[str, Callable, str, str]]] = defaultdict(list)
-        wildcard: list[tuple[int, tuple]] = []
+        by_tag: dict[str, list[tuple[int, tuple[str, str, str, str]]]] = defaultdict(list)
+        wildcard: list[tuple[int, tuple[str, str, str, str]]] = []
         for order, fields in enumerate(_read_rules(data_dir / "en-context.txt")):
             if len(fields) < 4 or fields[2].lower() not in _PREDICATES:
                 continue
-            rule = (fields[1], _PREDICATES[fields[2].lower()], fields[3], fields[4] if len(fields) > 4 else "")
-            if fields[0] == "*":
-                wildcard.append((order, rule))
-            else:
-                self._rules[fields[0]].append((order, rule))
-        for tag in list(self._rules):
-            merged = sorted(self._rules[tag] + wildcard, key=lambda pair: pair[0])
-            self._rules[tag] = [rule for _, rule in reversed(merged)]
-        self._wildcard = [rule for _, rule in reversed(wildcard)]
+            rule = (fields[1], fields[2].lower(), fields[3], fields[4] if len(fields) > 4 else "")
+            (wildcard if fields[0] == "*" else by_tag[fields[0]]).append((order, rule))
+        self.rules: dict[str, list[tuple[str, str, str, str]]] = {}  # by tag, in the order tried
+        for tag in by_tag:
+            merged = sorted(by_tag[tag] + wildcard, key=lambda pair: pair[0])
+            self.rules[tag] = [rule for _, rule in reversed(merged)]
+        self.wildcard_rules = [rule for _, rule in reversed(wildcard)]
+        self._first_match = {tag: _compile_rules(rules) for tag, rules in self.rules.items()}
+        self._wildcard_match = _compile_rules(self.wildcard_rules)
         self._is_noun = extra_nouns
         self._is_verb = is_verb
 
@@ -193,11 +218,9 @@ class BrillTagger:
         lexical = [[w, self._lexical_tag(w, i)] for i, w in enumerate(words)]
         padded = [_PAD] * 3 + lexical + [_PAD] * 3
         for i in range(3, 3 + len(lexical)):
-            original = padded[i][1]
-            for to_tag, predicate, x, y in self._rules.get(original, self._wildcard):
-                if predicate(padded, i, x, y):
-                    padded[i] = [padded[i][0], to_tag]
-                    break
+            to_tag = self._first_match.get(padded[i][1], self._wildcard_match)(padded, i)
+            if to_tag is not None:
+                padded[i] = [padded[i][0], to_tag]
         return caption_fixes(words, [tag for _, tag in padded[3:-3]], self._is_verb)
 
 

@@ -1,7 +1,9 @@
 import random
 
+from nltk.tokenize import RegexpTokenizer
+
 from fgclip.pipeline.negatives import parse
-from fgclip.pipeline.negatives.tagging import BrillTagger, default_tagger, tokenize
+from fgclip.pipeline.negatives.tagging import _PAD, _TOKEN_PATTERN, BrillTagger, caption_fixes, default_tagger, tokenize
 
 
 def _words(text):
@@ -13,6 +15,67 @@ def test_tokenize_splits_punctuation_and_clitics_and_keeps_spans():
     words = _words(text)
     assert words == ["A", "man", "'s", "8-year-old", "dog", ",", "do", "n't", "run", "."]
     assert all(text[s:e] == w for (s, e), w in zip(tokenize(text), words))
+
+
+def test_tokenize_gives_the_spans_of_nltks_regexp_tokenizer(reference_captions):
+    nltk_tokenizer = RegexpTokenizer(_TOKEN_PATTERN)
+    texts = [text for group in reference_captions.values() for text in group]
+    texts += ["cafe\u0301 au lait", "na\u00efve 3,000.5 m\u00b2", "\u4e24\u53ea\u732b, don't!", "x\ny\r\nz", ""]
+    assert [tokenize(t) for t in texts] == [list(nltk_tokenizer.span_tokenize(t)) for t in texts]
+
+
+# Brill's predicates, written out one by one: the reference the tagger's compiled rules must match.
+_REFERENCE_PREDICATES = {
+    "prevtag": lambda t, i, x, y: t[i - 1][1] == x,
+    "nexttag": lambda t, i, x, y: t[i + 1][1] == x,
+    "prev2tag": lambda t, i, x, y: t[i - 2][1] == x,
+    "next2tag": lambda t, i, x, y: t[i + 2][1] == x,
+    "prev1or2tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1]),
+    "next1or2tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1]),
+    "prev1or2or3tag": lambda t, i, x, y: x in (t[i - 1][1], t[i - 2][1], t[i - 3][1]),
+    "next1or2or3tag": lambda t, i, x, y: x in (t[i + 1][1], t[i + 2][1], t[i + 3][1]),
+    "surroundtag": lambda t, i, x, y: t[i - 1][1] == x and t[i + 1][1] == y,
+    "curwd": lambda t, i, x, y: t[i][0] == x,
+    "prevwd": lambda t, i, x, y: t[i - 1][0] == x,
+    "nextwd": lambda t, i, x, y: t[i + 1][0] == x,
+    "prev1or2wd": lambda t, i, x, y: x in (t[i - 1][0], t[i - 2][0]),
+    "next1or2wd": lambda t, i, x, y: x in (t[i + 1][0], t[i + 2][0]),
+    "prevwdtag": lambda t, i, x, y: t[i - 1][0] == x and t[i - 1][1] == y,
+    "nextwdtag": lambda t, i, x, y: t[i + 1][0] == x and t[i + 1][1] == y,
+    "wdprevtag": lambda t, i, x, y: t[i - 1][1] == x and t[i][0] == y,
+    "wdnexttag": lambda t, i, x, y: t[i][0] == x and t[i + 1][1] == y,
+    "wdand2aft": lambda t, i, x, y: t[i][0] == x and t[i + 2][0] == y,
+    "wdand2tagbfr": lambda t, i, x, y: t[i - 2][1] == x and t[i][0] == y,
+    "wdand2tagaft": lambda t, i, x, y: t[i][0] == x and t[i + 2][1] == y,
+    "lbigram": lambda t, i, x, y: t[i - 1][0] == x and t[i][0] == y,
+    "rbigram": lambda t, i, x, y: t[i][0] == x and t[i + 1][0] == y,
+    "prevbigram": lambda t, i, x, y: t[i - 2][1] == x and t[i - 1][1] == y,
+    "nextbigram": lambda t, i, x, y: t[i + 1][1] == x and t[i + 2][1] == y,
+}
+
+
+def _tag_rule_by_rule(tagger, words):
+    padded = [_PAD] * 3 + [[w, tagger._lexical_tag(w, i)] for i, w in enumerate(words)] + [_PAD] * 3
+    for i in range(3, 3 + len(words)):
+        for to_tag, predicate, x, y in tagger.rules.get(padded[i][1], tagger.wildcard_rules):
+            if _REFERENCE_PREDICATES[predicate](padded, i, x, y):
+                padded[i] = [padded[i][0], to_tag]
+                break
+    return caption_fixes(words, [tag for _, tag in padded[3:-3]], tagger._is_verb)
+
+
+def test_the_compiled_rules_tag_as_the_rules_applied_one_by_one(reference_captions):
+    tagger = default_tagger()
+    assert set(_REFERENCE_PREDICATES) >= {rule[1] for rules in tagger.rules.values() for rule in rules}
+    texts = [text for group in reference_captions.values() for text in group][::3]
+    texts += ["YOU AND Y2K", "a 'quoted' word", "X marks the spot, Y does not"]  # rule arguments with quotes, X, Y
+    changed = 0
+    for text in texts:
+        words = _words(text)
+        ours = tagger.tag(words)
+        assert ours == _tag_rule_by_rule(tagger, words), text
+        changed += ours != [tagger._lexical_tag(w, i) for i, w in enumerate(words)]
+    assert len(texts) > 7000 and changed > 1000  # the contextual rules do fire
 
 
 def test_caption_fixes():
