@@ -1,6 +1,39 @@
-import pytest
+import random
 
-from fgclip.pipeline.negatives.parse import Edit, apply_edits, moved_text, parse
+import pytest
+from nltk import RegexpParser
+
+from fgclip.pipeline.negatives.parse import NOUN_PHRASE_PATTERN, Edit, apply_edits, moved_text, noun_phrase_spans, parse
+from fgclip.pipeline.negatives.tagging import default_tagger, tokenize
+
+
+def _nltk_spans(tags):
+    """The noun phrases NLTK's RegexpParser finds with the same rule: the reference."""
+    tree = RegexpParser(f"NP: {{{NOUN_PHRASE_PATTERN}}}").parse([(str(i), tag) for i, tag in enumerate(tags)])
+    spans, position = [], 0
+    for node in tree:
+        size = len(node) if hasattr(node, "label") else 1
+        if hasattr(node, "label"):
+            spans.append((position, position + size))
+        position += size
+    return spans
+
+
+def test_noun_phrases_are_those_of_nltks_regexp_parser(reference_captions):
+    tagger = default_tagger()
+    sequences = {tuple(tagger.tag([t[s:e] for s, e in tokenize(t)]))
+                 for group in reference_captions.values() for t in group[::4]}
+    rng = random.Random(0)
+    tag_set = ["DT", "PDT", "PRP$", "CD", "JJ", "JJR", "JJS", "VBN", "NN", "NNS", "NNP", "NNPS", "IN", "VBG",
+               "VBZ", "CC", ",", ".", "``", "''", "$", "(", ")", ":", "RB", "TO"]
+    sequences |= {tuple(rng.choice(tag_set) for _ in range(rng.randrange(1, 25))) for _ in range(3000)}
+    assert len(sequences) > 5000
+    found = 0
+    for tags in sequences:
+        spans = noun_phrase_spans(tags)
+        assert spans == _nltk_spans(tags), tags
+        found += len(spans)
+    assert found > 10000
 
 
 @pytest.mark.parametrize("text", [
