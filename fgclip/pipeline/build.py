@@ -35,7 +35,7 @@ from . import shards as shard_io
 from .executors import LocalExecutor, RayExecutor
 from .report import plot_negatives, print_summary, summarize
 from .shards import BUILD_DIR, ShardOptions
-from .sources import SourceError, expand_input, guess_format, read_rows
+from .sources import InputFile, SourceError, expand_input, guess_format, is_url, read_rows, url_info, url_to_fs
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,9 @@ class UsageError(ValueError):
 def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) -> dict:
     """Run the whole job (resuming a killed one) and return the totals written to manifest.json."""
     started = time.perf_counter()
-    for flag, value in (("--input", cfg.input), ("--output", cfg.output), ("--image-root", cfg.image_root)):
-        if value and "://" in value:  # pathlib would read "s3://b/x" as the local folder "s3:/b/x"
-            raise UsageError(f"{flag} {value}: URLs are not supported by build-negatives yet; mount the bucket "
-                             "(s3fs, gcsfuse) and give its path. (fgclip train reads shards from URLs.)")
+    if "://" in cfg.output:  # pathlib would read "s3://b/x" as the local folder "s3:/b/x"
+        raise UsageError(f"--output {cfg.output}: build-negatives writes to a local or mounted folder, not a URL "
+                         "(the input may be one); mount the bucket (s3fs, gcsfuse) and give its path")
     try:
         files = expand_input(cfg.input, cfg.format)
         fmt = cfg.format or guess_format(files)
@@ -125,10 +124,16 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     return totals
 
 
-def _check_output_outside_input(pattern: str, files: list[Path], output: Path) -> None:
+def _check_output_outside_input(pattern: str, files: list[InputFile], output: Path) -> None:
     out = output.resolve()
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output} is a file; give a folder")
+    if is_url(pattern):
+        from fsspec.implementations.local import LocalFileSystem
+
+        if not isinstance(url_to_fs(pattern)[0], LocalFileSystem):
+            return  # the output is local, the input is not
+        pattern, files = url_to_fs(pattern)[1], [Path(url_to_fs(f)[1]) for f in files]
     given = Path(pattern)
     if given.is_dir() and (out == given.resolve() or given.resolve() in out.parents):
         raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")
@@ -150,20 +155,28 @@ def _glob_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return bool(path) and fnmatch.fnmatchcase(path[0], head) and _glob_matches(path[1:], rest)
 
 
-def _build_identity(cfg: BuildConfig, files: list[Path], fmt: str) -> dict:
+def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str) -> dict:
     """What decides the bytes of the output: two runs into one folder must agree on it."""
     options = {name: value for name, value in dump_config(cfg).items() if name in BUILD_OUTPUT_FIELDS}
     options["format"] = fmt
     # The same folder named from another working directory is the same input.
-    options["input"] = os.path.abspath(cfg.input)
+    options["input"] = cfg.input if is_url(cfg.input) else os.path.abspath(cfg.input)
     if cfg.image_root is not None:
-        options["image_root"] = os.path.abspath(cfg.image_root)
+        options["image_root"] = cfg.image_root if is_url(cfg.image_root) else os.path.abspath(cfg.image_root)
     return {
         "options": options,
-        "input_files": [{"path": str(f.resolve()), "bytes": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns}
-                        for f in files],
+        "input_files": [_file_identity(f) for f in files],
         "generator": None if cfg.no_negatives else generator_fingerprint(),
     }
+
+
+def _file_identity(file: InputFile) -> dict:
+    if isinstance(file, Path):
+        return {"path": str(file.resolve()), "bytes": file.stat().st_size, "mtime_ns": file.stat().st_mtime_ns}
+    info = url_info(file)
+    # What the store says changes with the content: an ETag (S3, GCS) or a modification time.
+    version = next((info[k] for k in ("ETag", "etag", "md5Hash", "mtime", "LastModified", "updated") if k in info), None)
+    return {"path": file, "bytes": int(info["size"]), "version": str(version)}
 
 
 @functools.lru_cache(maxsize=1)

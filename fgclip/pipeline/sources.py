@@ -16,6 +16,10 @@ its captions together) or one :class:`BadRow` per input record that cannot becom
 
 Nothing is decoded beyond what the stream needs; captions come out raw (a str, possibly with
 lone surrogates where the bytes were not UTF-8) and :func:`clean_captions` judges them.
+
+An input file is a local ``Path`` or a URL (``s3://``, ``gs://``, ``file://``...) read through
+fsspec, which needs the scheme's package (s3fs, gcsfs). Images named in a table or a COCO json
+are resolved against the file's folder or ``--image-root``, so they are URLs too when those are.
 """
 
 from __future__ import annotations
@@ -53,11 +57,15 @@ class SourceError(ValueError):
 class ImageRef:
     """Where an image's bytes are: a whole file, or ``size`` bytes at ``offset`` inside a tar."""
 
-    path: str
+    path: str  # a local path or a URL
     offset: int = -1
     size: int = -1
 
     def read(self) -> bytes:
+        if is_url(self.path):
+            fs, path = url_to_fs(self.path)
+            # One ranged request for a tar member, not the file system's read-ahead blocks.
+            return fs.cat_file(path) if self.offset < 0 else fs.cat_file(path, self.offset, self.offset + self.size)
         with open(self.path, "rb") as handle:
             if self.offset < 0:
                 return handle.read()
@@ -88,31 +96,78 @@ class BadRow:
 
 
 # ---------------------------------------------------------------------------------------------
+# Input files: local paths or URLs
+
+InputFile = Path | str  # a URL is kept as its string
+
+# Size and version of URL inputs from the listings that found them: one request per folder,
+# not one per file (a LAION-size corpus is tens of thousands of tars).
+_url_info: dict[str, dict] = {}
+
+
+def is_url(name: object) -> bool:
+    return isinstance(name, str) and "://" in name
+
+
+def url_to_fs(url: str):
+    """(fsspec file system, path within it) of a URL."""
+    import fsspec
+
+    return fsspec.core.url_to_fs(url)
+
+
+def file_name(file: InputFile) -> str:
+    return file.name if isinstance(file, Path) else file.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _suffix(file: InputFile) -> str:
+    return os.path.splitext(file_name(file))[1].lower()
+
+
+def _folder(file: InputFile) -> str:
+    return str(file.parent) if isinstance(file, Path) else file.rsplit("/", 1)[0]
+
+
+def open_input(file: InputFile):
+    if isinstance(file, Path):
+        return open(file, "rb")
+    fs, path = url_to_fs(file)
+    return fs.open(path, "rb")
+
+
+def url_info(url: str) -> dict:
+    """fsspec's info of a URL (size, and mtime or ETag...), from its listing when there was one."""
+    if url not in _url_info:
+        fs, path = url_to_fs(url)
+        _url_info[url] = fs.info(path)
+    return _url_info[url]
+
+
+def _input_size(file: InputFile) -> int:
+    return file.stat().st_size if isinstance(file, Path) else int(url_info(file)["size"])
+
+
+# ---------------------------------------------------------------------------------------------
 # Finding the files and their format
 
 
-def expand_input(pattern: str, fmt: str | None = None) -> list[Path]:
+def expand_input(pattern: str, fmt: str | None = None) -> list[InputFile]:
     """The files an ``--input`` names, sorted: a file, a glob, a folder, or a brace range
-    (``{00000..00099}.tar``, in its own order).
+    (``{00000..00099}.tar``, in its own order); local paths, or URLs when ``pattern`` is one.
 
     Of a folder, the files of ``fmt`` are taken; with no format given, its tars if it has any
     (an img2dataset output folder also holds .parquet and _stats.json files), else every file
     with a known suffix.
     """
+    if is_url(pattern):
+        return _expand_url(pattern, fmt)
     path = Path(pattern)
     if path.is_file():
         return [path]
     if "{" in pattern and ".." in pattern:
         return _expand_braces(pattern)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _SUFFIX_FORMATS)
-        wanted = fmt or ("webdataset" if any(p.suffix.lower() == ".tar" for p in files) else None)
-        if wanted is not None:
-            files = [p for p in files if _SUFFIX_FORMATS[p.suffix.lower()] == wanted
-                     or (wanted == "coco" and p.suffix.lower() == ".json")]
-        if not files:
-            raise SourceError(f"{pattern}: folder holds no {fmt or 'json/jsonl/csv/tsv/parquet/tar'} file")
-        return files
+        return _folder_files(pattern, [p for p in path.iterdir() if p.is_file()], fmt)
     if glob.has_magic(pattern):
         files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
         if files:
@@ -121,22 +176,80 @@ def expand_input(pattern: str, fmt: str | None = None) -> list[Path]:
     raise SourceError(f"{pattern}: no such file or folder")
 
 
+def _folder_files(pattern: str, files: list[InputFile], fmt: str | None) -> list[InputFile]:
+    files = sorted((f for f in files if _suffix(f) in _SUFFIX_FORMATS), key=str)
+    wanted = fmt or ("webdataset" if any(_suffix(f) == ".tar" for f in files) else None)
+    if wanted is not None:
+        files = [f for f in files if _SUFFIX_FORMATS[_suffix(f)] == wanted or (wanted == "coco" and _suffix(f) == ".json")]
+    if not files:
+        raise SourceError(f"{pattern}: folder holds no {fmt or 'json/jsonl/csv/tsv/parquet/tar'} file")
+    return files
+
+
 def _expand_braces(pattern: str) -> list[Path]:
     """webdataset's shard notation, ``cc3m/{00000..00331}.tar``: every file it names must exist."""
     from braceexpand import braceexpand
 
     files = [Path(name) for name in braceexpand(pattern)]
-    missing = [f for f in files if not f.is_file()]
-    if missing:
-        raise SourceError(f"{pattern}: {len(missing)} of the {len(files)} files it names do not exist "
-                          f"(first: {missing[0]})")
+    _all_exist(pattern, files, [f for f in files if not f.is_file()])
     return files
 
 
-def guess_format(files: list[Path]) -> str:
-    formats = {_SUFFIX_FORMATS.get(p.suffix.lower()) for p in files}
+def _all_exist(pattern: str, files: list, missing: list) -> None:
+    if missing:
+        raise SourceError(f"{pattern}: {len(missing)} of the {len(files)} files it names do not exist "
+                          f"(first: {missing[0]})")
+
+
+def _expand_url(pattern: str, fmt: str | None) -> list[str]:
+    """expand_input for a URL: each folder is listed once, and the listing's sizes kept."""
+    fs, path = url_to_fs(pattern)
+
+    def listing(folder: str) -> dict[str, str]:  # path in the file system -> URL, of its files
+        try:
+            entries = fs.ls(folder, detail=True)
+        except FileNotFoundError:
+            return {}
+        found = {}
+        for entry in entries:
+            if entry.get("type") == "file":
+                url = fs.unstrip_protocol(entry["name"])
+                _url_info[url] = entry
+                found[fs._strip_protocol(entry["name"])] = url
+        return found
+
+    if "{" in pattern and ".." in pattern:
+        from braceexpand import braceexpand
+
+        names = list(braceexpand(pattern))
+        listed: dict[str, str] = {}
+        for folder in dict.fromkeys(url_to_fs(name)[1].rsplit("/", 1)[0] for name in names):
+            listed.update(listing(folder))
+        wanted = [url_to_fs(name)[1] for name in names]
+        _all_exist(pattern, names, [n for n, w in zip(names, wanted) if w not in listed])
+        return [listed[w] for w in wanted]
+    if glob.has_magic(path):
+        found = fs.glob(path, detail=True)
+        files = []
+        for name, entry in sorted(found.items()):
+            if entry.get("type") == "file":
+                url = fs.unstrip_protocol(name)
+                _url_info[url] = entry
+                files.append(url)
+        if not files:
+            raise SourceError(f"{pattern}: no file matches")
+        return files
+    if fs.isdir(path):
+        return _folder_files(pattern, list(listing(path).values()), fmt)
+    if fs.isfile(path):
+        return [pattern]
+    raise SourceError(f"{pattern}: no such file or folder")
+
+
+def guess_format(files: list[InputFile]) -> str:
+    formats = {_SUFFIX_FORMATS.get(_suffix(p)) for p in files}
     if None in formats:
-        odd = next(p for p in files if p.suffix.lower() not in _SUFFIX_FORMATS)
+        odd = next(p for p in files if _suffix(p) not in _SUFFIX_FORMATS)
         raise SourceError(f"{odd}: cannot tell the format from the name; give --format ({'|'.join(FORMATS)})")
     if len(formats) > 1:
         raise SourceError(f"input mixes formats ({', '.join(sorted(formats))}); give one kind of file")
@@ -179,7 +292,7 @@ def _has_surrogates(text: str) -> bool:
 
 
 def read_rows(
-    files: Iterable[Path],
+    files: Iterable[InputFile],
     fmt: str,
     *,
     image_root: str | None = None,
@@ -189,7 +302,7 @@ def read_rows(
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     for path in files:
-        root = Path(image_root) if image_root else path.parent
+        root = (image_root if is_url(image_root) else str(Path(image_root))) if image_root else _folder(path)
         if fmt == "coco":
             yield from _read_coco(path, root)
         elif fmt == "webdataset":
@@ -202,15 +315,18 @@ def read_rows(
             )
 
 
-def _resolve(root: Path, name: str) -> str:
-    # os.path, not pathlib: this runs once per input row, and pathlib costs 10 us a call.
-    return os.path.join(str(root), name)
+def _resolve(root: str, name: str) -> str:
+    # os.path, not pathlib: this runs once per input row, and pathlib costs 10 us a call. It
+    # joins URLs too ("s3://b/images" + "x.jpg"); an absolute name stays a local path.
+    return os.path.join(root, name)
 
 
-def _read_coco(path: Path, root: Path) -> Iterator[SourceRow | BadRow]:
+def _read_coco(path: InputFile, root: str) -> Iterator[SourceRow | BadRow]:
+    with open_input(path) as handle:
+        raw = handle.read()
     try:
         # surrogateescape: a caption with bad bytes is dropped alone, not the whole file.
-        data = json.loads(path.read_bytes().decode("utf-8", "surrogateescape"))
+        data = json.loads(raw.decode("utf-8", "surrogateescape"))
     except json.JSONDecodeError as err:
         raise SourceError(f"{path}:{err.lineno}: not valid json ({err.msg})") from err
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
@@ -223,10 +339,10 @@ def _read_coco(path: Path, root: Path) -> Iterator[SourceRow | BadRow]:
             captions.setdefault(ann["image_id"], []).append(ann["caption"])
             first_annotation.setdefault(ann["image_id"], n)
         else:
-            yield BadRow("malformed_row", f"{path.name}: annotations[{n}]", "needs image_id (a number or string) and caption")
+            yield BadRow("malformed_row", f"{file_name(path)}: annotations[{n}]", "needs image_id (a number or string) and caption")
     known = set()
     for n, image in enumerate(data["images"]):
-        where = f"{path.name}: images[{n}]"
+        where = f"{file_name(path)}: images[{n}]"
         if not isinstance(image, dict) or not isinstance(image.get("id"), (int, str)) \
                 or not isinstance(image.get("file_name"), str):
             yield BadRow("malformed_row", where, "needs id (a number or string) and file_name")
@@ -240,12 +356,12 @@ def _read_coco(path: Path, root: Path) -> Iterator[SourceRow | BadRow]:
             key=str(image["id"]),
             captions=texts,
             image=ImageRef(_resolve(root, image["file_name"])),
-            source={"format": "coco", "file": path.name, "id": image["id"], "image": image["file_name"]},
+            source={"format": "coco", "file": file_name(path), "id": image["id"], "image": image["file_name"]},
         )
     # In annotation order, not set order: a row's position decides its shard.
     for image_id, n in sorted(first_annotation.items(), key=lambda item: item[1]):
         if image_id not in known:
-            yield BadRow("malformed_row", f"{path.name}: annotations[{n}]",
+            yield BadRow("malformed_row", f"{file_name(path)}: annotations[{n}]",
                          f"image_id {image_id!r} is not in images ({len(captions[image_id])} caption(s))")
 
 
@@ -253,10 +369,10 @@ def _read_coco(path: Path, root: Path) -> Iterator[SourceRow | BadRow]:
 _Record = tuple[int, "dict[str, Any] | BadRow"]
 
 
-def _jsonl_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
-    with open(path, "rb") as handle:
+def _jsonl_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
+    with open_input(path) as handle:
         for line_number, raw in enumerate(handle, 1):
-            where = f"{path.name}:{line_number}"
+            where = f"{file_name(path)}:{line_number}"
             try:
                 line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -275,8 +391,8 @@ def _jsonl_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator[_
             yield line_number, record
 
 
-def _csv_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
-    with open(path, "rb") as binary:
+def _csv_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
+    with open_input(path) as binary:
         # utf-8-sig: Excel's "CSV UTF-8" starts the file with a byte-order mark.
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
         # TSV corpora (Conceptual Captions) do not quote: a caption starting with '"' is text.
@@ -298,23 +414,23 @@ def _csv_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator[_Re
             except StopIteration:
                 return
             except csv.Error as err:
-                yield reader.line_num, BadRow("malformed_row", f"{path.name}:{reader.line_num}", str(err))
+                yield reader.line_num, BadRow("malformed_row", f"{file_name(path)}:{reader.line_num}", str(err))
                 continue
             if not fields:
                 continue
             if len(fields) != len(header):
                 yield reader.line_num, BadRow(
-                    "malformed_row", f"{path.name}:{reader.line_num}",
+                    "malformed_row", f"{file_name(path)}:{reader.line_num}",
                     f"{len(fields)} fields, header has {len(header)}",
                 )
                 continue
             yield reader.line_num, dict(zip(header, fields))
 
 
-def _parquet_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
+def _parquet_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(path if isinstance(path, Path) else open_input(path))
     missing = [c for c in columns if c not in parquet.schema_arrow.names]
     if missing:
         raise SourceError(
@@ -329,7 +445,7 @@ def _parquet_records(path: Path, fmt: str, columns: tuple[str, str]) -> Iterator
 
 
 def _group_table_rows(
-    records: Iterator[_Record], path: Path, fmt: str, root: Path, image_column: str, caption_column: str
+    records: Iterator[_Record], path: InputFile, fmt: str, root: str, image_column: str, caption_column: str
 ) -> Iterator[SourceRow | BadRow]:
     """Records to samples: consecutive records naming the same image become one sample."""
     pending: SourceRow | None = None
@@ -353,9 +469,9 @@ def _group_table_rows(
         yield pending
 
 
-def _table_sample(record: dict, path: Path, line_number: int, fmt: str, root: Path, image_column: str,
+def _table_sample(record: dict, path: InputFile, line_number: int, fmt: str, root: str, image_column: str,
                   caption_column: str) -> SourceRow | BadRow:
-    where = f"{path.name}:{line_number}"
+    where = f"{file_name(path)}:{line_number}"
     image, caption = record.get(image_column), record.get(caption_column)
     if not isinstance(image, str) or not image.strip():
         return BadRow("malformed_row", where, f"{image_column!r} is not an image path")
@@ -367,7 +483,7 @@ def _table_sample(record: dict, path: Path, line_number: int, fmt: str, root: Pa
         key=image,
         captions=captions,
         image=ImageRef(_resolve(root, image)),
-        source={"format": fmt, "file": path.name, "line": line_number, "image": image},
+        source={"format": fmt, "file": file_name(path), "line": line_number, "image": image},
     )
 
 
@@ -375,13 +491,13 @@ def _table_sample(record: dict, path: Path, line_number: int, fmt: str, root: Pa
 _KEY_AND_EXTENSION = re.compile(r"^((?:.*/|)[^./]+)\.([^/]*)$")
 
 
-def _read_tar(path: Path) -> Iterator[SourceRow | BadRow]:
-    if path.suffix.lower() != ".tar":
+def _read_tar(path: InputFile) -> Iterator[SourceRow | BadRow]:
+    if _suffix(path) != ".tar":
         raise SourceError(f"{path}: only uncompressed .tar shards can be read (as img2dataset writes them)")
-    size = path.stat().st_size
+    size = _input_size(path)
     key, members = None, {}
     try:
-        with tarfile.open(path, "r:") as tar:
+        with open_input(path) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
             for member in tar:
                 if not member.isfile():
                     continue
@@ -403,12 +519,12 @@ def _read_tar(path: Path) -> Iterator[SourceRow | BadRow]:
             ended_whole = _has_end_marker(tar.fileobj, tar.offset, size)
     except (tarfile.TarError, EOFError, OSError) as err:
         # What came before the damage is kept; the sample being read when it hit is lost.
-        yield BadRow("truncated_tar", f"{path.name}: after key {key!r}", str(err) or type(err).__name__)
+        yield BadRow("truncated_tar", f"{file_name(path)}: after key {key!r}", str(err) or type(err).__name__)
         return
     if not ended_whole:
         # tarfile takes a header cut short for the end of the archive and says nothing; the
         # last sample may be missing members, so it goes with the damage.
-        yield BadRow("truncated_tar", f"{path.name}: after key {key!r}", "no end-of-archive marker")
+        yield BadRow("truncated_tar", f"{file_name(path)}: after key {key!r}", "no end-of-archive marker")
         return
     if key is not None:
         yield _tar_sample(path, key, members)
@@ -423,8 +539,8 @@ def _has_end_marker(handle, offset: int, size: int) -> bool:
     return handle.read(512) == bytes(512)
 
 
-def _tar_sample(path: Path, key: str, members: dict[str, Any]) -> SourceRow | BadRow:
-    where = f"{path.name}: {key}"
+def _tar_sample(path: InputFile, key: str, members: dict[str, Any]) -> SourceRow | BadRow:
+    where = f"{file_name(path)}: {key}"
     meta: Any = None
     if "json" in members:
         try:
@@ -449,5 +565,5 @@ def _tar_sample(path: Path, key: str, members: dict[str, Any]) -> SourceRow | Ba
         key=key,
         captions=captions,
         image=members["image"],
-        source={"format": "webdataset", "file": path.name, "key": key},
+        source={"format": "webdataset", "file": file_name(path), "key": key},
     )

@@ -225,7 +225,7 @@ def test_a_changed_input_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("problem", ["missing input", "inside input", "matches input glob", "foreign tars",
-                                     "unknown suffix", "output url"])
+                                     "unknown suffix", "output url", "inside input url", "missing url"])
 def test_usage_errors_stop_before_any_work(problem, tmp_path):
     corpus = write_jsonl_corpus(tmp_path / "corpus", 3)
     output = tmp_path / "out"
@@ -243,7 +243,11 @@ def test_usage_errors_stop_before_any_work(problem, tmp_path):
         (output / "000000.tar").write_bytes(b"someone else's")
         match = "did not write"
     elif problem == "output url":  # once written to a local folder "s3:"
-        output, match = "s3://bucket/shards", "URLs are not supported"
+        output, match = "s3://bucket/shards", "not a URL"
+    elif problem == "inside input url":
+        corpus, output, match = f"file://{corpus.parent}", corpus.parent / "shards", "inside the input folder"
+    elif problem == "missing url":
+        corpus, match = f"file://{tmp_path}/nowhere.jsonl", "no such file"
     else:
         corpus = corpus.rename(corpus.with_suffix(".txt"))
         match = "cannot tell the format"
