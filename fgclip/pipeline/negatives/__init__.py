@@ -90,8 +90,9 @@ def negatives(
             for rule, texts in per_rule:
                 while texts and taken < per_kind:
                     text = texts.pop(0)
-                    if text.strip() and fold(text) not in seen:
-                        seen.add(fold(text))
+                    folded = fold(text)
+                    if text.strip() and folded not in seen:
+                        seen.add(folded)
                         result.append(Negative(text, kind, rule.name))
                         taken += 1
                         break

@@ -133,8 +133,8 @@ def parse(text: str, tagger: Tagger | None = None) -> Caption:
     """Tokenise, tag, merge compounds and chunk noun phrases."""
     spans = tokenize(text)
     words = [text[s:e] for s, e in spans]
-    letters = [c for c in text if c.isalpha()]
-    all_caps = len(letters) > 3 and all(c.isupper() for c in letters)
+    letters = "".join(filter(str.isalpha, text))
+    all_caps = len(letters) > 3 and all(map(str.isupper, letters))
     # A caption in capitals is tagged as if written in lower case: capitals read as names.
     tagged = [w.lower() for w in words] if all_caps else words
     tags = (tagger or default_tagger()).tag(tagged) if words else []

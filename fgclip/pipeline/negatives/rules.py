@@ -552,12 +552,20 @@ def _subject_of_predicate(caption: Caption, index: int) -> NounPhrase | None:
     return before[0] if before else None
 
 
+# Every word the function below can give alternatives for, but counts: the others need none
+# of its checks (it runs for every token of every caption).
+_ATTRIBUTE_WORDS = frozenset(lexicon.COLOURS) | frozenset(lexicon.ATTRIBUTE_OPPOSITES) | {
+    "black and white", "black-and-white", "several", "many", "numerous", "multiple", "old", "older"}
+
+
 def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]]:
     """(category, replacement words) for the attribute word at ``index``; empty when it is none."""
     token = caption.tokens[index]
     word = token.lower
     if token.tag == "CD":
         return "count", _number_alternatives(caption, index)
+    if word not in _ATTRIBUTE_WORDS:
+        return "", []
     two_tone = word in ("black and white", "black-and-white")  # one colour word to the tagger
     if " " in word and not two_tone or not _is_attribute_position(caption, index):
         return "", []
