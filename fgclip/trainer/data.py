@@ -51,7 +51,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
-from torchvision.transforms import Normalize, ToTensor
 
 from fgclip.schema import KINDS
 
@@ -396,6 +395,8 @@ def split_normalization(preprocess) -> tuple[Callable, Normalization | None]:
     steps = getattr(preprocess, "transforms", None)
     if not isinstance(steps, list) or len(steps) < 2:
         return preprocess, None
+    from torchvision.transforms import Normalize, ToTensor  # here: torchvision is slow to import
+
     to_tensor, normalize = steps[-2:]
     # open_clip's MaybeToTensor is ToTensor that passes tensors through; any other subclass
     # could convert differently.
