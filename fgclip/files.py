@@ -1,4 +1,4 @@
-"""Writing files the way every fgclip stage does: all or nothing.
+"""Writing files the way every fgclip stage does: all or nothing; and opening inputs that may be URLs.
 
 A file is written under a temporary name beside its final one, flushed to disk, then renamed,
 so a reader (or a resumed job) never sees half of it.
@@ -24,3 +24,13 @@ def write_atomically(path: str | Path, data: bytes) -> None:
 
 def write_json(path: str | Path, value: Any, indent: int = 1) -> None:
     write_atomically(path, (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def open_binary(path: str | Path):
+    """A local path with open(); a URL (``s3://``, ``gs://``, ``file://``...) through fsspec,
+    which needs the scheme's package (s3fs, gcsfs)."""
+    if isinstance(path, str) and "://" in path:
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")

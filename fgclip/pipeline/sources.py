@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..config import SOURCE_FORMATS as FORMATS
+from ..files import open_binary
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 
@@ -126,13 +127,6 @@ def _suffix(file: InputFile) -> str:
 
 def _folder(file: InputFile) -> str:
     return str(file.parent) if isinstance(file, Path) else file.rsplit("/", 1)[0]
-
-
-def open_input(file: InputFile):
-    if isinstance(file, Path):
-        return open(file, "rb")
-    fs, path = url_to_fs(file)
-    return fs.open(path, "rb")
 
 
 def url_info(url: str) -> dict:
@@ -322,7 +316,7 @@ def _resolve(root: str, name: str) -> str:
 
 
 def _read_coco(path: InputFile, root: str) -> Iterator[SourceRow | BadRow]:
-    with open_input(path) as handle:
+    with open_binary(path) as handle:
         raw = handle.read()
     try:
         # surrogateescape: a caption with bad bytes is dropped alone, not the whole file.
@@ -370,7 +364,7 @@ _Record = tuple[int, "dict[str, Any] | BadRow"]
 
 
 def _jsonl_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
-    with open_input(path) as handle:
+    with open_binary(path) as handle:
         for line_number, raw in enumerate(handle, 1):
             where = f"{file_name(path)}:{line_number}"
             try:
@@ -392,7 +386,7 @@ def _jsonl_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Itera
 
 
 def _csv_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
-    with open_input(path) as binary:
+    with open_binary(path) as binary:
         # utf-8-sig: Excel's "CSV UTF-8" starts the file with a byte-order mark.
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
         # TSV corpora (Conceptual Captions) do not quote: a caption starting with '"' is text.
@@ -430,7 +424,7 @@ def _csv_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterato
 def _parquet_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Iterator[_Record]:
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path if isinstance(path, Path) else open_input(path))
+    parquet = pq.ParquetFile(path if isinstance(path, Path) else open_binary(path))
     missing = [c for c in columns if c not in parquet.schema_arrow.names]
     if missing:
         raise SourceError(
@@ -497,7 +491,7 @@ def _read_tar(path: InputFile) -> Iterator[SourceRow | BadRow]:
     size = _input_size(path)
     key, members = None, {}
     try:
-        with open_input(path) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
+        with open_binary(path) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
             for member in tar:
                 if not member.isfile():
                     continue

@@ -52,6 +52,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
 
+from fgclip.files import open_binary
 from fgclip.schema import KINDS
 
 log = logging.getLogger(__name__)
@@ -162,15 +163,6 @@ def _expand_remote_items(items: list[str], missing: list[str]) -> list[str]:
     return found
 
 
-def _open_binary(path: str):
-    """A local path with open(); a URI (scheme://) through fsspec."""
-    if "://" in path:
-        import fsspec
-
-        return fsspec.open(path, "rb").open()
-    return open(path, "rb")
-
-
 def _some(names: Sequence[str], shown: int = 5) -> str:
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
@@ -204,7 +196,7 @@ def _by_folder(shards: Sequence[str]) -> dict[str, list[str]]:
 def _read_sizes(path: str) -> dict[str, int] | None:
     """sizes.json as {basename: count}; None when the file is absent, ShardListError when malformed."""
     try:
-        with _open_binary(path) as f:
+        with open_binary(path) as f:
             sizes = json.loads(f.read().decode("utf-8"))
     except FileNotFoundError:
         return None
@@ -583,7 +575,7 @@ def _read_shard(shard: str, expected: int | None, problems: _Problems) -> Iterat
     when sizes.json does not know the shard.
     """
     try:
-        raw_file = _open_binary(shard)
+        raw_file = open_binary(shard)
     except OSError as e:
         problems.drop("missing_shard", shard, None, e, expected or 1)
         return
