@@ -131,9 +131,10 @@ def _check_output_outside_input(pattern: str, files: list[InputFile], output: Pa
     if is_url(pattern):
         from fsspec.implementations.local import LocalFileSystem
 
-        if not isinstance(url_to_fs(pattern)[0], LocalFileSystem):
+        fs, pattern = url_to_fs(pattern)
+        if not isinstance(fs, LocalFileSystem):
             return  # the output is local, the input is not
-        pattern, files = url_to_fs(pattern)[1], [Path(url_to_fs(f)[1]) for f in files]
+        files = [Path(url_to_fs(f)[1]) for f in files]
     given = Path(pattern)
     if given.is_dir() and (out == given.resolve() or given.resolve() in out.parents):
         raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")

@@ -199,11 +199,7 @@ def _expand_url(pattern: str, fmt: str | None) -> list[str]:
     """expand_input for a URL: each folder is listed once, and the listing's sizes kept."""
     fs, path = url_to_fs(pattern)
 
-    def listing(folder: str) -> dict[str, str]:  # path in the file system -> URL, of its files
-        try:
-            entries = fs.ls(folder, detail=True)
-        except FileNotFoundError:
-            return {}
+    def files_of(entries) -> dict[str, str]:  # path in the file system -> URL, of the files listed
         found = {}
         for entry in entries:
             if entry.get("type") == "file":
@@ -211,6 +207,12 @@ def _expand_url(pattern: str, fmt: str | None) -> list[str]:
                 _url_info[url] = entry
                 found[fs._strip_protocol(entry["name"])] = url
         return found
+
+    def listing(folder: str) -> dict[str, str]:
+        try:
+            return files_of(fs.ls(folder, detail=True))
+        except FileNotFoundError:
+            return {}
 
     if "{" in pattern and ".." in pattern:
         from braceexpand import braceexpand
@@ -224,12 +226,7 @@ def _expand_url(pattern: str, fmt: str | None) -> list[str]:
         return [listed[w] for w in wanted]
     if glob.has_magic(path):
         found = fs.glob(path, detail=True)
-        files = []
-        for name, entry in sorted(found.items()):
-            if entry.get("type") == "file":
-                url = fs.unstrip_protocol(name)
-                _url_info[url] = entry
-                files.append(url)
+        files = list(files_of(found[name] for name in sorted(found)).values())
         if not files:
             raise SourceError(f"{pattern}: no file matches")
         return files

@@ -419,7 +419,7 @@ def images_on(batch: dict, device: torch.device | str) -> torch.Tensor:
     workers sent uint8: a quarter of the bytes to copy)."""
     images = batch["image"].to(device, non_blocking=True)
     normalization = batch.get("normalization")
-    return normalization(images) if normalization is not None and images.dtype == torch.uint8 else images
+    return normalization(images) if normalization is not None else images
 
 
 # ---------------------------------------------------------------------------------------------

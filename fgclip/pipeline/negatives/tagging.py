@@ -74,23 +74,20 @@ _PREDICATES: dict[str, str] = {
     "prevbigram": "T2p == {x} and T1p == {y}",
     "nextbigram": "T1n == {x} and T2n == {y}",
 }
-_CONTEXT = (
-    "W0 = t[i][0]; W1p = t[i - 1][0]; W2p = t[i - 2][0]; W1n = t[i + 1][0]; W2n = t[i + 2][0]\n"
-    "    T1p = t[i - 1][1]; T2p = t[i - 2][1]; T3p = t[i - 3][1]; T1n = t[i + 1][1]; T2n = t[i + 2][1]; T3n = t[i + 3][1]\n"
-)
+_CONTEXT = [
+    "W0 = t[i][0]; W1p = t[i - 1][0]; W2p = t[i - 2][0]; W1n = t[i + 1][0]; W2n = t[i + 2][0]",
+    "T1p = t[i - 1][1]; T2p = t[i - 2][1]; T3p = t[i - 3][1]; T1n = t[i + 1][1]; T2n = t[i + 2][1]; T3n = t[i + 3][1]",
+]
 
 
 def _compile_rules(rules: list[tuple[str, str, str, str]]) -> Callable[[list, int], str | None]:
     """One function for an ordered list of (to_tag, predicate, x, y): the to_tag of the first rule
     that holds at position i of the padded [word, tag] list t, or None. As Python source, not a
     loop over predicate functions: the tagger then costs a third of what it did."""
-    lines = ["def first_match(t, i):", "    " + _CONTEXT]
-    for to_tag, predicate, x, y in rules:
-        condition = _PREDICATES[predicate].format(x=repr(x), y=repr(y))
-        lines.append(f"    if {condition}: return {to_tag!r}")
-    lines.append("    return None")
+    body = _CONTEXT + [f"if {_PREDICATES[predicate].format(x=repr(x), y=repr(y))}: return {to_tag!r}"
+                       for to_tag, predicate, x, y in rules] + ["return None"]
     namespace: dict = {}
-    exec("\n".join(lines), namespace)  # noqa: S102 - the source is built from the rule table alone
+    exec("def first_match(t, i):\n" + "".join(f"    {line}\n" for line in body), namespace)  # noqa: S102 - the source is built from the rule table alone
     return namespace["first_match"]
 
 
