@@ -145,7 +145,7 @@ def _print_table(results: list) -> None:
 @pipeline_app.command("build-negatives")
 def build_negatives_command(
     input: Annotated[str | None, typer.Option("--input", "-i", help="Corpus: a file, folder, glob or {00000..00099}.tar range; a path or a URL (s3://, gs://, file://) (required, here or in --config).", show_default=False)] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Folder for the shards (required, here or in --config).", show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Folder for the shards: a path or a URL (s3://, gs://, file://) (required, here or in --config).", show_default=False)] = None,
     format: Annotated[str | None, typer.Option(help="coco|jsonl|csv|tsv|parquet|webdataset (default: from the file names)",
                                                show_default=False)] = None,
     image_root: Annotated[str | None, typer.Option(help="Folder that relative image paths start from "

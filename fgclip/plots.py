@@ -20,7 +20,12 @@ def pyplot():
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
     """Write ``fig`` to ``path`` atomically (its format from the suffix), then close it."""
+    write_atomically(path, figure_bytes(fig, Path(path).suffix.lstrip(".") or "png", dpi))
+
+
+def figure_bytes(fig, image_format: str = "png", dpi: int = 110) -> bytes:
+    """``fig`` drawn as an image file's bytes; the figure is closed."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    fig.savefig(buffer, dpi=dpi, format=image_format)
     pyplot().close(fig)
-    write_atomically(path, buffer.getvalue())
+    return buffer.getvalue()

@@ -8,7 +8,10 @@ inside the corpus are skipped and counted by the shards instead.
 Output folder::
 
     000000.tar  000000_stats.json  000001.tar  ...  sizes.json  manifest.json  negatives.png
-    _build/     (while the job runs: config.json, plan/, tmp/; removed when it completes)
+    _build/     (while the job runs: config.json, plan.json, plan/; removed when it completes)
+
+The folder may be a URL (``s3://``, ``gs://``, ``file://``), written through fsspec; see
+:class:`~fgclip.files.Folder` for how each write stays all-or-nothing there.
 """
 
 from __future__ import annotations
@@ -22,15 +25,14 @@ import json
 import logging
 import os
 import platform
-import shutil
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, dump_config
-from ..files import write_json
+from ..files import Folder, is_temporary
 from . import shards as shard_io
 from .executors import LocalExecutor, RayExecutor
 from .report import plot_negatives, print_summary, summarize
@@ -47,9 +49,6 @@ class UsageError(ValueError):
 def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) -> dict:
     """Run the whole job (resuming a killed one) and return the totals written to manifest.json."""
     started = time.perf_counter()
-    if "://" in cfg.output:  # pathlib would read "s3://b/x" as the local folder "s3:/b/x"
-        raise UsageError(f"--output {cfg.output}: build-negatives writes to a local or mounted folder, not a URL "
-                         "(the input may be one); mount the bucket (s3fs, gcsfuse) and give its path")
     try:
         files = expand_input(cfg.input, cfg.format)
         fmt = cfg.format or guess_format(files)
@@ -61,36 +60,37 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         raise UsageError("Ray is not installed: pip install 'fgclip[ray]', or run with --executor local")
     else:
         executor = RayExecutor(cfg.workers, cfg.address)
-    output = Path(cfg.output)
+    output = _output_folder(cfg.output)
     _check_output_outside_input(cfg.input, files, output)
     identity = _build_identity(cfg, files, fmt)
     _claim_output(output, identity, cfg.overwrite, echo)
 
     phase_started = time.perf_counter()
-    plan_file = output / BUILD_DIR / "plan.json"
-    if plan_file.exists():
-        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    plan_file = f"{BUILD_DIR}/plan.json"
+    if output.exists(plan_file):
+        plan = json.loads(output.read_text(plan_file))
     else:
         rows = read_rows(files, fmt, image_root=cfg.image_root, image_column=cfg.image_column,
                          caption_column=cfg.caption_column)
         try:
             plan = shard_io.write_plan(rows, output, cfg.shard_size, cfg.max_caption_chars)
         except SourceError as err:  # a missing column, a json that is not COCO: nothing written yet
-            shutil.rmtree(output / BUILD_DIR, ignore_errors=True)
-            if not any(output.iterdir()):
-                output.rmdir()
+            output.remove_tree(BUILD_DIR)
+            if not output.is_url and not os.listdir(output.path()):
+                os.rmdir(output.path())
             raise UsageError(str(err)) from err
     if plan["rows"] == 0:
         echo(f"warning: {cfg.input} holds no rows")
 
     plan_seconds = time.perf_counter() - phase_started
-    pending = [s for s in range(plan["shards"]) if not shard_io.stats_path(output, s).exists()]
+    finished = set(output.names("*_stats.json"))  # one listing, not a request per shard
+    pending = [s for s in range(plan["shards"]) if shard_io.stats_name(s) not in finished]
     done = plan["shards"] - len(pending)
     echo(f"{plan['rows']} input rows in {plan['shards']} shards of up to {cfg.shard_size}; "
          f"{done} already written, {len(pending)} to write")
     task = functools.partial(
         shard_io.write_shard,
-        output=str(output),
+        output=output.location,
         options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed),
     )
     phase_started = time.perf_counter()
@@ -100,17 +100,15 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
                  plan["shards"], stats["written"], stats["seconds"])
 
     shards_seconds = time.perf_counter() - phase_started
-    all_stats = [json.loads(shard_io.stats_path(output, s).read_text(encoding="utf-8"))
-                 for s in range(plan["shards"])]
+    all_stats = [json.loads(output.read_text(shard_io.stats_name(s))) for s in range(plan["shards"])]
     totals = summarize(all_stats)
     totals["plan_seconds"] = round(plan_seconds, 3)
     totals["shards_wall_seconds"] = round(shards_seconds, 3)  # executor start-up and stop included
     totals["wall_seconds"] = round(time.perf_counter() - started, 3)
     totals["samples_per_second"] = round(totals["written"] / totals["wall_seconds"], 1) if totals["wall_seconds"] else 0.0
-    write_json(output / "sizes.json",
-                        {f"{shard_io.shard_name(s['shard'])}.tar": s["written"] for s in all_stats})
-    plot_negatives(totals, output / "negatives.png")
-    write_json(output / "manifest.json", {
+    output.write_json("sizes.json", {shard_io.tar_name(s["shard"]): s["written"] for s in all_stats})
+    output.write_bytes("negatives.png", plot_negatives(totals))
+    output.write_json("manifest.json", {
         "identity": identity,
         "config": dump_config(cfg),
         "format": fmt,
@@ -118,32 +116,61 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         "totals": totals,
         "versions": _versions(),
     })
-    shutil.rmtree(output / BUILD_DIR, ignore_errors=True)
+    output.remove_tree(BUILD_DIR)
     print_summary(totals, echo)
     echo(f"wrote {plan['shards']} shards to {output} (with sizes.json, manifest.json, negatives.png)")
     return totals
 
 
-def _check_output_outside_input(pattern: str, files: list[InputFile], output: Path) -> None:
-    out = output.resolve()
+def _output_folder(location: str) -> Folder:
+    try:
+        return Folder(location)
+    except (ImportError, ValueError) as err:  # fsspec knows no such scheme, or lacks its package
+        raise UsageError(f"--output {location}: {err}") from err
+
+
+def _check_output_outside_input(pattern: str, files: list[InputFile], output: Folder) -> None:
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output} is a file; give a folder")
-    if is_url(pattern):
+    store, out = _place(output.location)
+    if _place(pattern)[0] != store:
+        return  # say a local output and an s3:// input: they cannot overlap
+    given = _place(pattern)[1]
+    if _is_dir(pattern) and (out == given or given in out.parents):
+        raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")
+    inputs = [path for where, path in map(_place, files) if where == store]
+    if any(path == out or out in path.parents for path in inputs):
+        raise UsageError(f"--output {output} holds input files; write the shards somewhere else")
+    if glob.has_magic(pattern) and not _exists(pattern):
+        if _glob_matches((out / shard_io.tar_name(0)).parts, given.parts):
+            raise UsageError(f"--output {output}: the shards written there would match --input {pattern}")
+
+
+def _place(target: InputFile) -> tuple[str, PurePosixPath]:
+    """(file system, absolute path) of a path or URL; a path and its file:// URL give the same."""
+    if is_url(target):
         from fsspec.implementations.local import LocalFileSystem
 
-        fs, pattern = url_to_fs(pattern)
+        fs, path = url_to_fs(target)
         if not isinstance(fs, LocalFileSystem):
-            return  # the output is local, the input is not
-        files = [Path(url_to_fs(f)[1]) for f in files]
-    given = Path(pattern)
-    if given.is_dir() and (out == given.resolve() or given.resolve() in out.parents):
-        raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")
-    if any(f.resolve() == out or out in f.resolve().parents for f in files):
-        raise UsageError(f"--output {output} holds input files; write the shards somewhere else")
-    if not given.exists() and glob.has_magic(pattern):
-        parts = Path(os.path.abspath(pattern)).parts
-        if _glob_matches((out / "000000.tar").parts, parts):
-            raise UsageError(f"--output {output}: the shards written there would match --input {pattern}")
+            protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+            return protocol, PurePosixPath("/" + path.strip("/"))
+        target = path
+    return "file", PurePosixPath(Path(target).resolve())
+
+
+def _is_dir(target: str) -> bool:
+    if is_url(target):
+        fs, path = url_to_fs(target)
+        return fs.isdir(path)
+    return os.path.isdir(target)
+
+
+def _exists(target: str) -> bool:
+    if is_url(target):
+        fs, path = url_to_fs(target)
+        return fs.exists(path)
+    return os.path.exists(target)
 
 
 def _glob_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
@@ -190,19 +217,18 @@ def generator_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _claim_output(output: Path, identity: dict, overwrite: bool, echo: Callable[[str], None]) -> None:
+def _claim_output(output: Folder, identity: dict, overwrite: bool, echo: Callable[[str], None]) -> None:
     """Make ``output`` ours for this build: new, the same build resumed, or wiped (--overwrite)."""
-    manifest = output / "manifest.json"
-    config_file = output / BUILD_DIR / "config.json"
+    config_file = f"{BUILD_DIR}/config.json"
     earlier = None
-    for record in (config_file, manifest):
-        if record.exists():
+    for record in (config_file, "manifest.json"):
+        if output.exists(record):
             try:
-                earlier = json.loads(record.read_text(encoding="utf-8")).get("identity")
+                earlier = json.loads(output.read_text(record)).get("identity")
             except (json.JSONDecodeError, AttributeError) as err:
-                raise UsageError(f"{record}: unreadable ({err}); remove it or pass --overwrite") from err
+                raise UsageError(f"{output.path(record)}: unreadable ({err}); remove it or pass --overwrite") from err
             break
-    strangers = sorted(p.name for p in output.glob("*.tar")) if output.is_dir() and earlier is None else []
+    strangers = output.names("*.tar") if earlier is None else []
     if not overwrite:
         if earlier is not None and earlier != identity:
             raise UsageError(
@@ -215,13 +241,15 @@ def _claim_output(output: Path, identity: dict, overwrite: bool, echo: Callable[
     elif earlier is not None or strangers:
         echo(f"--overwrite: removing the earlier shards in {output}")
         _remove_build_outputs(output)
-    output.mkdir(parents=True, exist_ok=True)
-    if manifest.exists() and earlier == identity:
-        manifest.unlink()  # complete already: the rerun rewrites it (and finds nothing to do)
-    (output / BUILD_DIR).mkdir(exist_ok=True)
-    # A killed run's half-written tars; the plan and the finished shards stay.
-    shutil.rmtree(output / BUILD_DIR / "tmp", ignore_errors=True)
-    write_json(config_file, {"identity": identity})
+    output.make()
+    if earlier == identity and output.exists("manifest.json"):
+        output.remove("manifest.json")  # complete already: the rerun rewrites it (and finds nothing to do)
+    output.make(BUILD_DIR)
+    # A killed run's half-written tars and stats; the plan and the finished shards stay.
+    for name in output.names(".*"):
+        if is_temporary(name):
+            output.remove(name)
+    output.write_json(config_file, {"identity": identity})
 
 
 def _difference(earlier: dict, now: dict) -> str:
@@ -233,11 +261,11 @@ def _difference(earlier: dict, now: dict) -> str:
     return ", ".join(changed) or "unknown difference"
 
 
-def _remove_build_outputs(output: Path) -> None:
+def _remove_build_outputs(output: Folder) -> None:
     for pattern in ("[0-9]*.tar", "[0-9]*_stats.json", "sizes.json", "manifest.json", "negatives.png"):
-        for path in output.glob(pattern):
-            path.unlink()
-    shutil.rmtree(output / BUILD_DIR, ignore_errors=True)
+        for name in output.names(pattern):
+            output.remove(name)
+    output.remove_tree(BUILD_DIR)
 
 
 def _versions() -> dict:

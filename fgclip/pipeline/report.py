@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Callable, Iterable
 
 
@@ -49,9 +48,9 @@ def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
         echo(f"{label:<{width}}  {value:>10}")
 
 
-def plot_negatives(totals: dict, path: Path) -> None:
-    """Bar charts of the negatives made, by kind and by rule, saved as ``path``."""
-    from ..plots import pyplot, save_figure
+def plot_negatives(totals: dict) -> bytes:
+    """Bar charts of the negatives made, by kind and by rule, as a PNG file's bytes."""
+    from ..plots import figure_bytes, pyplot
 
     fig, axes = pyplot().subplots(1, 2, figsize=(10, 3.6))
     for ax, (title, counts) in zip(axes, (("by kind", totals["negatives"]), ("by rule", totals["rules"]))):
@@ -64,4 +63,4 @@ def plot_negatives(totals: dict, path: Path) -> None:
         ax.set_ylabel("count")
     fig.suptitle(f"{totals['written']:,} samples, {totals['captions']:,} captions")
     fig.tight_layout()
-    save_figure(fig, path, dpi=100)
+    return figure_bytes(fig, "png", dpi=100)

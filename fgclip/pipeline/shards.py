@@ -7,10 +7,12 @@ Two steps, neither of which knows about Ray:
    with nine digits. Each shard's rows (captions cleaned, image located, bad rows counted) go to
    a plan file under ``_build/plan/``. The plan depends on the input and the config alone.
 2. :func:`write_shard` turns one plan file into ``{shard:06d}.tar``: it reads and checks each
-   image, makes the negatives, writes the tar under ``_build/tmp/`` and renames it into place
-   when complete, then writes ``{shard:06d}_stats.json``, which marks the shard done. It is a
-   plain function of (shard id, output folder, options): any executor can run it, any number of
-   times, and it writes the same bytes each time.
+   image, makes the negatives, writes the tar under a temporary name and renames it into place
+   when complete (on an object store: uploads it whole), then writes ``{shard:06d}_stats.json``,
+   which marks the shard done. It is a plain function of (shard id, output folder, options): any
+   executor can run it, any number of times, and it writes the same bytes each time.
+
+The output folder is a :class:`~fgclip.files.Folder`: a local path or a URL.
 """
 
 from __future__ import annotations
@@ -27,17 +29,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Iterable
 
-from ..files import write_atomically, write_json
+from ..files import Folder
 from ..schema import KINDS
 from .images import check_image
 from .sources import BadRow, ImageRef, SourceRow, clean_captions
 
 log = logging.getLogger(__name__)
 
-BUILD_DIR = "_build"  # the plan, temporary files and the config of a build in progress
+BUILD_DIR = "_build"  # the plan and the config of a build in progress
 TAR_MTIME = 0  # every member gets this mtime, so that equal input gives byte-equal tars
 MAX_ERRORS_KEPT = 20  # bad-input messages kept per shard in its stats (all are counted)
 NODE_ENV = "FGCLIP_NODE"  # set in its workers by an executor that spans machines (ray_backend)
@@ -51,29 +52,29 @@ def sample_key(row: int) -> str:
     return f"{row:09d}"
 
 
-def plan_path(output: Path, shard: int) -> Path:
-    return output / BUILD_DIR / "plan" / f"{shard_name(shard)}.jsonl"
+def plan_name(shard: int) -> str:
+    return f"{BUILD_DIR}/plan/{shard_name(shard)}.jsonl"
 
 
-def stats_path(output: Path, shard: int) -> Path:
-    return output / f"{shard_name(shard)}_stats.json"
+def stats_name(shard: int) -> str:
+    return f"{shard_name(shard)}_stats.json"
 
 
-def tar_path(output: Path, shard: int) -> Path:
-    return output / f"{shard_name(shard)}.tar"
+def tar_name(shard: int) -> str:
+    return f"{shard_name(shard)}.tar"
 
 
 # ---------------------------------------------------------------------------------------------
 # Step 1: the plan
 
 
-def write_plan(rows: Iterable[SourceRow | BadRow], output: Path, shard_size: int, max_caption_chars: int) -> dict:
+def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: int, max_caption_chars: int) -> dict:
     """Cut ``rows`` into plan files; returns ``{"shards": n, "rows": n}`` (also in plan.json).
 
     Bad rows, duplicate keys and dropped captions are counted in the plan of the shard their
     row falls in, so that every input row is accounted for in exactly one stats file.
     """
-    (output / BUILD_DIR / "plan").mkdir(parents=True, exist_ok=True)
+    output.make(f"{BUILD_DIR}/plan")
     seen: set[bytes] = set()  # 8-byte digests of the keys: about 100 bytes a row, not a row's text
     rows = iter(rows)
     shard = total = 0
@@ -94,11 +95,11 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Path, shard_size: int
             if len(header["errors"]) < MAX_ERRORS_KEPT:
                 header["errors"].append(message)
         lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in entries]
-        write_atomically(plan_path(output, shard), ("\n".join(lines) + "\n").encode("utf-8"))
+        output.write_bytes(plan_name(shard), ("\n".join(lines) + "\n").encode("utf-8"))
         total += len(chunk)
         shard += 1
     summary = {"shards": shard, "rows": total}
-    write_json(output / BUILD_DIR / "plan.json", summary)
+    output.write_json(f"{BUILD_DIR}/plan.json", summary)
     return summary
 
 
@@ -126,8 +127,8 @@ def _plan_entry(row: SourceRow | BadRow, row_index: int, seen: set[bytes], max_c
     return entry, dropped, None, ""
 
 
-def read_plan(output: Path, shard: int) -> tuple[dict, list[dict]]:
-    lines = plan_path(output, shard).read_text(encoding="utf-8").splitlines()
+def read_plan(output: Folder, shard: int) -> tuple[dict, list[dict]]:
+    lines = output.read_text(plan_name(shard)).splitlines()
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
 
 
@@ -145,20 +146,20 @@ class ShardOptions:
     seed: int = 0
 
 
-def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
-    """Write shard ``shard`` from its plan; returns its stats (also written to its stats file)."""
+def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
+    """Write shard ``shard`` from its plan into the folder (path or URL) ``output``; returns its
+    stats (also written to its stats file)."""
     started = time.perf_counter()
-    output = Path(output)
+    output = Folder(output)
     header, entries = read_plan(output, shard)
     skipped = Counter(header["skipped"])
     errors = list(header["errors"])
     by_kind: Counter = Counter()
     by_rule: Counter = Counter()
     rule_errors_before = _rule_error_count(options)
-    temporary = output / BUILD_DIR / "tmp" / f"{shard_name(shard)}.tar.{os.getpid()}"
-    temporary.parent.mkdir(parents=True, exist_ok=True)
     written = captions_written = 0
-    with tarfile.open(temporary, "w", format=tarfile.USTAR_FORMAT) as tar:
+    with output.open_atomically(tar_name(shard)) as file, \
+            tarfile.open(fileobj=file, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for entry in entries:
             image, reason = _read_image(entry)
             if reason is not None:
@@ -181,9 +182,6 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
             written += 1
             captions_written += len(captions)
             _injected_faults(shard, written)
-        tar.fileobj.flush()
-        os.fsync(tar.fileobj.fileno())
-    os.replace(temporary, tar_path(output, shard))
     stats = {
         "shard": shard,
         "rows": header["rows"],
@@ -200,7 +198,7 @@ def write_shard(shard: int, output: str | Path, options: ShardOptions) -> dict:
         "pid": os.getpid(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    write_json(stats_path(output, shard), stats)
+    output.write_json(stats_name(shard), stats)
     return stats
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fgclip.config import BuildConfig
+from fgclip.files import Folder
 from fgclip.pipeline import shards as shard_io
 from fgclip.pipeline.build import UsageError, build_negatives
 from fgclip.pipeline.shards import BUILD_DIR, ShardOptions, write_plan, write_shard
@@ -53,15 +54,15 @@ def built(corpus, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_plan_assigns_rows_to_shards_in_input_order(corpus, tmp_path):
-    summary = write_plan(read_rows([corpus], "jsonl"), tmp_path, shard_size=10, max_caption_chars=2000)
+    summary = write_plan(read_rows([corpus], "jsonl"), Folder(tmp_path), shard_size=10, max_caption_chars=2000)
     assert summary == {"shards": 5, "rows": 43}
-    header, entries = shard_io.read_plan(tmp_path, 0)
+    header, entries = shard_io.read_plan(Folder(tmp_path), 0)
     assert header["rows"] == 10
     # Keys are the input row numbers: a row skipped at plan time leaves a gap, never a shift.
     assert [e["key"] for e in entries][:3] == ["000000000", "000000002", "000000003"]
     assert header["skipped"] == {"malformed_row": 1, "duplicate_key": 1}
     assert header["errors"][0] == "data.jsonl:2: malformed_row (Expecting property name enclosed in double quotes)"
-    header, entries = shard_io.read_plan(tmp_path, 4)
+    header, entries = shard_io.read_plan(Folder(tmp_path), 4)
     assert header["rows"] == 3 and entries[-1]["key"] == "000000042"
 
 
@@ -187,7 +188,7 @@ def test_rerun_skips_finished_shards_and_completes_the_rest(built, corpus, tmp_p
     # As if killed between a shard's rename and its stats, and half-way through another.
     if (output / "000000_stats.json").exists():
         (output / "000000_stats.json").unlink()
-    (output / BUILD_DIR / "tmp" / "000004.tar.999").write_bytes(b"half a tar")
+    (output / ".000004.tar.tmp-999").write_bytes(b"half a tar")
     finished = {p.name: p.stat().st_mtime_ns for p in output.glob("*.tar")
                 if (output / p.name.replace(".tar", "_stats.json")).exists()}
     totals = build(corpus, output, workers=2)
@@ -195,7 +196,7 @@ def test_rerun_skips_finished_shards_and_completes_the_rest(built, corpus, tmp_p
     assert stable_stats(output) == stable_stats(reference)
     assert totals["written"] == 35
     assert all((output / name).stat().st_mtime_ns == mtime for name, mtime in finished.items())
-    assert not (output / BUILD_DIR).exists()
+    assert not (output / BUILD_DIR).exists() and not (output / ".000004.tar.tmp-999").exists()
 
 
 def test_a_different_config_in_the_same_folder_is_refused(built, corpus, tmp_path, monkeypatch):
@@ -225,7 +226,8 @@ def test_a_changed_input_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("problem", ["missing input", "inside input", "matches input glob", "foreign tars",
-                                     "unknown suffix", "output url", "inside input url", "missing url"])
+                                     "unknown suffix", "unknown output scheme", "inside input url", "missing url",
+                                     "output url inside input", "output url is a file"])
 def test_usage_errors_stop_before_any_work(problem, tmp_path):
     corpus = write_jsonl_corpus(tmp_path / "corpus", 3)
     output = tmp_path / "out"
@@ -242,8 +244,12 @@ def test_usage_errors_stop_before_any_work(problem, tmp_path):
         output.mkdir()
         (output / "000000.tar").write_bytes(b"someone else's")
         match = "did not write"
-    elif problem == "output url":  # once written to a local folder "s3:"
-        output, match = "s3://bucket/shards", "not a URL"
+    elif problem == "unknown output scheme":
+        output, match = "nosuchscheme://bucket/shards", "--output nosuchscheme://bucket/shards: .*nosuchscheme"
+    elif problem == "output url inside input":
+        corpus, output, match = corpus.parent, f"file://{corpus.parent}/shards", "inside the input folder"
+    elif problem == "output url is a file":
+        output, match = f"file://{corpus}", "is a file"
     elif problem == "inside input url":
         corpus, output, match = f"file://{corpus.parent}", corpus.parent / "shards", "inside the input folder"
     elif problem == "missing url":
@@ -253,7 +259,8 @@ def test_usage_errors_stop_before_any_work(problem, tmp_path):
         match = "cannot tell the format"
     with pytest.raises(UsageError, match=match):
         build(corpus, output, **options)
-    assert not (Path(output) / BUILD_DIR).exists() and not Path("s3:").exists()
+    local_output = Path(str(output).removeprefix("file://"))
+    assert not (local_output / BUILD_DIR).exists() and not Path("nosuchscheme:").exists()
 
 
 @pytest.mark.parametrize("pattern, output, matches", [
@@ -268,9 +275,9 @@ def test_output_refused_only_where_the_input_glob_would_read_it(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     if matches:
         with pytest.raises(UsageError, match="would match --input"):
-            _check_output_outside_input(pattern, [], Path(output))
+            _check_output_outside_input(pattern, [], Folder(output))
     else:
-        _check_output_outside_input(pattern, [], Path(output))
+        _check_output_outside_input(pattern, [], Folder(output))
 
 
 def test_brace_ranges_name_shards_as_webdataset_does(tmp_path):
@@ -338,11 +345,11 @@ def test_coco_captions_of_an_image_stay_one_sample(tmp_path):
 
 
 def test_write_shard_twice_gives_the_same_bytes(corpus, tmp_path):
-    write_plan(read_rows([corpus], "jsonl"), tmp_path, shard_size=10, max_caption_chars=2000)
+    write_plan(read_rows([corpus], "jsonl"), Folder(tmp_path), shard_size=10, max_caption_chars=2000)
     options = ShardOptions(per_kind=1, seed=3)
-    first = write_shard(1, tmp_path, options)
+    first = write_shard(1, str(tmp_path), options)
     data = (tmp_path / "000001.tar").read_bytes()
-    second = write_shard(1, tmp_path, options)
+    second = write_shard(1, str(tmp_path), options)
     assert (tmp_path / "000001.tar").read_bytes() == data
     assert {k: v for k, v in first.items() if k not in ("seconds", "pid")} == \
         {k: v for k, v in second.items() if k not in ("seconds", "pid")}

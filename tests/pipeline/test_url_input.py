@@ -48,8 +48,8 @@ def test_img2dataset_tars_from_a_url_folder_under_ray(tmp_path):
     img2dataset_shard(source / "00001.tar", 5, start=6)
     from_path, from_url = tmp_path / "from_path", tmp_path / "from_url"
     build(source, from_path)
-    # The Ray workers read each image's byte range from the tar through fsspec.
-    build(url(source), from_url, executor="ray", workers=2)
+    # The Ray workers read each image's byte range from the tar through fsspec,
+    build(url(source), url(from_url), executor="ray", workers=2)  # and write through it
     assert digests(from_url) == digests(from_path)
     with tarfile.open(from_url / "000000.tar") as tar:
         assert sum(name.endswith(".jpg") for name in tar.getnames()) == 10
