@@ -114,7 +114,9 @@ class Folder:
         if self.is_url:
             if not self._fs.isdir(self._root):
                 return []
-            found = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in self._fs.ls(self._root, detail=False)]
+            # refresh: a store's cached listing would miss what other processes wrote since
+            listing = self._fs.ls(self._root, detail=False, refresh=True)
+            found = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in listing]
         else:
             found = os.listdir(self._root) if os.path.isdir(self._root) else []
         return sorted(name for name in found if fnmatch.fnmatchcase(name, pattern))
