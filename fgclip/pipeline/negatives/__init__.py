@@ -38,6 +38,10 @@ RULES: tuple[Rule, ...] = (
     Rule("replace-action", "action", rules.replace_action),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+# Set up once, not at every call: the rules of each kind (in RULES order), and the names to check against.
+_RULES_BY_KIND: dict[str, tuple[Rule, ...]] = {kind: tuple(r for r in RULES if r.kind == kind) for kind in KINDS}
+_KIND_SET = frozenset(KINDS)
+_RULE_NAME_SET = frozenset(RULE_NAMES)
 
 # Exceptions raised inside a rule, by rule name. A rule that fails on one caption must not cost
 # the caption its other negatives (nor stop a million-caption job); the failure is counted and
@@ -68,20 +72,20 @@ def negatives(
     if not isinstance(caption, str) or not caption.strip():
         return []
     kinds = tuple(kinds)
-    unknown = set(kinds) - set(KINDS)
+    unknown = set(kinds) - _KIND_SET
     if unknown:
         raise ValueError(f"unknown kind(s) {sorted(unknown)}; expected some of {', '.join(KINDS)}")
-    enabled = set(RULE_NAMES if rules_enabled is None else rules_enabled)
-    if enabled - set(RULE_NAMES):
-        raise ValueError(f"unknown rule(s) {sorted(enabled - set(RULE_NAMES))}; expected some of {', '.join(RULE_NAMES)}")
+    enabled = _RULE_NAME_SET if rules_enabled is None else set(rules_enabled)
+    if enabled - _RULE_NAME_SET:
+        raise ValueError(f"unknown rule(s) {sorted(enabled - _RULE_NAME_SET)}; expected some of {', '.join(RULE_NAMES)}")
     parsed = parse(caption, tagger)
     original = fold(caption)
     seen = {original}
     result: list[Negative] = []
     for kind in kinds:
         per_rule: list[tuple[Rule, list[str]]] = []
-        for rule in RULES:
-            if rule.kind != kind or rule.name not in enabled:
+        for rule in _RULES_BY_KIND[kind]:
+            if rule.name not in enabled:
                 continue
             rng = _SeededOnUse(f"{seed}|{rule.name}|{caption}")
             per_rule.append((rule, _run_rule(rule, parsed, rng)))

@@ -8,7 +8,7 @@ letter case elsewhere are kept byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple, Sequence
 
 import regex
@@ -20,6 +20,7 @@ from .tagging import Tagger, default_tagger, tokenize
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 PLURAL_TAGS = frozenset({"NNS", "NNPS"})
+_COMMON_NOUN_TAGS = NOUN_TAGS - {"NNP", "NNPS"}
 DETERMINER_TAGS = frozenset({"DT", "PDT", "PRP$", "CD"})
 
 # A noun phrase: optional determiners or a number, modifiers, and a noun as its head.
@@ -58,6 +59,11 @@ class Caption:
     def lower(self, index: int) -> str:
         return self.tokens[index].lower
 
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The lower-case tokens, as a set: many rules ask whether the caption says a word."""
+        return frozenset(token.lower for token in self.tokens)
+
     def span_text(self, start: int, end: int) -> str:
         """The caption's own text for tokens [start, end), with its inner spacing."""
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
@@ -93,19 +99,19 @@ def _compound_first(words: list[str], tags: list[str], i: int) -> bool:
 def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, int]], text: str):
     """Join multi-word nouns ("fire hydrant", "hot dogs") and fixed phrases into one token."""
     merged_words, merged_tags, merged_spans = [], [], []
+    lowers = [w.lower() for w in words]
     i, n = 0, len(words)
     while i < n:
         width = 0
-        first = words[i].lower()
-        could_merge = first in _COMPOUND_FIRST_WORDS or (_compound_first(words, tags, i) and i + 1 < n and tags[i + 1] in NOUN_TAGS)
+        could_merge = lowers[i] in _COMPOUND_FIRST_WORDS or (_compound_first(words, tags, i) and i + 1 < n and tags[i + 1] in NOUN_TAGS)
         for size in (3, 2) if could_merge else ():
             if i + size > n:
                 continue
-            key = tuple(w.lower() for w in words[i:i + size])
+            key = tuple(lowers[i:i + size])
             if key in lexicon.FIXED_COMPOUNDS:
                 width = size
                 break
-            if size == 2 and _compound_first(words, tags, i) and tags[i + 1] in NOUN_TAGS - {"NNP", "NNPS"} \
+            if size == 2 and _compound_first(words, tags, i) and tags[i + 1] in _COMMON_NOUN_TAGS \
                     and all(w.isalpha() for w in key) and wordnet.is_compound_noun(key):
                 width = 2
                 break

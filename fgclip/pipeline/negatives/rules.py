@@ -65,15 +65,21 @@ def _idiomatic_bare_noun(caption: Caption, phrase: NounPhrase) -> bool:
         return False
     if caption.tokens[phrase.start - 1].tag not in ("IN", "TO") or caption.lower(phrase.start - 1) == "of":
         return False  # "a glass of wine" is a measure, not an idiom
-    return any(t.lower in ("a", "an", "the") for t in caption.tokens)
+    return not caption.words.isdisjoint(("a", "an", "the"))
 
 
 def _ground(caption: Caption, phrase: NounPhrase) -> bool:
     head = caption.tokens[phrase.head]
-    base = wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower
+    return _is_ground_noun(head.lower, head.tag)
+
+
+@lru_cache(maxsize=None)  # a pure function of the word and its tag: bounded by the vocabulary
+def _is_ground_noun(word: str, tag: str) -> bool:
+    base = wordnet.noun_lemma(word, tag in PLURAL_TAGS) or word
     return base in lexicon.GROUND_NOUNS or base.split(" ")[-1] in lexicon.GROUND_NOUNS
 
 
+@lru_cache(maxsize=None)  # a pure function of the noun: bounded by the vocabulary
 def _plural(noun: str) -> str:
     """Regular plural when the tagger's lexicon knows it, else WordNet's irregular one."""
     regular = pluralize(noun)
@@ -102,20 +108,25 @@ def _spatial_match(caption: Caption, index: int) -> tuple[str, ...] | None:
     """The longest relation phrase of the table starting at ``index`` (lower-case words)."""
     if caption.lower(index) not in _RELATION_FIRST_WORDS:
         return None
-    for size in range(_MAX_RELATION_WORDS, 0, -1):
-        key = tuple(caption.lower(k) for k in range(index, min(index + size, len(caption.tokens))))
-        if len(key) == size and key in lexicon.SPATIAL_RELATIONS:
-            return key
+    longest = tuple(t.lower for t in caption.tokens[index:index + _MAX_RELATION_WORDS])
+    for size in range(len(longest), 0, -1):
+        if longest[:size] in lexicon.SPATIAL_RELATIONS:
+            return longest[:size]
     return None
 
 
 def _lexname(caption: Caption, phrase: NounPhrase) -> str | None:
     """Lexicographer file of a phrase's head noun ("noun.animal"), or None if it is no thing."""
     head = caption.tokens[phrase.head]
-    generic = lexicon.GENERIC_THING_FILES.get(wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower)
+    return _noun_lexname(head.lower, head.tag)
+
+
+@lru_cache(maxsize=None)  # a pure function of the word and its tag: bounded by the vocabulary
+def _noun_lexname(word: str, tag: str) -> str | None:
+    generic = lexicon.GENERIC_THING_FILES.get(wordnet.noun_lemma(word, tag in PLURAL_TAGS) or word)
     if generic is not None:
         return generic
-    base = _head_word(caption, phrase)
+    base = _noun_base(word, tag)
     sense = wordnet.concrete_sense(base) if base else None
     return sense.lexname() if sense is not None else None
 
@@ -189,7 +200,7 @@ def _relates_objects(caption: Caption, index: int, size: int) -> bool:
     if token.lower == "off" and wordnet.verb_lemma(caption.lower(index - 1)) in lexicon.PHRASAL_OFF_VERBS:
         return False  # "showing off his team spirit"
     if size == 1 and token.lower in ("above", "below", "over", "under", "beneath", "underneath") \
-            and {t.lower for t in caption.tokens} & lexicon.AIRBORNE_WORDS:
+            and caption.words & lexicon.AIRBORNE_WORDS:
         return False  # "planes flying above a bridge": below it they would not be in the sky
     if token.lower in ("on", "upon") and size == 1 and base in lexicon.MEDIA_NOUNS:
         return False  # "on the phone" is use, not place
@@ -257,8 +268,7 @@ def _ground_relations(caption: Caption, index: int, key: tuple[str, ...], phrase
     before = [p for p in caption.phrases if p.end <= index]
     if base in lexicon.ROOM_NOUNS and not _could_be_outside(caption, index, phrase, before):
         return ()
-    words = {t.lower for t in caption.tokens}
-    if base in lexicon.WATER_NOUNS and words & lexicon.DRY_LAND_NOUNS:
+    if base in lexicon.WATER_NOUNS and caption.words & lexicon.DRY_LAND_NOUNS:
         return ()  # "surfers in the water and waiting on the shore" are next to it as well
     if base in lexicon.PATH_GROUNDS:
         placed = before[-1] if before else None
@@ -357,17 +367,24 @@ def _gaze(caption: Caption, index: int) -> int | None:
 _HELD_PLACES = frozenset({"hand", "hands", "air", "up", "to", "mouth", "mouths", "teeth", "arms", "lap"})
 
 
+# The words _spatial_match, _part_relation or _gaze can find something at; most words are none.
+_RELATION_START_WORDS = _RELATION_FIRST_WORDS | _PART_RELATION_FIRST_WORDS | lexicon.GAZE_PREPOSITIONS
+
+
 def replace_rel(caption: Caption, rng: Random) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
     index = 0
     tokens = caption.tokens
     while index < len(tokens):
-        key = _spatial_match(caption, index)
+        if tokens[index].lower in _RELATION_START_WORDS:
+            key = _spatial_match(caption, index)
+            part_replacements = _part_relation(caption, index)
+            gaze_start = _gaze(caption, index)
+        else:  # what the three look-ups give for any other word, without calling them
+            key, part_replacements, gaze_start = None, (), None
         replacements = None
-        part_replacements = _part_relation(caption, index)
-        gaze_start = _gaze(caption, index)
-        if gaze_start is not None and "away" not in (t.lower for t in tokens):
+        if gaze_start is not None and "away" not in caption.words:
             text = match_case(tokens[gaze_start].text, "away from")
             candidates.append(apply_edits(caption, [Edit(gaze_start, index + 1, text)]))
             index += 1
@@ -380,7 +397,7 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             if phrase is not None and _ground(caption, phrase):
                 replacements = _ground_relations(caption, index, key, phrase)
         elif key and _relates_to_pronoun_or_each_other(caption, index, key) \
-                and not (key in lexicon.NEARNESS_RELATIONS and {"close", "closeup", "close-up"} & {t.lower for t in tokens}):
+                and not (key in lexicon.NEARNESS_RELATIONS and {"close", "closeup", "close-up"} & caption.words):
             replacements = lexicon.SPATIAL_RELATIONS[key]
         if replacements is not None:
             for replacement in _pick(rng, _not_already_said(caption, replacements)):
@@ -389,8 +406,11 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
             index += len(key)
             continue
         token = tokens[index]
+        if not token.tag.startswith("VB"):
+            index += 1
+            continue  # what follows is for verbs
         following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
-        if token.tag.startswith("VB") and (_starts_phrase(caption, index + 1) or following == "at"):
+        if _starts_phrase(caption, index + 1) or following == "at":
             lemma = wordnet.verb_lemma(token.lower)
             if (following == "at") != (lemma in lexicon.AT_ONLY_VERBS) or not _has_agent(caption, index) \
                     or lemma in lexicon.PEOPLE_ONLY_RELATION_VERBS and not _has_agent(caption, index, people_only=True):
@@ -415,9 +435,14 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
 def _head_word(caption: Caption, phrase: NounPhrase) -> str | None:
     """The singular base of a phrase's head noun, or None if it is no swappable thing."""
     head = caption.tokens[phrase.head]
-    if head.tag not in NOUN_TAGS or head.tag in ("NNP", "NNPS"):
+    return _noun_base(head.lower, head.tag)
+
+
+@lru_cache(maxsize=None)  # a pure function of the word and its tag: bounded by the vocabulary
+def _noun_base(word: str, tag: str) -> str | None:
+    if tag not in NOUN_TAGS or tag in ("NNP", "NNPS"):
         return None
-    base = wordnet.noun_lemma(head.lower, head.tag in PLURAL_TAGS) or head.lower
+    base = wordnet.noun_lemma(word, tag in PLURAL_TAGS) or word
     if base in lexicon.NOT_REPLACEABLE_NOUNS:
         return None
     return base
@@ -521,9 +546,10 @@ def swap_obj(caption: Caption, rng: Random) -> list[str]:
 
 # --- attribute --------------------------------------------------------------------------------
 
-def _colour_alternatives(colour: str) -> list[str]:
+@lru_cache(maxsize=None)  # a pure function of the colour word
+def _colour_alternatives(colour: str) -> tuple[str, ...]:
     near = set().union(*(group for group in lexicon.COLOUR_EQUIVALENTS if colour in group)) | {colour}
-    return [c for c in lexicon.COLOURS if c not in near and c not in ("grey", "beige", "tan", "maroon", "teal", "turquoise")]
+    return tuple(c for c in lexicon.COLOURS if c not in near and c not in ("grey", "beige", "tan", "maroon", "teal", "turquoise"))
 
 
 def _is_attribute_position(caption: Caption, index: int) -> bool:
@@ -538,7 +564,7 @@ def _is_attribute_position(caption: Caption, index: int) -> bool:
 def _negated(caption: Caption, index: int) -> bool:
     """Is the word at ``index`` under a negation ("not wearing a shirt")? Then any change of it
     stays true of the picture."""
-    return any(caption.lower(k) in ("not", "no", "n't", "never", "without") for k in range(max(0, index - 3), index))
+    return any(t.lower in ("not", "no", "n't", "never", "without") for t in caption.tokens[max(0, index - 3):index])
 
 
 def _subject_of_predicate(caption: Caption, index: int) -> NounPhrase | None:
@@ -588,7 +614,7 @@ def attribute_alternatives(caption: Caption, index: int) -> tuple[str, list[str]
     if word in lexicon.COLOURS or two_tone:
         if caption.tokens[phrase.head].lower in lexicon.NATURAL_COLOUR_NOUNS or _ground(caption, phrase):
             return "", []  # "a green sky" is false, but of no photo anyone takes
-        present = {t.lower for t in caption.tokens}
+        present = set(caption.words)
         present |= set().union(*(g for g in lexicon.COLOUR_EQUIVALENTS if g & present))
         options = [c for c in _colour_alternatives("black" if two_tone else word)
                    if c not in present and not (two_tone and c == "white")]  # not "grey and gray"
@@ -694,20 +720,17 @@ def _count_changes(caption: Caption) -> list[str]:
             continue
         if " " not in head.text and _head_word(caption, phrase) is None or wordnet.concrete_sense(head.lower) is None:
             continue
-        plural = _plural(head.lower)
-        edits = [Edit(phrase.start, phrase.start + 1, match_case(article.text, "two")),
-                 Edit(phrase.head, phrase.head + 1, match_case(head.text, plural))]
         # Only the subject: "two men riding a horse" is a scene, "a man sitting in two chairs" is not.
         there_is = phrase.start == 2 and caption.lower(0) == "there" and caption.lower(1) in ("is", "was")
         if phrase.start != 0 and not there_is:
             continue
-        if any(t.lower in _SINGULAR_PRONOUNS for t in caption.tokens):
+        if not caption.words.isdisjoint(_SINGULAR_PRONOUNS):
             continue  # "two giraffes ... its photo"
         if phrase.end < len(caption.tokens) and caption.lower(phrase.end) in (",", "and", "or", "&"):
             continue  # "two keyboards and computer monitor": the list's articles would not agree
         if _ground(caption, phrase):
             continue  # one counts things in a scene, not the scene: "two living rooms"
-        if any(t.lower in ("alone", "single", "lone", "only") for t in caption.tokens):
+        if not caption.words.isdisjoint(("alone", "single", "lone", "only")):
             continue
         if any(caption.tokens[k].tag in NOUN_TAGS for k in range(phrase.first_modifier, phrase.head)):
             continue  # "a woman tennis player" -> "two women tennis players": modifiers inflect too
@@ -724,11 +747,14 @@ def _count_changes(caption: Caption) -> list[str]:
         if there_is:
             be = caption.tokens[1]
             agreement = [Edit(1, 2, match_case(be.text, BE_SINGULAR_TO_PLURAL[be.lower]))]
+        edits = [Edit(phrase.start, phrase.start + 1, match_case(article.text, "two")),
+                 Edit(phrase.head, phrase.head + 1, match_case(head.text, _plural(head.lower)))]
         candidates.append(apply_edits(caption, edits + agreement))
     return candidates
 
 
 _PAIR_COUNTS = {("a", "pair", "of"): "three", ("a", "couple", "of"): "four"}  # "a couple" may loosely be three
+_PAIR_FIRST_WORDS = frozenset(key[0] for key in _PAIR_COUNTS)
 
 
 def _pair_counts(caption: Caption) -> list[str]:
@@ -736,7 +762,9 @@ def _pair_counts(caption: Caption) -> list[str]:
     animals and vehicles only ("a pair of skis" is one thing)."""
     candidates = []
     for index in range(len(caption.tokens) - 3):
-        key = tuple(caption.lower(k) for k in range(index, index + 3))
+        if caption.tokens[index].lower not in _PAIR_FIRST_WORDS:  # most words: no key to build
+            continue
+        key = tuple(t.lower for t in caption.tokens[index:index + 3])
         members = _next_phrase(caption, index + 3) if key in _PAIR_COUNTS else None
         if members is None or not caption.is_plural(members):
             continue
@@ -751,7 +779,11 @@ def replace_att(caption: Caption, rng: Random) -> list[str]:
     """red -> blue, wooden -> metal, small -> large, two dogs -> three dogs, a dog -> two dogs."""
     candidates = _pick(rng, _count_changes(caption) + _pair_counts(caption), 1)
     for index, token in enumerate(caption.tokens):
+        if token.tag != "CD" and token.lower not in _ATTRIBUTE_WORDS:
+            continue  # most tokens: attribute_alternatives would return none
         _, alternatives = attribute_alternatives(caption, index)
+        if not alternatives:
+            continue  # _pick would draw nothing from an empty list either
         for replacement in _pick(rng, alternatives, 1):
             candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, replacement))]))
     return _pick(rng, candidates, 3)
@@ -776,12 +808,15 @@ def _contrasting(first: str, second: str) -> bool:
 def swap_att(caption: Caption, rng: Random) -> list[str]:
     """Exchange the modifiers of two nouns: a red car and a blue truck -> a blue car and a red truck."""
     candidates = []
-    phrases = [p for p in caption.phrases if _head_word(caption, p)]
-    for a, first in enumerate(phrases):
-        for second in phrases[a + 1:]:
-            if _head_word(caption, first) == _head_word(caption, second):
+    named = [(p, head) for p in caption.phrases if (head := _head_word(caption, p))]
+    if len(named) < 2:
+        return []  # no pair to exchange modifiers between
+    # Head and attribute words once per phrase, not once per pair of phrases.
+    phrases = [(head, _attribute_words(caption, p)) for p, head in named]
+    for a, (first_head, first_attrs) in enumerate(phrases):
+        for second_head, second_attrs in phrases[a + 1:]:
+            if first_head == second_head:
                 continue
-            first_attrs, second_attrs = _attribute_words(caption, first), _attribute_words(caption, second)
             shared = [c for c in first_attrs if c in second_attrs]
             pairs = [(first_attrs[c], second_attrs[c]) for c in shared]
             for i, j in pairs:
@@ -803,7 +838,7 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     if not (male or female):
         return []
     if new not in lexicon.MALE_NOUNS | lexicon.FEMALE_NOUNS:
-        return [] if not any(t.lower in lexicon.GENDERED_PRONOUNS for t in caption.tokens) else None
+        return [] if caption.words.isdisjoint(lexicon.GENDERED_PRONOUNS) else None
     pronouns = [k for k, t in enumerate(caption.tokens) if t.lower in lexicon.GENDERED_PRONOUNS]
     if not pronouns:
         return []
@@ -825,27 +860,38 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
     return edits
 
 
+_COLOUR_WORDS = frozenset(lexicon.COLOURS)
+
+
 def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alternatives, heads: set,
                           words: set) -> list[str]:
     """The replacements for ``base`` that fit where its phrase stands in this caption."""
+    if not alternatives:
+        return []  # most heads: none of the work below is needed
     others = heads - {base}
     modifiers = {caption.lower(k) for k in range(phrase.start, phrase.head)}
+    # What the modifiers and the article rule out, once for all the alternatives.
+    coloured = not modifiers.isdisjoint(_COLOUR_WORDS)
+    grown = not modifiers.isdisjoint(lexicon.GROWN_MODIFIERS)
+    small = not modifiers.isdisjoint(lexicon.SMALL_MODIFIERS)
+    counted = caption.lower(phrase.start) in ("a", "an", "one", "another")
     partitive = phrase.start > 1 and caption.lower(phrase.start - 1) == "of" \
         and caption.lower(phrase.start - 2) in lexicon.PARTITIVE_NOUNS
-    clues = lexicon.SCENE_CLUES.get(base, frozenset()) & (words | {part for w in words for part in w.split(" ")})
+    scene_clues = lexicon.SCENE_CLUES.get(base)  # most nouns have none: then no need to split the words
+    clues = scene_clues & (words | {part for w in words for part in w.split(" ")}) if scene_clues else frozenset()
     # A kitchen with a stove may have a dishwasher too: two things of a room the caption names
     # are no negative of each other.
-    room_things = set().union(*(lexicon.SCENE_CLUES[w] for w in (words | heads) - {None}
-                                if w in lexicon.ROOM_NOUNS and w in lexicon.SCENE_CLUES))
+    room_things = set().union(*(lexicon.SCENE_CLUES[w] for w in (words | heads) & lexicon.ROOM_NOUNS
+                                if w in lexicon.SCENE_CLUES))
     return [
         a for a in _fitting_preposition(caption, phrase, list(alternatives))
         if a not in heads and a not in words and _plural(a) not in words  # not a noun the caption names
         and not wordnet.related_to_any(a, others)  # nor a synonym, hypernym or hyponym of one: "women and adults"
         and not (partitive and a in lexicon.UNSLICEABLE_FOODS)  # not "a slice of soup"
-        and not (modifiers & set(lexicon.COLOURS) and set(a.split(" ")) & set(lexicon.COLOURS))  # "white brown bear"
-        and not (caption.lower(phrase.start) in ("a", "an", "one", "another") and a in lexicon.MASS_NOUNS)  # "a pasta"
-        and not (modifiers & lexicon.GROWN_MODIFIERS and a in lexicon.YOUNG_NOUNS)  # not "an old child"
-        and not (modifiers & lexicon.SMALL_MODIFIERS and a in lexicon.ADULT_NOUNS)  # not "a small man"
+        and not (coloured and not _COLOUR_WORDS.isdisjoint(a.split(" ")))  # "white brown bear"
+        and not (counted and a in lexicon.MASS_NOUNS)  # "a pasta"
+        and not (grown and a in lexicon.YOUNG_NOUNS)  # not "an old child"
+        and not (small and a in lexicon.ADULT_NOUNS)  # not "a small man"
         and clues <= lexicon.SCENE_CLUES.get(a, frozenset())  # not "a kitchen with a toilet"
         and not (a in room_things and base in room_things)
     ]
@@ -884,11 +930,27 @@ def _fitting_preposition(caption: Caption, phrase: NounPhrase, alternatives: lis
 _WORDNET_FALLBACK_FILES = frozenset({"noun.artifact", "noun.food", "noun.plant"})
 
 
+@lru_cache(maxsize=None)  # a pure function of the noun: bounded by the vocabulary
+def _object_alternatives(base: str) -> tuple[str, ...]:
+    """What a head noun may become, before the caption is looked at: the curated alternatives,
+    else its WordNet siblings."""
+    alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
+    sense = wordnet.concrete_sense(base)
+    if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
+            and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES \
+            and not wordnet.is_container(base):  # containers' siblings hold other things: bag -> cup
+        # WordNet's siblings of a thing include many no caption would name ("facility",
+        # "coffin"): only those of the caption vocabulary are kept.
+        alternatives = [a for a in wordnet.noun_siblings(base, limit=40)
+                        if a in lexicon.CONCRETE_CAPTION_NOUNS and a not in lexicon.GROUND_NOUNS]  # patio -> "room"
+    return tuple(alternatives or ())
+
+
 def replace_obj(caption: Caption, rng: Random) -> list[str]:
     """dog -> wolf, table -> desk: a WordNet sibling of a head noun, same lexicographer file."""
     candidates = []
     heads = {_head_word(caption, p) for p in caption.phrases}
-    words = {t.lower for t in caption.tokens}
+    words = caption.words
     gendered_heads = sum(1 for h in heads if h in lexicon.MALE_NOUNS or h in lexicon.FEMALE_NOUNS)
     for phrase in caption.phrases:
         base = _head_word(caption, phrase)
@@ -920,16 +982,7 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
             continue  # "wearing a cat" is a typo for "hat", not a cat
         if caption.tokens[phrase.start].tag == "PRP$" and _lexname(caption, phrase) == "noun.person":
             continue  # "parents with their children" -> "their men" is no relation anyone has
-        alternatives = lexicon.OBJECT_ALTERNATIVES.get(base)
-        sense = wordnet.concrete_sense(base)
-        if alternatives is None and base not in lexicon.GROUND_NOUNS and " " not in base \
-                and sense is not None and sense.lexname() in _WORDNET_FALLBACK_FILES \
-                and not wordnet.is_container(base):  # containers' siblings hold other things: bag -> cup
-            # WordNet's siblings of a thing include many no caption would name ("facility",
-            # "coffin"): only those of the caption vocabulary are kept.
-            alternatives = [a for a in wordnet.noun_siblings(base, limit=40)
-                            if a in lexicon.CONCRETE_CAPTION_NOUNS and a not in lexicon.GROUND_NOUNS]  # patio -> "room"
-        alternatives = _fitting_replacements(caption, phrase, base, alternatives or (), heads, words)
+        alternatives = _fitting_replacements(caption, phrase, base, _object_alternatives(base), heads, words)
         # Only replacements the pronouns can follow: "a man ... himself" may become a woman, not a child.
         viable = [(a, e) for a in alternatives if (e := _pronoun_edits(caption, base, a, gendered_heads)) is not None]
         for sibling, edits in _pick(rng, viable, 1):
@@ -963,12 +1016,17 @@ def _sees_a_scene(caption: Caption, index: int) -> bool:
     return obj is not None and obj.end < len(caption.tokens) and caption.tokens[obj.end].tag in ("VB", "VBP")
 
 
+_VEHICLE_STATE_WORDS = lexicon.RESTING_VEHICLE_WORDS | lexicon.MOVING_VEHICLE_WORDS
+
+
 def _vehicle_states(caption: Caption) -> list[str]:
     """"a bus parked on the street" -> "a bus moving on the street", "a train traveling on
     tracks" -> "a train stopped on tracks", "a parked car" -> "a moving car"."""
+    words = caption.words
+    if words.isdisjoint(_VEHICLE_STATE_WORDS):
+        return []  # most captions: no token to look at
     candidates = []
     tokens = caption.tokens
-    words = {t.lower for t in tokens}
     for index, token in enumerate(tokens):
         if token.lower in lexicon.RESTING_VEHICLE_WORDS:
             replacement = "moving"
@@ -1047,7 +1105,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
         if _sees_a_scene(caption, index):
             continue  # "watching a kite fly": what is seen is a whole scene, not an object
         present_lemmas = {wordnet.verb_lemma(t.lower) for t in caption.tokens if t.tag.startswith("VB")}
-        present_words = {t.lower for t in caption.tokens}
+        present_words = caption.words
         if index + 1 < len(caption.tokens) and caption.tokens[index + 1].tag in ("VBN", "VBD", "JJ") \
                 and caption.tokens[index + 1].lower.endswith("ed"):
             continue  # "lies crouched": the posture is said twice
@@ -1101,7 +1159,7 @@ def replace_action(caption: Caption, rng: Random) -> list[str]:
             and not (lemma == "pose" and following in ("for", "with"))  # not "running for a picture"
             and a not in present_lemmas  # not "sitting and sitting"
             and not (a == "sleep" and (following in ("on", "with", "for") and lemma != "lie"
-                                       or {t.lower for t in caption.tokens} & lexicon.WATER_NOUNS))
+                                       or caption.words & lexicon.WATER_NOUNS))
             # not "sleeping on ski bindings", "sleeping in the water with one another"
             and not (a in lexicon.STATIC_VERBS and following == "for")  # not "sleeping for food"
             and not (airborne and lemma == "ride")  # not "carrying a bike through the air"

@@ -245,9 +245,11 @@ def is_container(word: str) -> bool:
 
 @lru_cache(maxsize=None)
 def _noun_senses_and_ancestors(word: str) -> tuple[frozenset, frozenset]:
-    senses = frozenset(wn().synsets(word.replace(" ", "_"), "n"))
-    ancestors = frozenset(a for s in senses for a in s.closure(lambda x: x.hypernyms()))
-    return senses, ancestors
+    """Names of the word's noun senses and of all their hypernyms. Names, not synsets: a synset
+    hashes in Python, a name in C, and set operations on them ran for every replacement tried."""
+    senses = wn().synsets(word.replace(" ", "_"), "n")
+    ancestors = frozenset(a.name() for s in senses for a in s.closure(lambda x: x.hypernyms()))
+    return frozenset(s.name() for s in senses), ancestors
 
 
 def related_to_any(word: str, others) -> bool:
@@ -258,7 +260,7 @@ def related_to_any(word: str, others) -> bool:
         if not other:
             continue
         theirs, their_ancestors = _noun_senses_and_ancestors(other)
-        if mine & theirs or mine & their_ancestors or theirs & my_ancestors:
+        if not (mine.isdisjoint(theirs) and mine.isdisjoint(their_ancestors) and theirs.isdisjoint(my_ancestors)):
             return True
     return False
 

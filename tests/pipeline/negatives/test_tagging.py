@@ -1,9 +1,13 @@
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nltk.tokenize import RegexpTokenizer
 
 from fgclip.pipeline.negatives import parse
-from fgclip.pipeline.negatives.tagging import _PAD, _TOKEN_PATTERN, BrillTagger, caption_fixes, default_tagger, tokenize
+from fgclip.pipeline.negatives.tagging import (
+    _PAD, _TOKEN_PATTERN, BrillTagger, _token_regex, caption_fixes, default_tagger, tokenize,
+)
 
 
 def _words(text):
@@ -22,6 +26,17 @@ def test_tokenize_gives_the_spans_of_nltks_regexp_tokenizer(reference_captions):
     texts = [text for group in reference_captions.values() for text in group]
     texts += ["cafe\u0301 au lait", "na\u00efve 3,000.5 m\u00b2", "\u4e24\u53ea\u732b, don't!", "x\ny\r\nz", ""]
     assert [tokenize(t) for t in texts] == [list(nltk_tokenizer.span_tokenize(t)) for t in texts]
+
+
+_ASCII_PIECES = [chr(c) for c in range(32, 127)] + ["n't", "'s", "'re", "'ll", "1,000.5", "8-year-old", "dog", " "]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_ASCII_PIECES), max_size=20).map("".join))
+def test_tokenize_on_printable_ascii_gives_the_spans_of_the_unicode_engine(text):
+    # Printable ASCII goes through the standard library's re; the spans must be regex's own.
+    assert text.isascii() and text.isprintable()
+    assert tokenize(text) == [match.span() for match in _token_regex.finditer(text)]
 
 
 # Brill's predicates, written out one by one: the reference the tagger's compiled rules must match.
