@@ -87,7 +87,7 @@ def negatives(
         for rule in _RULES_BY_KIND[kind]:
             if rule.name not in enabled:
                 continue
-            rng = _SeededOnUse(f"{seed}|{rule.name}|{caption}")
+            rng = _SeededOnUse(seed, rule.name, caption)
             per_rule.append((rule, _run_rule(rule, parsed, rng)))
         taken = 0
         while taken < per_kind and any(texts for _, texts in per_rule):
@@ -108,15 +108,16 @@ class _SeededOnUse:
     options than they keep, which most captions do not; seeding a Mersenne Twister for each of
     the six rules anyway was 6% of the generator's time."""
 
-    __slots__ = ("_key", "_random")
+    __slots__ = ("_seed", "_rule", "_caption", "_random")
 
-    def __init__(self, key: str):
-        self._key = key
+    def __init__(self, seed: int | str, rule: str, caption: str):
+        self._seed, self._rule, self._caption = seed, rule, caption  # the key is built only when used
         self._random: Random | None = None
 
     def __getattr__(self, name: str):
         if self._random is None:
-            self._random = Random(zlib.crc32(self._key.encode("utf-8")))
+            key = f"{self._seed}|{self._rule}|{self._caption}"
+            self._random = Random(zlib.crc32(key.encode("utf-8")))
         return getattr(self._random, name)
 
 

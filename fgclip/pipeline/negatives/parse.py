@@ -7,11 +7,11 @@ letter case elsewhere are kept byte for byte.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple, Sequence
 
-import regex
 from nltk.chunk.regexp import tag_pattern2re_pattern
 
 from . import lexicon, wordnet
@@ -29,8 +29,9 @@ NOUN_PHRASE_PATTERN = r"<PDT>?<DT|PRP\$|CD>*<JJ.*|VBN|NN.*|CD>*<NN.*>"
 # as "<DT><JJ><NN>...", the pattern turned into a regular expression over that string by NLTK's
 # own function, and the leftmost non-overlapping matches taken as the chunks. Building NLTK's
 # chunk strings and trees cost 85 us a tag sequence; a corpus of distinct captions meets a new
-# sequence in about 40% of its captions.
-_NOUN_PHRASE_REGEX = regex.compile(tag_pattern2re_pattern(NOUN_PHRASE_PATTERN))
+# sequence in about 40% of its captions. The pattern has only groups, alternatives, classes
+# and repeats, which the standard library's engine reads the same as ``regex`` and runs faster.
+_NOUN_PHRASE_REGEX = re.compile(tag_pattern2re_pattern(NOUN_PHRASE_PATTERN))
 
 
 class Token(NamedTuple):
@@ -85,6 +86,7 @@ class Edit(NamedTuple):
 
 
 _COMPOUND_FIRST_WORDS = frozenset(key[0] for key in lexicon.FIXED_COMPOUNDS)
+_COMPOUND_FIRST_TAGS = frozenset({"NN", "NNS", "VBG", "JJ"})  # the tags _compound_first can accept
 
 
 def _compound_first(words: list[str], tags: list[str], i: int) -> bool:
@@ -103,7 +105,8 @@ def _merge_compounds(words: list[str], tags: list[str], spans: list[tuple[int, i
     i, n = 0, len(words)
     while i < n:
         width = 0
-        could_merge = lowers[i] in _COMPOUND_FIRST_WORDS or (_compound_first(words, tags, i) and i + 1 < n and tags[i + 1] in NOUN_TAGS)
+        could_merge = lowers[i] in _COMPOUND_FIRST_WORDS or (tags[i] in _COMPOUND_FIRST_TAGS and i + 1 < n and tags[i + 1] in NOUN_TAGS
+                                                             and _compound_first(words, tags, i))
         for size in (3, 2) if could_merge else ():
             if i + size > n:
                 continue
@@ -139,13 +142,16 @@ def parse(text: str, tagger: Tagger | None = None) -> Caption:
     """Tokenise, tag, merge compounds and chunk noun phrases."""
     spans = tokenize(text)
     words = [text[s:e] for s, e in spans]
-    letters = "".join(filter(str.isalpha, text))
-    all_caps = len(letters) > 3 and all(map(str.isupper, letters))
+    if text.isascii() and not text.isupper():
+        all_caps = False  # a lower-case letter (or none at all): most captions, without counting letters
+    else:
+        letters = "".join(filter(str.isalpha, text))
+        all_caps = len(letters) > 3 and all(map(str.isupper, letters))
     # A caption in capitals is tagged as if written in lower case: capitals read as names.
     tagged = [w.lower() for w in words] if all_caps else words
     tags = (tagger or default_tagger()).tag(tagged) if words else []
     words, tags, spans = _merge_compounds(words, tags, spans, text)
-    tokens = tuple(Token(w, t, w.lower(), s, e) for w, t, (s, e) in zip(words, tags, spans))
+    tokens = tuple([Token._make((w, t, w.lower(), s, e)) for w, t, (s, e) in zip(words, tags, spans)])  # _make: skips the keyword-taking __new__
     return Caption(text, tokens, _noun_phrases(tuple(tags)) if tags else (), all_caps)
 
 
@@ -162,14 +168,10 @@ def _noun_phrases(tags: tuple[str, ...]) -> tuple[NounPhrase, ...]:
 
 def noun_phrase_spans(tags: Sequence[str]) -> list[tuple[int, int]]:
     """(first token, one past the last) of each noun phrase in a tag sequence."""
-    token_at: dict[int, int] = {}  # character offset in the tag string -> token index
-    offset = 0
-    for index, tag in enumerate(tags):
-        token_at[offset] = index
-        offset += len(tag) + 2
-    token_at[offset] = len(tags)
     tag_string = "".join(f"<{tag}>" for tag in tags)
-    return [(token_at[m.start()], token_at[m.end()]) for m in _NOUN_PHRASE_REGEX.finditer(tag_string)]
+    # A match starts and ends between tags: the "<"s before an offset count the tokens before it.
+    return [(tag_string.count("<", 0, m.start()), tag_string.count("<", 0, m.end()))
+            for m in _NOUN_PHRASE_REGEX.finditer(tag_string)]
 
 
 def apply_edits(caption: Caption, edits: Sequence[Edit]) -> str:

@@ -377,6 +377,9 @@ def replace_rel(caption: Caption, rng: Random) -> list[str]:
     index = 0
     tokens = caption.tokens
     while index < len(tokens):
+        if tokens[index].lower not in _RELATION_START_WORDS and not tokens[index].tag.startswith("VB"):
+            index += 1
+            continue  # most words: no relation starts here, and no verb to replace
         if tokens[index].lower in _RELATION_START_WORDS:
             key = _spatial_match(caption, index)
             part_replacements = _part_relation(caption, index)
@@ -506,8 +509,8 @@ def swap_obj(caption: Caption, rng: Random) -> list[str]:
     candidates = []
     n = len(caption.tokens)
     # "front" in "in front of" is chunked as a noun phrase of its own; it belongs to the relation.
-    phrases = [p for p in caption.phrases
-               if not (caption.lower(p.head) in _RELATION_NOUNS and p.end < n and caption.lower(p.end) == "of")]
+    phrases = caption.phrases if caption.words.isdisjoint(_RELATION_NOUNS) else [  # most captions: none to drop
+        p for p in caption.phrases if not (caption.lower(p.head) in _RELATION_NOUNS and p.end < n and caption.lower(p.end) == "of")]
     for first, second in zip(phrases, phrases[1:]):
         between = caption.tokens[first.end:second.start]
         words = [t.lower for t in between]
@@ -561,10 +564,15 @@ def _is_attribute_position(caption: Caption, index: int) -> bool:
     return previous in ("is", "are", "was", "were", "very", "and", "looks", "look") and caption.tokens[index].tag.startswith("JJ")
 
 
+_NEGATIONS = frozenset({"not", "no", "n't", "never", "without"})
+
+
 def _negated(caption: Caption, index: int) -> bool:
     """Is the word at ``index`` under a negation ("not wearing a shirt")? Then any change of it
     stays true of the picture."""
-    return any(t.lower in ("not", "no", "n't", "never", "without") for t in caption.tokens[max(0, index - 3):index])
+    if caption.words.isdisjoint(_NEGATIONS):
+        return False  # most captions: no window to look at
+    return any(t.lower in _NEGATIONS for t in caption.tokens[max(0, index - 3):index])
 
 
 def _subject_of_predicate(caption: Caption, index: int) -> NounPhrase | None:
@@ -755,12 +763,15 @@ def _count_changes(caption: Caption) -> list[str]:
 
 _PAIR_COUNTS = {("a", "pair", "of"): "three", ("a", "couple", "of"): "four"}  # "a couple" may loosely be three
 _PAIR_FIRST_WORDS = frozenset(key[0] for key in _PAIR_COUNTS)
+_PAIR_NOUNS = frozenset(key[1] for key in _PAIR_COUNTS)
 
 
 def _pair_counts(caption: Caption) -> list[str]:
     """"a pair of giraffes" -> "three giraffes", "a couple of horses" -> "four horses": people,
     animals and vehicles only ("a pair of skis" is one thing)."""
     candidates = []
+    if caption.words.isdisjoint(_PAIR_NOUNS):
+        return candidates  # most captions: no "pair" or "couple", so no key can match
     for index in range(len(caption.tokens) - 3):
         if caption.tokens[index].lower not in _PAIR_FIRST_WORDS:  # most words: no key to build
             continue
@@ -791,7 +802,10 @@ def replace_att(caption: Caption, rng: Random) -> list[str]:
 
 def _attribute_words(caption: Caption, phrase: NounPhrase) -> dict[str, int]:
     found = {}
+    tokens = caption.tokens
     for index in range(phrase.first_modifier, phrase.head):
+        if tokens[index].tag == "CD" or tokens[index].lower not in _ATTRIBUTE_WORDS:
+            continue  # a count, or no attribute word: neither is kept below
         category, alternatives = attribute_alternatives(caption, index)
         if alternatives and category != "count":
             found.setdefault(category, index)
@@ -861,6 +875,9 @@ def _pronoun_edits(caption: Caption, old: str, new: str, gendered_heads: int) ->
 
 
 _COLOUR_WORDS = frozenset(lexicon.COLOURS)
+# What any room's clues name: a head outside it is in no room's things, whatever the caption says.
+_ANY_ROOM_THINGS = frozenset().union(*(lexicon.SCENE_CLUES[w] for w in lexicon.ROOM_NOUNS if w in lexicon.SCENE_CLUES))
+_GENDERED_NOUNS = lexicon.MALE_NOUNS | lexicon.FEMALE_NOUNS
 
 
 def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alternatives, heads: set,
@@ -882,11 +899,10 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
     # A kitchen with a stove may have a dishwasher too: two things of a room the caption names
     # are no negative of each other.
     room_things = set().union(*(lexicon.SCENE_CLUES[w] for w in (words | heads) & lexicon.ROOM_NOUNS
-                                if w in lexicon.SCENE_CLUES))
+                                if w in lexicon.SCENE_CLUES)) if base in _ANY_ROOM_THINGS else ()
     return [
         a for a in _fitting_preposition(caption, phrase, list(alternatives))
         if a not in heads and a not in words and _plural(a) not in words  # not a noun the caption names
-        and not wordnet.related_to_any(a, others)  # nor a synonym, hypernym or hyponym of one: "women and adults"
         and not (partitive and a in lexicon.UNSLICEABLE_FOODS)  # not "a slice of soup"
         and not (coloured and not _COLOUR_WORDS.isdisjoint(a.split(" ")))  # "white brown bear"
         and not (counted and a in lexicon.MASS_NOUNS)  # "a pasta"
@@ -894,6 +910,8 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
         and not (small and a in lexicon.ADULT_NOUNS)  # not "a small man"
         and clues <= lexicon.SCENE_CLUES.get(a, frozenset())  # not "a kitchen with a toilet"
         and not (a in room_things and base in room_things)
+        # Last: for a word not met before, this one loads WordNet senses and their hypernyms.
+        and not wordnet.related_to_any(a, others)  # nor a synonym, hypernym or hyponym of one: "women and adults"
     ]
 
 
@@ -951,7 +969,7 @@ def replace_obj(caption: Caption, rng: Random) -> list[str]:
     candidates = []
     heads = {_head_word(caption, p) for p in caption.phrases}
     words = caption.words
-    gendered_heads = sum(1 for h in heads if h in lexicon.MALE_NOUNS or h in lexicon.FEMALE_NOUNS)
+    gendered_heads = len(heads & _GENDERED_NOUNS)
     for phrase in caption.phrases:
         base = _head_word(caption, phrase)
         if base is None:

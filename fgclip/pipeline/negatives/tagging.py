@@ -79,18 +79,22 @@ _PREDICATES: dict[str, str] = {
     "prevbigram": "T2p == {x} and T1p == {y}",
     "nextbigram": "T1n == {x} and T2n == {y}",
 }
-_CONTEXT = [
-    "W0 = t[i][0]; W1p = t[i - 1][0]; W2p = t[i - 2][0]; W1n = t[i + 1][0]; W2n = t[i + 2][0]",
-    "T1p = t[i - 1][1]; T2p = t[i - 2][1]; T3p = t[i - 3][1]; T1n = t[i + 1][1]; T2n = t[i + 2][1]; T3n = t[i + 3][1]",
-]
+_CONTEXT = {
+    "W0": "t[i][0]", "W1p": "t[i - 1][0]", "W2p": "t[i - 2][0]", "W1n": "t[i + 1][0]", "W2n": "t[i + 2][0]",
+    "T1p": "t[i - 1][1]", "T2p": "t[i - 2][1]", "T3p": "t[i - 3][1]", "T1n": "t[i + 1][1]", "T2n": "t[i + 2][1]",
+    "T3n": "t[i + 3][1]",
+}
 
 
 def _compile_rules(rules: list[tuple[str, str, str, str]]) -> Callable[[list, int], str | None]:
     """One function for an ordered list of (to_tag, predicate, x, y): the to_tag of the first rule
     that holds at position i of the padded [word, tag] list t, or None. As Python source, not a
     loop over predicate functions: the tagger then costs a third of what it did."""
-    body = _CONTEXT + [f"if {_PREDICATES[predicate].format(x=repr(x), y=repr(y))}: return {to_tag!r}"
-                       for to_tag, predicate, x, y in rules] + ["return None"]
+    tests = [f"if {_PREDICATES[predicate].format(x=repr(x), y=repr(y))}: return {to_tag!r}"
+             for to_tag, predicate, x, y in rules]
+    # Only the context the rules read: it is looked up for every token.
+    used = set(re.findall(r"\b[WT][0-9]\w*", " ".join(_PREDICATES[predicate] for _, predicate, _, _ in rules)))
+    body = [f"{name} = {source}" for name, source in _CONTEXT.items() if name in used] + tests + ["return None"]
     namespace: dict = {}
     exec("def first_match(t, i):\n" + "".join(f"    {line}\n" for line in body), namespace)  # noqa: S102 - the source is built from the rule table alone
     return namespace["first_match"]
@@ -142,6 +146,8 @@ _DIRECTION_NOUNS = {"left", "right", "front", "top", "bottom", "side", "middle",
 
 
 _AFTER_VERB_TAGS = frozenset({"DT", "PRP$", "IN", "RB", "RP", "TO", "PRP"})
+# The words caption_fixes may retag whatever their tag ("while" is one), besides -ing words.
+_FIXED_WORDS = frozenset(_CAPTION_NOUNS | _DIRECTION_NOUNS | {"while"})
 
 
 def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str], bool] | None = None) -> list[str]:
@@ -149,6 +155,8 @@ def caption_fixes(words: Sequence[str], tags: list[str], is_verb: Callable[[str]
     lower = [w.lower() for w in words]
     n = len(words)
     for i, word in enumerate(lower):
+        if tags[i] not in ("NNS", "VB") and word not in _FIXED_WORDS and not word.endswith("ing"):
+            continue  # most words: none of the conditions below can hold
         prev = lower[i - 1] if i > 0 else ""
         nxt = lower[i + 1] if i + 1 < n else ""
         if (is_verb is not None and tags[i] == "NNS" and 0 < i and tags[i - 1] in ("NN", "NNP")
@@ -217,7 +225,8 @@ class BrillTagger:
         return _suffix_tag(lower)
 
     def tag(self, words: Sequence[str]) -> list[str]:
-        lexical = [[w, self._lexical_tag(w, i)] for i, w in enumerate(words)]
+        known = self.lexicon  # nearly every word is in it: the method call only for the others
+        lexical = [[w, known.get(w) or self._lexical_tag(w, i)] for i, w in enumerate(words)]
         padded = [_PAD] * 3 + lexical + [_PAD] * 3
         for i in range(3, 3 + len(lexical)):
             to_tag = self._first_match.get(padded[i][1], self._wildcard_match)(padded, i)

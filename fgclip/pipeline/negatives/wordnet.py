@@ -339,10 +339,12 @@ def _noun_senses_and_ancestors(word: str) -> tuple[frozenset, frozenset]:
 def related_to_any(word: str, others) -> bool:
     """Is ``word`` a synonym, hypernym or hyponym of any of ``others`` ("adult" of "woman",
     "child" of "boy")? Two such nouns in one caption say the same thing twice."""
-    mine, my_ancestors = _noun_senses_and_ancestors(word)
+    mine = my_ancestors = None
     for other in others:
         if not other:
             continue
+        if mine is None:  # only now: the closure of a word compared with nothing is never needed
+            mine, my_ancestors = _noun_senses_and_ancestors(word)
         theirs, their_ancestors = _noun_senses_and_ancestors(other)
         if not (mine.isdisjoint(theirs) and mine.isdisjoint(their_ancestors) and theirs.isdisjoint(my_ancestors)):
             return True
@@ -387,6 +389,8 @@ def verb_lemma(word: str) -> str | None:
     options = wn()._morphy(word.lower(), "v")
     if not options:
         return None
+    if len(options) == 1:
+        return options[0]  # nothing to choose: loading the verb's senses to count them is wasted
     curated = [o for o in options if o in lexicon.ACTION_VERBS or o in lexicon.RELATION_VERBS]
     if curated:
         return curated[0]

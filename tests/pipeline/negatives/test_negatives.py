@@ -128,7 +128,7 @@ def test_rule_randomness_is_the_seeded_stream_it_always_was():
     from fgclip.pipeline.negatives import _SeededOnUse
 
     key = "0|replace-obj|A dog chasing a cat."
-    lazy, eager = _SeededOnUse(key), Random(zlib.crc32(key.encode("utf-8")))
+    lazy, eager = _SeededOnUse(0, "replace-obj", "A dog chasing a cat."), Random(zlib.crc32(key.encode("utf-8")))
     options = list(range(20))
     assert [lazy.sample(options, 3) for _ in range(5)] == [eager.sample(options, 3) for _ in range(5)]
-    assert _SeededOnUse(key)._random is None  # nothing seeded before the first draw
+    assert _SeededOnUse(0, "replace-obj", "A dog chasing a cat.")._random is None  # nothing seeded before the first draw
