@@ -1,7 +1,8 @@
 """Writing files the way every fgclip stage does: all or nothing; and opening inputs that may be URLs.
 
 A file is written under a temporary name beside its final one, flushed to disk, then renamed,
-so a reader (or a resumed job) never sees half of it.
+so a reader (or a resumed job) never sees half of it. :class:`Folder` does the same for a job's
+output folder, local or a URL (on an object store, one upload per file stands for the rename).
 """
 
 from __future__ import annotations

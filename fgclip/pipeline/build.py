@@ -133,9 +133,9 @@ def _check_output_outside_input(pattern: str, files: list[InputFile], output: Fo
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output} is a file; give a folder")
     store, out = _place(output.location)
-    if _place(pattern)[0] != store:
+    input_store, given = _place(pattern)
+    if input_store != store:
         return  # say a local output and an s3:// input: they cannot overlap
-    given = _place(pattern)[1]
     if _is_dir(pattern) and (out == given or given in out.parents):
         raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")
     inputs = [path for where, path in map(_place, files) if where == store]

@@ -164,6 +164,8 @@ class _DataFile:
     def close(self) -> None:
         self._handle.close()
 
+    __del__ = close  # the reader keeps its data files open for the process's life, as NLTK's does
+
 
 @lru_cache(maxsize=1)
 def _sense_counts() -> dict[str, int]:
