@@ -136,12 +136,13 @@ def _check_output_outside_input(pattern: str, files: list[InputFile], output: Fo
     input_store, given = _place(pattern)
     if input_store != store:
         return  # say a local output and an s3:// input: they cannot overlap
-    if _is_dir(pattern) and (out == given or given in out.parents):
+    named = Folder(pattern)  # the input as named: a folder, a file or a glob
+    if named.is_dir() and (out == given or given in out.parents):
         raise UsageError(f"--output {output} is inside the input folder {pattern}; a rerun would read its own shards")
     inputs = [path for where, path in map(_place, files) if where == store]
     if any(path == out or out in path.parents for path in inputs):
         raise UsageError(f"--output {output} holds input files; write the shards somewhere else")
-    if glob.has_magic(pattern) and not _exists(pattern):
+    if glob.has_magic(pattern) and not named.exists():
         if _glob_matches((out / shard_io.tar_name(0)).parts, given.parts):
             raise UsageError(f"--output {output}: the shards written there would match --input {pattern}")
 
@@ -157,20 +158,6 @@ def _place(target: InputFile) -> tuple[str, PurePosixPath]:
             return protocol, PurePosixPath("/" + path.strip("/"))
         target = path
     return "file", PurePosixPath(Path(target).resolve())
-
-
-def _is_dir(target: str) -> bool:
-    if is_url(target):
-        fs, path = url_to_fs(target)
-        return fs.isdir(path)
-    return os.path.isdir(target)
-
-
-def _exists(target: str) -> bool:
-    if is_url(target):
-        fs, path = url_to_fs(target)
-        return fs.exists(path)
-    return os.path.exists(target)
 
 
 def _glob_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
