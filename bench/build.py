@@ -1,7 +1,8 @@
 """Throughput and worker memory of ``build_negatives`` on a generated corpus, against the targets.
 
     .venv/bin/python bench/build.py [--sizes 10000,100000] [--repeats 1] [--work /tmp/fgclip-bench-build]
-                                    [--data DIR] [--executor ray] [--progress] [--out bench/results/build.json]
+                                    [--data DIR] [--executor ray] [--workers 1,2] [--no-reshard] [--progress]
+                                    [--out bench/results/build.json]
 
     .venv/bin/python bench/build.py --sizes 2000     # a quick run (about a minute on 2 cores)
 
@@ -87,6 +88,8 @@ def main() -> int:
                         help="worker counts, comma-separated; must include 1 and 2 for the targets")
     parser.add_argument("--image-side", type=int, default=IMAGE_SIDE, help="side of the drawn JPEGs in pixels")
     parser.add_argument("--progress", action="store_true", help="show Ray Data's progress bars")
+    parser.add_argument("--no-reshard", action="store_true",
+                        help="negatives runs only: the scaling ratios in less time, no cost ratio")
     parser.add_argument("--out", type=Path, default=Path("bench/results/build.json"))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -95,7 +98,7 @@ def main() -> int:
         parser.error("--sizes needs positive integers and --repeats at least 1")
     if not {1, 2} <= set(worker_counts):
         parser.error("--workers must include 1 and 2 (the scaling and cost targets compare them)")
-    configs = configurations(worker_counts)
+    configs = configurations(worker_counts, reshard=not args.no_reshard)
     if not (args.data / "sugarcrepe").is_dir():
         print(f"no benchmark text under {args.data}: pass --data DIR (the shared/data folder "
               "with sugarcrepe/, negclip/, valse/, vl-checklist/)", file=sys.stderr)
@@ -147,9 +150,10 @@ def main() -> int:
     return 0
 
 
-def configurations(worker_counts: list[int]) -> list[tuple[str, bool, int]]:
+def configurations(worker_counts: list[int], reshard: bool = True) -> list[tuple[str, bool, int]]:
     """(name, no_negatives, workers) in the order each repeat runs them."""
-    return ([("negatives", False, w) for w in worker_counts] + [("reshard", True, w) for w in worker_counts])
+    return ([("negatives", False, w) for w in worker_counts]
+            + [("reshard", True, w) for w in worker_counts if reshard])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +321,7 @@ def compute_ratios(table: list[dict], sizes: list[int], worker_counts: list[int]
                 ratios.append({"name": "scaling", "size": size,
                                "what": f"negatives samples/s, {workers} workers / 1 worker",
                                "value": round(value, 3), "target": "none", "pass": None})
-        for workers in worker_counts:
+        for workers in worker_counts if any(r["config"] == "reshard" for r in table) else []:
             value = row(size, "reshard", workers)["samples_per_s"] / row(size, "negatives", workers)["samples_per_s"]
             ratios.append({"name": "cost", "size": size, "what": f"reshard / negatives samples/s, {workers} worker(s)",
                            "value": round(value, 3), "target": f"<= {TARGET_COST}", "pass": value <= TARGET_COST})

@@ -3,15 +3,19 @@
 ``run(task, shards)`` yields each shard's stats as it finishes, in any order. The task is a
 picklable ``task(shard) -> dict`` that writes its own output, so an executor needs to know
 nothing about shards, and a shard written twice (a retry) is written the same.
+
+``session()`` brings up what ``run`` needs ahead of it, for a caller with something else to do
+meanwhile; ``run`` outside a session brings it up and down itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, ContextManager, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,9 @@ class LocalExecutor:
     """In this process (one worker) or a pool of processes: no Ray needed."""
 
     workers: int = 1
+
+    def session(self) -> ContextManager[None]:
+        return contextlib.nullcontext()  # processes start in a fraction of a second: nothing to get ahead of
 
     def run(self, task: Task, shards: Iterable[int]) -> Iterator[dict]:
         shards = list(shards)
@@ -44,6 +51,18 @@ class RayExecutor:
 
     workers: int | None = None
     address: str | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Ray started (or the cluster joined) until the block ends, and stopped then if started here."""
+        from .. import ray_backend
+
+        started = ray_backend.connect(self.address, self.workers)
+        try:
+            yield
+        finally:
+            if started:
+                ray_backend.disconnect()
 
     def run(self, task: Task, shards: Iterable[int]) -> Iterator[dict]:
         from .. import ray_backend

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
 from fgclip.config import BuildConfig
 from fgclip.files import Folder
+from fgclip.pipeline import build as build_module
 from fgclip.pipeline import shards as shard_io
 from fgclip.pipeline.build import UsageError, build_negatives
+from fgclip.pipeline.executors import LocalExecutor
 from fgclip.pipeline.shards import BUILD_DIR, ShardOptions, write_plan, write_shard
-from fgclip.pipeline.sources import read_rows
+from fgclip.pipeline.sources import SourceError, read_rows
 
 from .corpus import BAD_ROW_REASONS, captions, jpeg_bytes, write_jsonl_corpus
 
@@ -354,3 +358,88 @@ def test_write_shard_twice_gives_the_same_bytes(corpus, tmp_path):
     assert {k: v for k, v in first.items() if k not in ("seconds", "pid")} == \
         {k: v for k, v in second.items() if k not in ("seconds", "pid")}
     assert all(count <= first["captions"] for count in first["negatives"].values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The executor starts beside the plan (Ray's start takes seconds; so does planning a big corpus)
+
+
+class RecordingExecutor:
+    """The one-process local executor, noting in ``events`` when its session starts and ends."""
+
+    def __init__(self, events: list[str]):
+        self.events = events
+
+    @contextlib.contextmanager
+    def session(self):
+        self.events.append("session start")
+        try:
+            yield
+        finally:
+            self.events.append("session end")
+
+    def run(self, task, shards):
+        self.events.append("run")
+        yield from LocalExecutor(1).run(task, shards)
+
+
+def rows_waiting_after_the_first(events: list[str], fail: bool = False):
+    """A ``read_rows`` that, past the first rows, waits (up to 10 s) for the session to start, as a
+    large corpus would still be planning then; with ``fail``, it then raises as a bad file would."""
+
+    def read(*args, **kwargs):
+        for n, row in enumerate(read_rows(*args, **kwargs)):
+            if n == 2:  # the plan has taken rows 0 and 1
+                deadline = time.monotonic() + 10
+                while "session start" not in events and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                events.append("plan saw the session" if "session start" in events else "plan gave up waiting")
+                if fail:
+                    raise SourceError("later.jsonl: no column 'caption'")
+            yield row
+
+    return read
+
+
+def test_the_executor_starts_while_the_plan_is_written(built, corpus, tmp_path, monkeypatch):
+    events: list[str] = []
+    monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
+    monkeypatch.setattr(build_module, "read_rows", rows_waiting_after_the_first(events))
+    output = tmp_path / "shards"
+    totals = build(corpus, output)
+    assert events == ["session start", "plan saw the session", "run", "session end"]
+    assert digests(output) == digests(built[0])
+    assert totals["written"] == built[1]["written"]
+
+
+def test_input_that_cannot_be_read_fails_without_starting_the_executor(tmp_path, monkeypatch):
+    events: list[str] = []
+    monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
+    corpus = write_jsonl_corpus(tmp_path / "corpus", 30)
+    table = tmp_path / "table.csv"
+    table.write_text("path,text\n" + "".join(f"{corpus.parent}/img/{i:05d}.jpg,a dog\n" for i in range(30)))
+    with pytest.raises(UsageError, match="no column 'image'"):
+        build(table, tmp_path / "out")
+    assert events == []
+
+
+def test_a_plan_that_fails_after_the_start_stops_the_executor(corpus, tmp_path, monkeypatch):
+    events: list[str] = []
+    monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
+    monkeypatch.setattr(build_module, "read_rows", rows_waiting_after_the_first(events, fail=True))
+    output = tmp_path / "out"
+    with pytest.raises(UsageError, match="later.jsonl: no column 'caption'"):
+        build(corpus, output)
+    assert events == ["session start", "plan saw the session", "session end"]
+    assert not output.exists()
+
+
+def test_a_small_plan_done_before_the_check_leaves_the_start_to_the_run(corpus, tmp_path, monkeypatch):
+    events: list[str] = []
+    monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
+    one_row = tmp_path / "one.jsonl"
+    one_row.write_bytes(corpus.read_bytes().splitlines(keepends=True)[0])
+    (tmp_path / "img").symlink_to(corpus.parent / "img")
+    totals = build(one_row, tmp_path / "out")
+    assert totals["written"] == 1
+    assert events == ["run"]

@@ -84,3 +84,31 @@ def test_sigkill_half_way_then_rerun_gives_the_uninterrupted_output(corpus, refe
     assert digests(output) == digests(reference)
     assert stable_stats(output) == stable_stats(reference)
     assert sorted(p.name for p in output.iterdir()) == sorted(p.name for p in reference.iterdir())
+
+
+def test_ray_started_beside_the_plan_runs_the_job_and_stops_after(corpus, reference, tmp_path, monkeypatch):
+    import ray
+
+    from fgclip.pipeline import build as build_module
+
+    for name, value in QUIET_RAY.items():
+        monkeypatch.setenv(name, value)
+    seen_during_plan = []
+
+    def slow_rows(*args, **kwargs):  # a plan still going when Ray has started, as a big corpus's is
+        for n, row in enumerate(real_read_rows(*args, **kwargs)):
+            if n == 2:
+                deadline = time.monotonic() + 60
+                while not ray.is_initialized() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                seen_during_plan.append(ray.is_initialized())
+            yield row
+
+    real_read_rows = build_module.read_rows
+    monkeypatch.setattr(build_module, "read_rows", slow_rows)
+    assert not ray.is_initialized()
+    output = tmp_path / "shards"
+    build_negatives(BuildConfig(input=str(corpus), output=str(output), shard_size=10, workers=1), echo=lambda line: None)
+    assert seen_during_plan == [True]
+    assert not ray.is_initialized(), "the build left the Ray it started running"
+    assert digests(output) == digests(reference)
