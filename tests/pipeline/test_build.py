@@ -383,17 +383,18 @@ class RecordingExecutor:
         yield from LocalExecutor(1).run(task, shards)
 
 
-def rows_waiting_after_the_first(events: list[str], fail: bool = False):
-    """A ``read_rows`` that, past the first rows, waits (up to 10 s) for the session to start, as a
-    large corpus would still be planning then; with ``fail``, it then raises as a bad file would."""
+def rows_pausing_until(started, events: list[str], *, fail: bool = False, timeout: float = 10):
+    """A ``read_rows`` that, once the plan has taken two rows, waits (up to ``timeout`` s) for
+    ``started()``, as a large corpus would still be planning then, and notes in ``events`` whether
+    it came; with ``fail``, it then raises as a bad file would."""
 
     def read(*args, **kwargs):
         for n, row in enumerate(read_rows(*args, **kwargs)):
-            if n == 2:  # the plan has taken rows 0 and 1
-                deadline = time.monotonic() + 10
-                while "session start" not in events and time.monotonic() < deadline:
+            if n == 2:
+                deadline = time.monotonic() + timeout
+                while not started() and time.monotonic() < deadline:
                     time.sleep(0.01)
-                events.append("plan saw the session" if "session start" in events else "plan gave up waiting")
+                events.append("plan saw the session" if started() else "plan gave up waiting")
                 if fail:
                     raise SourceError("later.jsonl: no column 'caption'")
             yield row
@@ -404,7 +405,7 @@ def rows_waiting_after_the_first(events: list[str], fail: bool = False):
 def test_the_executor_starts_while_the_plan_is_written(built, corpus, tmp_path, monkeypatch):
     events: list[str] = []
     monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
-    monkeypatch.setattr(build_module, "read_rows", rows_waiting_after_the_first(events))
+    monkeypatch.setattr(build_module, "read_rows", rows_pausing_until(lambda: "session start" in events, events))
     output = tmp_path / "shards"
     totals = build(corpus, output)
     assert events == ["session start", "plan saw the session", "run", "session end"]
@@ -426,7 +427,8 @@ def test_input_that_cannot_be_read_fails_without_starting_the_executor(tmp_path,
 def test_a_plan_that_fails_after_the_start_stops_the_executor(corpus, tmp_path, monkeypatch):
     events: list[str] = []
     monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
-    monkeypatch.setattr(build_module, "read_rows", rows_waiting_after_the_first(events, fail=True))
+    monkeypatch.setattr(build_module, "read_rows",
+                        rows_pausing_until(lambda: "session start" in events, events, fail=True))
     output = tmp_path / "out"
     with pytest.raises(UsageError, match="later.jsonl: no column 'caption'"):
         build(corpus, output)

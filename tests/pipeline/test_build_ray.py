@@ -17,7 +17,7 @@ from fgclip.pipeline.build import build_negatives
 from fgclip.pipeline.shards import BUILD_DIR
 
 from .corpus import write_jsonl_corpus
-from .test_build import digests, stable_stats
+from .test_build import digests, rows_pausing_until, stable_stats
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -93,22 +93,11 @@ def test_ray_started_beside_the_plan_runs_the_job_and_stops_after(corpus, refere
 
     for name, value in QUIET_RAY.items():
         monkeypatch.setenv(name, value)
-    seen_during_plan = []
-
-    def slow_rows(*args, **kwargs):  # a plan still going when Ray has started, as a big corpus's is
-        for n, row in enumerate(real_read_rows(*args, **kwargs)):
-            if n == 2:
-                deadline = time.monotonic() + 60
-                while not ray.is_initialized() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                seen_during_plan.append(ray.is_initialized())
-            yield row
-
-    real_read_rows = build_module.read_rows
-    monkeypatch.setattr(build_module, "read_rows", slow_rows)
+    events: list[str] = []
+    monkeypatch.setattr(build_module, "read_rows", rows_pausing_until(ray.is_initialized, events, timeout=60))
     assert not ray.is_initialized()
     output = tmp_path / "shards"
     build_negatives(BuildConfig(input=str(corpus), output=str(output), shard_size=10, workers=1), echo=lambda line: None)
-    assert seen_during_plan == [True]
+    assert events == ["plan saw the session"]
     assert not ray.is_initialized(), "the build left the Ray it started running"
     assert digests(output) == digests(reference)
