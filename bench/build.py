@@ -304,6 +304,7 @@ def compute_ratios(table: list[dict], sizes: list[int], worker_counts: list[int]
     def row(size, name, workers):
         return next(r for r in table if (r["size"], r["config"], r["workers"]) == (size, name, workers))
 
+    with_reshard = any(r["config"] == "reshard" for r in table)  # not with --no-reshard: no cost ratio
     ratios = []
     for size in sizes:
         value = row(size, "negatives", 2)["samples_per_s"] / row(size, "negatives", 1)["samples_per_s"]
@@ -321,7 +322,7 @@ def compute_ratios(table: list[dict], sizes: list[int], worker_counts: list[int]
                 ratios.append({"name": "scaling", "size": size,
                                "what": f"negatives samples/s, {workers} workers / 1 worker",
                                "value": round(value, 3), "target": "none", "pass": None})
-        for workers in worker_counts if any(r["config"] == "reshard" for r in table) else []:
+        for workers in worker_counts if with_reshard else []:
             value = row(size, "reshard", workers)["samples_per_s"] / row(size, "negatives", workers)["samples_per_s"]
             ratios.append({"name": "cost", "size": size, "what": f"reshard / negatives samples/s, {workers} worker(s)",
                            "value": round(value, 3), "target": f"<= {TARGET_COST}", "pass": value <= TARGET_COST})
