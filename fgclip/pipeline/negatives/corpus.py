@@ -1,0 +1,241 @@
+"""Counts taken from the caption corpus being built: what its own captions say, and how.
+
+The generator asks these counts two questions about an edit: is the new word one this corpus
+puts in that slot (a thing ridden, a colour of cars, a relation between a cat and a couch), and
+how often, so that negatives are drawn the way the corpus's own captions are written. It also
+asks which words the captions of one image use for the same thing ("boat" / "ship", "next to" /
+"beside"): those are no negative of each other.
+
+One sample (the captions of one image) gives a :class:`collections.Counter` of string keys
+(:func:`count_sample`); a corpus's counters are summed (by Ray Data in a build, see
+``fgclip pipeline count``) into a :class:`CorpusTable`. Keys are tab-separated fields, the first
+naming the count:
+
+    #samples / #captions / #multi     samples, captions, samples with two or more captions
+    n  BASE                           a thing (noun phrase head, singular base form)
+    a  WORD                           a modifier of a thing ("red", "wooden", "parked")
+    an WORD  BASE                     a modifier with its thing ("red  car")
+    v  LEMMA                          an act (verb), and with its slots:
+    vo LEMMA BASE  /  sv BASE LEMMA   verb and object / subject and verb
+    vi LEMMA                          the verb with no object right after it
+    r  WORDS                          a relation ("next to"), and with its slots:
+    rg GOVERNOR WORDS                 what comes before it: "v:sit" or "n:cat"
+    ro WORDS BASE                     the thing after it
+    rt BASE WORDS BASE                the thing before it, the relation, the thing after it
+    cn BASE BASE                      two things named in one caption (in sorted order)
+    cd CLASS WORD WORD                two words of one class (n, a, v, r) that two captions of one
+                                      image use where the other does not (sorted order)
+    s  CLASS WORD                     samples of two or more captions that use the word
+
+The table file is gzip-compressed text, one ``count<TAB>key`` line per key in sorted order,
+written byte-for-byte the same for the same counts; its digest is part of a build's identity.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from collections import Counter
+from functools import cached_property
+from itertools import combinations
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .parse import parse
+from .slots import Slots, read_slots
+from .tagging import Tagger
+
+TABLE_FILE = "corpus_counts.tsv.gz"  # its name beside the shards of a build
+_HEADER = "# fgclip corpus counts 1"
+SAMPLES, CAPTIONS, MULTI = "#samples", "#captions", "#multi"
+
+
+class TableError(ValueError):
+    """A table file that cannot be read; the message names the file and the line."""
+
+
+def _words(caption_slots: tuple, caption) -> dict[str, set[str]]:
+    """The words of each class a caption uses, for the co-description counts."""
+    slots: Slots = caption_slots
+    tokens = caption.tokens
+    return {
+        "n": {t.base for t in slots.things},
+        "a": {tokens[k].lower for t in slots.things for k in t.modifiers if tokens[k].tag.startswith("JJ")},
+        "v": {a.lemma for a in slots.acts},
+        "r": {r.words for r in slots.relations},
+    }
+
+
+def count_caption(counts: Counter, caption, slots: Slots) -> None:
+    """Add one parsed caption's slots to ``counts``."""
+    tokens = caption.tokens
+    things = slots.things
+    for thing in things:
+        counts["n\t" + thing.base] += 1
+        for k in thing.modifiers:
+            counts["a\t" + tokens[k].lower] += 1
+            counts[f"an\t{tokens[k].lower}\t{thing.base}"] += 1
+    for act in slots.acts:
+        counts["v\t" + act.lemma] += 1
+        if act.object is not None:
+            counts[f"vo\t{act.lemma}\t{things[act.object].base}"] += 1
+        else:
+            counts["vi\t" + act.lemma] += 1
+        if act.subject is not None:
+            counts[f"sv\t{things[act.subject].base}\t{act.lemma}"] += 1
+    for relation in slots.relations:
+        target = things[relation.object].base
+        counts["r\t" + relation.words] += 1
+        counts[f"ro\t{relation.words}\t{target}"] += 1
+        if relation.governor is not None:
+            counts[f"rg\t{relation.governor}\t{relation.words}"] += 1
+        if relation.before is not None:
+            counts[f"rt\t{things[relation.before].base}\t{relation.words}\t{target}"] += 1
+    for first, second in combinations(sorted({t.base for t in things}), 2):
+        counts[f"cn\t{first}\t{second}"] += 1
+
+
+def count_sample(captions: Sequence[str], tagger: Tagger | None = None) -> Counter:
+    """The counts of one sample: the captions of one image (or the one caption a row has)."""
+    counts: Counter = Counter()
+    captions = [c for c in captions if isinstance(c, str) and c.strip()]
+    if not captions:
+        return counts
+    counts[SAMPLES] += 1
+    counts[CAPTIONS] += len(captions)
+    words = []
+    for text in captions:
+        caption = parse(text, tagger)
+        slots = read_slots(caption)
+        count_caption(counts, caption, slots)
+        words.append(_words(slots, caption))
+    if len(words) > 1:
+        _count_codescriptions(counts, words)
+    return counts
+
+
+def _count_codescriptions(counts: Counter, words: list[dict[str, set[str]]]) -> None:
+    """Words two captions of one image use in each other's place, once per sample."""
+    counts[MULTI] += 1
+    for cls in ("n", "a", "v", "r"):
+        used = [w[cls] for w in words]
+        for word in set().union(*used):
+            counts[f"s\t{cls}\t{word}"] += 1
+        pairs = set()
+        for first, second in combinations(used, 2):
+            only_first, only_second = first - second, second - first
+            for x in only_first:
+                for y in only_second:
+                    pairs.add((x, y) if x < y else (y, x))
+        for x, y in pairs:
+            counts[f"cd\t{cls}\t{x}\t{y}"] += 1
+
+
+def count_corpus(samples: Iterable[Sequence[str]], tagger: Tagger | None = None) -> Counter:
+    """The summed counts of many samples, in this process (the build spreads this over workers)."""
+    total: Counter = Counter()
+    for captions in samples:
+        total.update(count_sample(captions, tagger))
+    return total
+
+
+class CorpusTable:
+    """A corpus's counts, with the look-ups the rules make. Immutable once made."""
+
+    def __init__(self, counts: Mapping[str, int], source: str = "table"):
+        self.counts: dict[str, int] = dict(counts)
+        self.source = source
+
+    @property
+    def samples(self) -> int:
+        return self.counts.get(SAMPLES, 0)
+
+    @property
+    def captions(self) -> int:
+        return self.counts.get(CAPTIONS, 0)
+
+    @property
+    def multi_caption_samples(self) -> int:
+        return self.counts.get(MULTI, 0)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def count(self, *fields: str) -> int:
+        return self.counts.get("\t".join(fields), 0)
+
+    def by_first(self, name: str, first: str) -> dict[str, int]:
+        """Every count ``name first X`` as {X: count}: "vo ride" -> {"horse": 31, "bike": 12, ...}."""
+        return self._index(name, 0).get(first, {})
+
+    def by_last(self, name: str, last: str) -> dict[str, int]:
+        """Every count ``name X last`` as {X: count}: "an * car" -> {"red": 40, "parked": 22, ...}."""
+        return self._index(name, -1).get(last, {})
+
+    def _index(self, name: str, position: int) -> dict[str, dict[str, int]]:
+        cache = self.__dict__.setdefault("_indexes", {})
+        key = (name, position)
+        if key not in cache:
+            prefix = name + "\t"
+            index: dict[str, dict[str, int]] = {}
+            for fields, count in self.counts.items():
+                if fields.startswith(prefix):
+                    parts = fields.split("\t")[1:]
+                    if len(parts) != 2:
+                        continue  # rt has three fields: looked up whole, never indexed
+                    by, other = (parts[0], parts[1]) if position == 0 else (parts[1], parts[0])
+                    index.setdefault(by, {})[other] = count
+            cache[key] = index
+        return cache[key]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_bytes()).hexdigest()[:16]
+
+    def to_bytes(self) -> bytes:
+        """The table file: the same counts always give the same bytes."""
+        cache = self.__dict__.get("_bytes")
+        if cache is not None:
+            return cache
+        lines = [_HEADER] + [f"{count}\t{key}" for key, count in sorted(self.counts.items())]
+        raw = ("\n".join(lines) + "\n").encode("utf-8")
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as packed:
+            packed.write(raw)
+        self.__dict__["_bytes"] = buffer.getvalue()
+        return self.__dict__["_bytes"]
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "table") -> "CorpusTable":
+        try:
+            text = gzip.decompress(data).decode("utf-8")
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            raise TableError(f"{source}: not a fgclip corpus table ({err})") from err
+        lines = text.split("\n")
+        if lines[0] != _HEADER:
+            raise TableError(f"{source}: line 1: expected {_HEADER!r}, found {lines[0][:60]!r}")
+        counts: dict[str, int] = {}
+        for number, line in enumerate(lines[1:], start=2):
+            if not line:
+                continue
+            count, tab, key = line.partition("\t")
+            if not tab or not key or not count.isdigit():
+                raise TableError(f"{source}: line {number}: expected COUNT<TAB>KEY, found {line[:60]!r}")
+            counts[key] = int(count)
+        table = cls(counts, source)
+        table.__dict__["_bytes"] = data
+        return table
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CorpusTable":
+        """A table file from a local path or a URL (through :class:`fgclip.files.Folder`)."""
+        from ...files import open_binary
+
+        with open_binary(str(path)) as handle:
+            return cls.from_bytes(handle.read(), str(path))
+
+    def summary(self) -> dict:
+        kinds = Counter(key.split("\t", 1)[0] for key in self.counts)
+        return {"samples": self.samples, "captions": self.captions, "multi_caption_samples": self.multi_caption_samples,
+                "keys": len(self.counts), "keys_by_count": dict(sorted(kinds.items())), "fingerprint": self.fingerprint}
