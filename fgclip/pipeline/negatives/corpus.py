@@ -23,9 +23,14 @@ naming the count:
     ro WORDS BASE                     the thing after it
     rt BASE WORDS BASE                the thing before it, the relation, the thing after it
     cn BASE BASE                      two things named in one caption (in sorted order)
-    cd CLASS WORD WORD                two words of one class (n, a, v, r) that two captions of one
-                                      image use where the other does not (sorted order)
-    s  CLASS WORD                     samples of two or more captions that use the word
+    b  WORD WORD                      two tokens side by side (lower case; <s> and </s> at the ends)
+    cd n BASE BASE                    two things that two captions of one image name where the
+                                      other names neither (sorted order; once per sample)
+    ca CLASS WORD WORD                two words (a: modifiers, v: acts, r: relations) said of the
+                                      same thing by two captions of one image, each where the
+                                      other says neither ("large dog" / "big dog"; sorted order)
+    s  CLASS WORD                     samples of two or more captions in which the word had the
+                                      chance to alternate so (n: named at all)
 
 The table file is gzip-compressed text, one ``count<TAB>key`` line per key in sorted order,
 written byte-for-byte the same for the same counts; its digest is part of a build's identity.
@@ -55,20 +60,19 @@ class TableError(ValueError):
     """A table file that cannot be read; the message names the file and the line."""
 
 
-def _words(caption_slots: tuple, caption) -> dict[str, set[str]]:
-    """The words of each class a caption uses, for the co-description counts."""
-    slots: Slots = caption_slots
+def _anchored(caption, slots: Slots) -> dict[str, set[tuple[str, str]]]:
+    """What a caption says of each thing: (thing, modifier), (doer, act), (thing placed, relation)."""
     tokens = caption.tokens
+    things = slots.things
     return {
-        "n": {t.base for t in slots.things},
-        "a": {tokens[k].lower for t in slots.things for k in t.modifiers if tokens[k].tag.startswith("JJ")},
-        "v": {a.lemma for a in slots.acts},
-        "r": {r.words for r in slots.relations},
+        "a": {(t.base, tokens[k].lower) for t in things for k in t.modifiers if tokens[k].tag.startswith("JJ")},
+        "v": {(things[a.subject].base, a.lemma) for a in slots.acts if a.subject is not None},
+        "r": {(things[r.object].base, r.words) for r in slots.relations},
     }
 
 
 def count_caption(counts: Counter, caption, slots: Slots) -> None:
-    """Add one parsed caption's slots to ``counts``."""
+    """Add one parsed caption's slots and bigrams to ``counts``."""
     tokens = caption.tokens
     things = slots.things
     for thing in things:
@@ -94,6 +98,9 @@ def count_caption(counts: Counter, caption, slots: Slots) -> None:
             counts[f"rt\t{things[relation.before].base}\t{relation.words}\t{target}"] += 1
     for first, second in combinations(sorted({t.base for t in things}), 2):
         counts[f"cn\t{first}\t{second}"] += 1
+    words = ["<s>"] + [" ".join(t.lower.split()) for t in tokens] + ["</s>"]
+    for first, second in zip(words, words[1:]):
+        counts[f"b\t{first}\t{second}"] += 1
 
 
 def count_sample(captions: Sequence[str], tagger: Tagger | None = None) -> Counter:
@@ -104,32 +111,57 @@ def count_sample(captions: Sequence[str], tagger: Tagger | None = None) -> Count
         return counts
     counts[SAMPLES] += 1
     counts[CAPTIONS] += len(captions)
-    words = []
+    nouns, anchored = [], []
     for text in captions:
         caption = parse(text, tagger)
         slots = read_slots(caption)
         count_caption(counts, caption, slots)
-        words.append(_words(slots, caption))
-    if len(words) > 1:
-        _count_codescriptions(counts, words)
+        nouns.append({t.base for t in slots.things})
+        anchored.append(_anchored(caption, slots))
+    if len(captions) > 1:
+        counts[MULTI] += 1
+        _count_noun_alternations(counts, nouns)
+        for cls in ("a", "v", "r"):
+            _count_anchored_alternations(counts, cls, [a[cls] for a in anchored], nouns)
     return counts
 
 
-def _count_codescriptions(counts: Counter, words: list[dict[str, set[str]]]) -> None:
-    """Words two captions of one image use in each other's place, once per sample."""
-    counts[MULTI] += 1
-    for cls in ("n", "a", "v", "r"):
-        used = [w[cls] for w in words]
-        for word in set().union(*used):
-            counts[f"s\t{cls}\t{word}"] += 1
-        pairs = set()
-        for first, second in combinations(used, 2):
-            only_first, only_second = first - second, second - first
-            for x in only_first:
-                for y in only_second:
-                    pairs.add((x, y) if x < y else (y, x))
-        for x, y in pairs:
-            counts[f"cd\t{cls}\t{x}\t{y}"] += 1
+def _count_noun_alternations(counts: Counter, nouns: list[set[str]]) -> None:
+    """Things two captions of one image name where the other names neither ("a boat" / "a
+    ship"), once per sample; and in how many samples of two or more captions each thing is named."""
+    for noun in set().union(*nouns):
+        counts["s\tn\t" + noun] += 1
+    pairs = set()
+    for first, second in combinations(nouns, 2):
+        for x in first - second:
+            for y in second - first:
+                pairs.add((x, y) if x < y else (y, x))
+    for x, y in pairs:
+        counts[f"cd\tn\t{x}\t{y}"] += 1
+
+
+def _count_anchored_alternations(counts: Counter, cls: str, said: list[set[tuple[str, str]]],
+                                 nouns: list[set[str]]) -> None:
+    """Words two captions of one image say of the same thing where the other says neither: "a
+    large dog" / "a big dog", "a man sitting" / "a man resting", "under a tree" / "next to a
+    tree". ``s`` counts the samples in which a word is said of a thing another caption names
+    too (the chances it had to alternate), ``ca`` the alternations; both once per sample."""
+    chances, pairs = set(), set()
+    for i, first in enumerate(said):
+        for j, second in enumerate(said):
+            if i == j:
+                continue
+            chances.update(word for thing, word in first if thing in nouns[j])
+            if j < i:
+                continue
+            for thing, x in first:
+                for other, y in second:
+                    if other == thing and x != y and (thing, y) not in first and (thing, x) not in second:
+                        pairs.add((x, y) if x < y else (y, x))
+    for word in chances:
+        counts[f"s\t{cls}\t{word}"] += 1
+    for x, y in pairs:
+        counts[f"ca\t{cls}\t{x}\t{y}"] += 1
 
 
 def count_corpus(samples: Iterable[Sequence[str]], tagger: Tagger | None = None) -> Counter:
