@@ -3,6 +3,11 @@
 Pure functions, no Ray and no global state beyond lazily loaded, read-only WordNet and tagger
 data: safe to call from any process or thread, and the same (caption, seed) always gives the
 same list.
+
+Layout: :mod:`.parse` tags and chunks a caption; one module per kind of rule edits it
+(:mod:`.relation` replace-rel, :mod:`.swap` swap-obj, :mod:`.attribute` replace-att and
+swap-att, :mod:`.object` replace-obj, :mod:`.action` replace-action), on the shared questions and
+the :class:`.core.RuleContext` of :mod:`.core` and the shared word lists of :mod:`.lexicon`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from random import Random
 from typing import Callable, Iterable
 
 from ...schema import KINDS, Negative
-from . import rules
+from . import action, attribute, object, relation, swap
+from .core import RuleContext
 from .parse import Caption, parse
 from .tagging import Tagger
 
@@ -26,18 +32,25 @@ log = logging.getLogger(__name__)
 class Rule:
     name: str
     kind: str
-    apply: Callable[[Caption, Random], list[str]]
+    apply: Callable[[Caption, RuleContext], list[str]]
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("replace-rel", "relation", rules.replace_rel),
-    Rule("swap-obj", "relation", rules.swap_obj),
-    Rule("replace-att", "attribute", rules.replace_att),
-    Rule("swap-att", "attribute", rules.swap_att),
-    Rule("replace-obj", "object", rules.replace_obj),
-    Rule("replace-action", "action", rules.replace_action),
+    Rule("replace-rel", "relation", relation.replace_rel),
+    Rule("swap-obj", "relation", swap.swap_obj),
+    Rule("replace-att", "attribute", attribute.replace_att),
+    Rule("swap-att", "attribute", attribute.swap_att),
+    Rule("replace-obj", "object", object.replace_obj),
+    Rule("replace-action", "action", action.replace_action),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+# Every "kind/reason" a rule can count in ``negatives(..., refused=counter)``, kind by kind.
+REFUSAL_REASONS: tuple[str, ...] = tuple(
+    f"{kind}/{reason}"
+    for kind, module in (("relation", relation), ("relation", swap), ("attribute", attribute),
+                         ("object", object), ("action", action))
+    for reason in module.REFUSALS
+)
 # Set up once, not at every call: the rules of each kind (in RULES order), and the names to check against.
 _RULES_BY_KIND: dict[str, tuple[Rule, ...]] = {kind: tuple(r for r in RULES if r.kind == kind) for kind in KINDS}
 _KIND_SET = frozenset(KINDS)
@@ -59,15 +72,23 @@ def negatives(
     caption: str,
     seed: int | str = 0,
     *,
+    table: "CorpusTable | None" = None,  # corpus.CorpusTable, handed on to the rules unread
     kinds: Iterable[str] = KINDS,
     rules_enabled: Iterable[str] | None = None,
     per_kind: int = 2,
     tagger: Tagger | None = None,
+    refused: Counter | None = None,
 ) -> list[Negative]:
     """Hard negatives of ``caption``: up to ``per_kind`` of each kind, rules taken in turn.
 
     The random choices are seeded from (seed, rule, caption), so the output depends on nothing
     else: not on the process, the order of calls, or the other rules enabled.
+
+    ``table``: the corpus statistics table (a ``corpus.CorpusTable`` from ``fgclip pipeline
+    count``), handed to every rule in its :class:`.core.RuleContext`; None for none.
+    ``refused``: a Counter to which each edit a rule's veto refuses is added, as "kind/reason"
+    (the names in :data:`REFUSAL_REASONS`), for every enabled rule of the chosen kinds, also where
+    the kind's ``per_kind`` negatives were found without that edit; None counts nothing.
     """
     if not isinstance(caption, str) or not caption.strip():
         return []
@@ -87,8 +108,8 @@ def negatives(
         for rule in _RULES_BY_KIND[kind]:
             if rule.name not in enabled:
                 continue
-            rng = _SeededOnUse(seed, rule.name, caption)
-            per_rule.append((rule, _run_rule(rule, parsed, rng)))
+            ctx = RuleContext(_SeededOnUse(seed, rule.name, caption), kind, table, refused)
+            per_rule.append((rule, _run_rule(rule, parsed, ctx)))
         taken = 0
         while taken < per_kind and any(texts for _, texts in per_rule):
             for rule, texts in per_rule:
@@ -121,9 +142,9 @@ class _SeededOnUse:
         return getattr(self._random, name)
 
 
-def _run_rule(rule: Rule, parsed: Caption, rng: Random) -> list[str]:
+def _run_rule(rule: Rule, parsed: Caption, ctx: RuleContext) -> list[str]:
     try:
-        return list(rule.apply(parsed, rng))
+        return list(rule.apply(parsed, ctx))
     except Exception:  # noqa: BLE001 - counted and logged, see rule_errors
         rule_errors[rule.name] += 1
         if rule_errors[rule.name] <= _MAX_LOGGED_ERRORS:
@@ -131,4 +152,5 @@ def _run_rule(rule: Rule, parsed: Caption, rng: Random) -> list[str]:
         return []
 
 
-__all__ = ["KINDS", "Negative", "RULES", "RULE_NAMES", "Rule", "negatives", "parse", "rule_errors", "fold"]
+__all__ = ["KINDS", "Negative", "REFUSAL_REASONS", "RULES", "RULE_NAMES", "Rule", "RuleContext", "negatives", "parse",
+           "rule_errors", "fold"]

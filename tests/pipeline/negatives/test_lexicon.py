@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 from fgclip.pipeline.negatives import lexicon, wordnet
+from fgclip.pipeline.negatives.attribute import ATTRIBUTE_OPPOSITES
+from fgclip.pipeline.negatives.object import SCENE_PREPOSITIONS
+from fgclip.pipeline.negatives.relation import SPATIAL_RELATIONS
 
 
 def _senses(word):
@@ -57,12 +60,12 @@ def test_wordnet_siblings_share_the_lexicographer_file_and_are_no_synonym_or_hyp
 
 
 def test_attribute_opposites_are_never_the_word_itself():
-    for word, opposites in lexicon.ATTRIBUTE_OPPOSITES.items():
+    for word, opposites in ATTRIBUTE_OPPOSITES.items():
         assert word not in opposites
 
 
 def test_relation_tables_never_map_a_phrase_to_itself():
-    for phrase, replacements in lexicon.SPATIAL_RELATIONS.items():
+    for phrase, replacements in SPATIAL_RELATIONS.items():
         assert " ".join(phrase) not in replacements
     for verb, replacements in {**lexicon.RELATION_VERBS, **lexicon.ACTION_VERBS}.items():
         assert verb not in replacements
@@ -81,7 +84,7 @@ def test_noun_lemma_prefers_the_singular_of_a_plural(word, plural, base):
 
 def test_scene_prepositions_cover_the_scene_groups():
     # A place in a group without its prepositions would be offered after any preposition.
-    scenes = set(lexicon.SCENE_PREPOSITIONS)
+    scenes = set(SCENE_PREPOSITIONS)
     for group in lexicon.OBJECT_GROUPS:
         if set(group) & scenes:
             assert set(group) <= scenes, group

@@ -4,11 +4,22 @@ from random import Random
 
 import pytest
 
-from fgclip.pipeline.negatives import parse, rules
+from fgclip.pipeline.negatives import RULES, RuleContext, parse
+from fgclip.pipeline.negatives.attribute import ANIMAL_COLOURS, METALLIC_COLOURS, attribute_alternatives
+from fgclip.pipeline.negatives.lexicon import COLOURS
+
+# Each rule by its function's name ("replace_rel"), for the table below.
+_RULES = {rule.apply.__name__: rule for rule in RULES}
+
+
+def context(seed=0, kind="attribute"):
+    """A rule's context as negatives() builds it, with a plain Random of ``seed``."""
+    return RuleContext(Random(seed), kind)
 
 
 def run(rule, caption, seed=0):
-    return getattr(rules, rule)(parse(caption), Random(seed))
+    found = _RULES[rule]
+    return found.apply(parse(caption), context(seed, found.kind))
 
 
 @pytest.mark.parametrize("rule, caption, expected", [
@@ -223,13 +234,11 @@ def test_rule_output(rule, caption, expected):
 
 
 def test_replace_att_colour_and_material_stay_in_category():
-    from fgclip.pipeline.negatives import lexicon
-
     for seed in range(20):
         for text in run("replace_att", "A red car.", seed):
             if text.startswith("A "):
                 colour = text.split()[1]
-                assert colour in lexicon.COLOURS and colour not in ("red", "maroon")
+                assert colour in COLOURS and colour not in ("red", "maroon")
         for text in run("replace_att", "A wooden table.", seed):
             if text.startswith("A "):
                 assert text.split()[1] in ("metal", "plastic", "glass")
@@ -254,19 +263,15 @@ def test_replace_action_keeps_the_participle():
 
 
 def test_animal_colours_stay_natural():
-    from fgclip.pipeline.negatives import lexicon
-
     for seed in range(30):
         for text in run("replace_att", "A brown horse in a field.", seed):
             if text.startswith("A "):
-                assert text.split()[1] in lexicon.ANIMAL_COLOURS
+                assert text.split()[1] in ANIMAL_COLOURS
 
 
 def test_food_gets_no_metallic_colour():
-    from fgclip.pipeline.negatives import lexicon
-
     caption = parse("A plate of chicken and white rice.")
     index = [t.lower for t in caption.tokens].index("white")
-    category, options = rules.attribute_alternatives(caption, index)
+    category, options = attribute_alternatives(caption, index, context())
     assert category == "colour" and options  # still edited, only not to "gold rice"
-    assert not set(options) & lexicon.METALLIC_COLOURS
+    assert not set(options) & METALLIC_COLOURS
