@@ -132,3 +132,22 @@ def test_rule_randomness_is_the_seeded_stream_it_always_was():
     options = list(range(20))
     assert [lazy.sample(options, 3) for _ in range(5)] == [eager.sample(options, 3) for _ in range(5)]
     assert _SeededOnUse(0, "replace-obj", "A dog chasing a cat.")._random is None  # nothing seeded before the first draw
+
+
+def test_every_rule_gets_the_table_its_kind_and_a_lazy_random(monkeypatch):
+    import fgclip.pipeline.negatives as generator
+
+    seen = []
+
+    def spy(caption, ctx):
+        seen.append((ctx.kind, ctx.table, ctx.rng._random))
+        return []
+
+    spies = {kind: tuple(generator.Rule(rule.name, kind, spy) for rule in generator.RULES if rule.kind == kind)
+             for kind in KINDS}
+    monkeypatch.setattr(generator, "_RULES_BY_KIND", spies)
+    table = object()
+    negatives("A dog on a bed.", 0, table=table)
+    assert sorted(kind for kind, _, _ in seen) == sorted(rule.kind for rule in generator.RULES)
+    assert all(given is table for _, given, _ in seen)
+    assert all(random is None for _, _, random in seen)  # nothing seeded for rules that drew nothing
