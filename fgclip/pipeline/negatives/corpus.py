@@ -205,7 +205,16 @@ class CorpusTable:
         """Every count ``name X last`` as {X: count}: "an * car" -> {"red": 40, "parked": 22, ...}."""
         return self._index(name, -1).get(last, {})
 
-    def _index(self, name: str, position: int) -> dict[str, dict[str, int]]:
+    def singles(self, name: str) -> dict[str, int]:
+        """Every one-field count of a name as {X: count}: "n" -> {"man": 507, "dog": 120, ...}."""
+        return self._index(name, None).get("", {})
+
+    def by_pair(self, name: str, second: str, third: str) -> dict[str, int]:
+        """Every three-field count ``name X second third`` as {X: count}: "rt * on table" ->
+        {"cat": 4, "laptop": 3, ...}."""
+        return self._index(name, 1).get(f"{second}\t{third}", {})
+
+    def _index(self, name: str, position: int | None) -> dict[str, dict[str, int]]:
         cache = self.__dict__.setdefault("_indexes", {})
         key = (name, position)
         if key not in cache:
@@ -214,8 +223,16 @@ class CorpusTable:
             for fields, count in self.counts.items():
                 if fields.startswith(prefix):
                     parts = fields.split("\t")[1:]
+                    if position is None:  # one field: singles
+                        if len(parts) == 1:
+                            index.setdefault("", {})[parts[0]] = count
+                        continue
+                    if position == 1:  # three fields: by the last two
+                        if len(parts) == 3:
+                            index.setdefault(f"{parts[1]}\t{parts[2]}", {})[parts[0]] = count
+                        continue
                     if len(parts) != 2:
-                        continue  # rt has three fields: looked up whole, never indexed
+                        continue
                     by, other = (parts[0], parts[1]) if position == 0 else (parts[1], parts[0])
                     index.setdefault(by, {})[other] = count
             cache[key] = index

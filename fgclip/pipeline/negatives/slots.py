@@ -156,9 +156,21 @@ def _before(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> tu
 
 
 def _subject(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> int | None:
-    """The thing before a verb with only auxiliaries, adverbs or a relative pronoun between."""
+    """The thing that does the verb at ``index``: the thing right before it, with only
+    auxiliaries, adverbs or a relative pronoun between. A participle right after a thing that is
+    itself the object of something ("a woman sitting on a horse *holding* a cake") more often
+    belongs to the caption's first thing; that case is left without a subject."""
     k = index - 1
+    linked = False
     while k >= 0 and (caption.tokens[k].lower in AUXILIARIES or caption.tokens[k].tag == "RB"
                       or caption.tokens[k].lower in _RELATIVE_PRONOUNS):
+        linked |= caption.tokens[k].tag != "RB"
         k -= 1
-    return thing_ending_at.get(k + 1)
+    number = thing_ending_at.get(k + 1)
+    if number is None or linked:
+        return number
+    start = next(p.start for p in caption.phrases if p.end == k + 1)
+    before = caption.tokens[start - 1] if start > 0 else None
+    if before is not None and (before.tag in ("IN", "TO") or before.tag in _VERB_TAGS and before.lower not in AUXILIARIES):
+        return None
+    return number

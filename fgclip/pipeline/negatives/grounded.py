@@ -1,0 +1,418 @@
+"""Replacements proposed by the corpus's own counts, and the checks that ground them.
+
+With a :class:`~.corpus.CorpusTable`, a rule no longer takes its replacements from curated lists.
+It asks the table which words this corpus puts in the slot being edited (what is ridden, what
+colours cars have, which relations hold between a cat and a couch), keeps those every other slot
+of the caption also supports, and draws among them as often as the corpus uses them. Drawing by
+the corpus's own frequencies is what keeps a negative from being told from a caption by its
+words alone: a replacement is as common in the negatives as the word it replaces is in captions.
+
+Three judges decide what is no negative at all:
+
+- WordNet: never a synonym, hypernym or hyponym of the original, in any sense;
+- the corpus's alternations: two words the captions of one image use for the same thing ("boat"
+  and "ship", "large" and "big", "next to" and "beside", "standing" and "grazing") describe one
+  picture, so neither is a negative of the other;
+- support: each slot the new word enters must be one the corpus fills that way (a horse is a
+  thing that is ridden; "a baby cooking" is no caption of this corpus, so neither is its
+  negative), and the other things named must be ones the corpus names beside it.
+
+Every function here is pure: the same (caption, table, random state) gives the same result.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from random import Random
+from typing import Callable, Mapping
+
+from . import wordnet
+from .corpus import CorpusTable
+
+# How often (share of their chances) two words must alternate on one thing for the captions of
+# one image to count them as two names of one thing; and at least how many times.
+ALTERNATION_RATE = 0.15
+ALTERNATION_MIN = 2
+_ALTERNATION_PRIOR = 5  # pseudo-chances: a pair seen twice in three chances is not yet a rule
+# Things: named in place of each other (cd) rather than beside each other (cn) this often.
+NOUN_ALTERNATION_SHARE = 0.75
+
+# Coarse kinds of things: a replacement stays within its original's kind (a bus may become a
+# train, not an umbrella). The first of these synsets above a noun's concrete sense names its
+# kind, so more specific ones come first; a noun under none keeps its WordNet file.
+THING_KINDS: tuple[str, ...] = (
+    "person.n.01", "animal.n.01", "plant.n.02",
+    "dish.n.02", "beverage.n.01", "baked_goods.n.01", "fruit.n.01", "vegetable.n.01", "food.n.01", "food.n.02",
+    "conveyance.n.03", "clothing.n.01", "headdress.n.01", "footwear.n.02", "jewelry.n.01",
+    "furniture.n.01", "tableware.n.01", "container.n.01", "electronic_equipment.n.01", "computer.n.01",
+    "sports_equipment.n.01", "toy.n.01", "musical_instrument.n.01", "utensil.n.01", "tool.n.01",
+    "room.n.01", "building.n.01", "structure.n.01", "area.n.05", "geological_formation.n.01",
+    "body_of_water.n.01", "land.n.04", "device.n.01", "equipment.n.01", "implement.n.01",
+)
+
+
+@lru_cache(maxsize=None)
+def thing_kind(base: str) -> str | None:
+    """The kind of thing a noun names (a name from :data:`THING_KINDS`, else its WordNet file),
+    or None when it names no visible thing."""
+    sense = wordnet.concrete_sense(base)
+    if sense is None:
+        return None
+    ancestors = {s.name() for s in sense.closure(lambda s: s.hypernyms() + s.instance_hypernyms())}
+    ancestors.add(sense.name())
+    for kind in THING_KINDS:
+        if kind in ancestors:
+            return kind
+    return sense.lexname()
+
+
+def alternate(table: CorpusTable, cls: str, first: str, second: str) -> bool:
+    """Do the captions of one image use these two words for the same thing (class n, a, v or r)?"""
+    x, y = (first, second) if first < second else (second, first)
+    chances = min(table.count("s", cls, first), table.count("s", cls, second)) + _ALTERNATION_PRIOR
+    if cls == "n":
+        alternations = table.count("cd", "n", x, y)
+        side_by_side = table.count("cn", x, y)
+        return alternations >= ALTERNATION_MIN and alternations >= NOUN_ALTERNATION_SHARE * (alternations + side_by_side) \
+            and alternations >= ALTERNATION_RATE * chances
+    alternations = table.count("ca", cls, x, y)
+    return alternations >= ALTERNATION_MIN and alternations >= ALTERNATION_RATE * chances
+
+
+def draw(rng: Random, weights: Mapping[str, float], count: int) -> list[str]:
+    """Up to ``count`` keys drawn without replacement, each with probability proportional to its
+    weight. Keys are taken in sorted order, so the draw depends only on the weights and ``rng``."""
+    pool = sorted((key, w) for key, w in weights.items() if w > 0)
+    chosen: list[str] = []
+    while pool and len(chosen) < count:
+        if len(pool) == 1:
+            chosen.append(pool.pop()[0])
+            break
+        total = sum(w for _, w in pool)
+        target = rng.random() * total
+        for position, (key, weight) in enumerate(pool):
+            target -= weight
+            if target < 0 or position == len(pool) - 1:
+                chosen.append(key)
+                del pool[position]
+                break
+    return chosen
+
+
+def scene_fit(table: CorpusTable, base: str, others: set[str], own_caption: bool = False) -> float:
+    """How well a thing fits the other things a caption names: the lowest, over them, of
+    log P(other | thing) / P(other) by the corpus's co-mentions, with Dirichlet smoothing
+    towards P(other). A pair never seen so costs a thing named often more than a rare one: the
+    corpus has had the chance to show the frequent one in that company, and did not.
+    ``own_caption``: the counts include the caption being edited (a build's table always
+    does), so its own mentions are left out."""
+    things = _thing_mentions(table)
+    own = table.count("n", base) - own_caption
+    worst = math.inf
+    for other in others:
+        prior = (table.count("n", other) + 1) / things
+        together = table.count("cn", *sorted((base, other))) - own_caption
+        worst = min(worst, math.log((max(together, 0) + SCENE_SMOOTHING * prior) / (max(own, 0) + SCENE_SMOOTHING) / prior))
+    return worst
+
+
+SCENE_SMOOTHING = 20.0  # pseudo-mentions: how far a thing's own co-mentions are trusted
+# The least a replacement may fit any other thing the caption names (nats): a thing named 100
+# times and never beside "faucet" is refused beside it; one named 10 times is not yet.
+SCENE_FLOOR = -1.5
+
+
+def _thing_mentions(table: CorpusTable) -> int:
+    cache = table.__dict__.setdefault("_grounded", {})
+    if "things" not in cache:
+        cache["things"] = max(sum(table.singles("n").values()), 1)
+    return cache["things"]
+
+
+# A thing named fewer times than this has too few counts of its own: its slots are judged by
+# what the corpus says of its kind (a "surfer" rides what people ride).
+RARE_THING = 5
+
+
+def _by_kind(table: CorpusTable, name: str, side: int) -> dict[str, dict[str, int]]:
+    """A two-field count summed over the things of each kind on ``side`` (0: first field)."""
+    cache = table.__dict__.setdefault("_grounded", {})
+    key = ("kinds", name, side)
+    if key not in cache:
+        summed: dict[str, dict[str, int]] = {}
+        prefix = name + "\t"
+        for fields, count in table.counts.items():
+            if fields.startswith(prefix):
+                parts = fields.split("\t")[1:]
+                if len(parts) != 2:
+                    continue
+                kind = thing_kind(parts[side])
+                if kind is not None:
+                    other = parts[1 - side]
+                    row = summed.setdefault(kind, {})
+                    row[other] = row.get(other, 0) + count
+        cache[key] = summed
+    return cache[key]
+
+
+def fits(table: CorpusTable, name: str, first: str, second: str, thing_side: int) -> bool:
+    """Is the pair ``name first second`` one the corpus says? For a rare thing (on
+    ``thing_side``), what the corpus says of things of its kind at least three times will do."""
+    if table.count(name, first, second):
+        return True
+    thing = (first, second)[thing_side]
+    if table.count("n", thing) >= RARE_THING:
+        return False
+    kind = thing_kind(thing)
+    return kind is not None and _by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0) >= 3
+
+
+def _fillers(table: CorpusTable, name: str, anchor: str, anchor_side: int) -> dict[str, int]:
+    """The words the corpus puts beside ``anchor`` in count ``name`` (anchor on ``anchor_side``)."""
+    return table.by_first(name, anchor) if anchor_side == 0 else table.by_last(name, anchor)
+
+
+Refuse = Callable[[str], None]
+
+
+class Vetoes:
+    """The reasons that removed candidates at one position, each counted once there."""
+
+    def __init__(self, refuse: Refuse):
+        self._refuse = refuse
+        self._seen: set[str] = set()
+
+    def __call__(self, reason: str) -> None:
+        if reason not in self._seen:
+            self._seen.add(reason)
+            self._refuse(reason)
+
+
+# --- things -----------------------------------------------------------------------------------
+
+# What a thing's company is read from: the verbs it is the object or the doer of, the relations
+# it follows, its modifiers, and the things named beside it.
+_CONTEXTS = (("vo", 1), ("ro", 1), ("an", 1), ("sv", 0), ("cn", 0), ("cn", 1))
+# Two things are alike enough to replace each other when their company is this alike (cosine of
+# positive PMI vectors): car/bus 0.19, car/truck 0.11, car/umbrella 0.06, cake/book 0.06 on
+# 10k COCO captions.
+SIMILARITY_FLOOR = 0.08
+
+
+def similarity(table: CorpusTable, first: str, second: str) -> float:
+    """How alike the company two things keep in this corpus (0: nothing shared, 1: the same)."""
+    a, b = _company(table, first), _company(table, second)
+    if not a or not b:
+        return 0.0
+    if len(b) < len(a):
+        a, b = b, a
+    dot = sum(weight * b.get(feature, 0.0) for feature, weight in a.items())
+    return dot / (_norm(table, first) * _norm(table, second))
+
+
+def _company(table: CorpusTable, base: str) -> dict[tuple[str, str], float]:
+    """A thing's positive PMI with each context it appears in."""
+    cache = table.__dict__.setdefault("_grounded", {}).setdefault("company", {})
+    if base not in cache:
+        mentions = max(table.count("n", base), 1)
+        total = _thing_mentions(table)
+        vector: dict[tuple[str, str], float] = {}
+        for name, side in _CONTEXTS:
+            seen = table.by_first(name, base) if side == 0 else table.by_last(name, base)
+            for context, count in seen.items():
+                context_total = _context_total(table, name, side, context)
+                pmi = math.log(count * total / (mentions * context_total)) if context_total else 0.0
+                if pmi > 0:
+                    key = ("cn" if name == "cn" else name, context)
+                    vector[key] = vector.get(key, 0.0) + pmi
+        cache[base] = vector
+    return cache[base]
+
+
+def _norm(table: CorpusTable, base: str) -> float:
+    return math.sqrt(sum(w * w for w in _company(table, base).values())) or 1.0
+
+
+def _context_total(table: CorpusTable, name: str, side: int, context: str) -> int:
+    cache = table.__dict__.setdefault("_grounded", {}).setdefault("context_totals", {})
+    key = (name, side, context)
+    if key not in cache:
+        cache[key] = sum((table.by_last(name, context) if side == 0 else table.by_first(name, context)).values())
+    return cache[key]
+
+
+@lru_cache(maxsize=None)
+def nouns_related(original: str, candidate: str) -> bool:
+    """Is ``candidate`` a synonym, hypernym or hyponym of the thing ``original`` names? The
+    original is read in its caption sense (a "man" is an adult male, not mankind), the candidate
+    in every sense it has."""
+    sense = wordnet.concrete_sense(original)
+    reader = wordnet.wn()
+    senses = reader.synsets(candidate.replace(" ", "_"), "n")
+    if sense is None or not senses:
+        return sense is None
+    if sense in senses:
+        return True
+    above_sense = set(sense.closure(lambda s: s.hypernyms() + s.instance_hypernyms()))
+    own = wordnet.concrete_sense(candidate)
+    for other in ([own] if own is not None else []) + senses[:1]:
+        if other in above_sense or sense in set(other.closure(lambda s: s.hypernyms() + s.instance_hypernyms())):
+            return True
+    return False
+
+
+def thing_replacements(table: CorpusTable, caption, slots, number: int, refuse: Refuse) -> dict[str, int]:
+    """Things this corpus names in every slot thing ``number`` fills, with the count of the
+    tightest slot as weight: the things that are ridden, for "a man riding a *horse*"."""
+    thing = slots.things[number]
+    base = thing.base
+    kind = thing_kind(base)
+    if kind is None:
+        return {}
+    tokens = caption.tokens
+    modifiers = [tokens[k].lower for k in thing.modifiers]
+    as_object = [a.lemma for a in slots.acts if a.object == number]
+    as_subject = [a.lemma for a in slots.acts if a.subject == number]
+    as_target = [r.words for r in slots.relations if r.object == number]
+    as_placed = [r.words for r in slots.relations if r.before == number]
+    if as_object:
+        pool = table.by_first("vo", as_object[0])
+    elif as_target:
+        pool = table.by_first("ro", as_target[0])
+    elif as_subject:
+        pool = table.by_last("sv", as_subject[0])
+    elif as_placed:
+        pool = {g[2:]: c for g, c in table.by_last("rg", as_placed[0]).items() if g.startswith("n:")}
+    elif modifiers:
+        pool = table.by_first("an", modifiers[0])
+    else:
+        pool = table.singles("n")
+    others = {t.base for t in slots.things} - {base}
+    vetoed = Vetoes(refuse)
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate == base or candidate in others or thing_kind(candidate) != kind:
+            continue  # not a thing of the same kind: no candidate at all
+        if nouns_related(base, candidate):
+            vetoed("wordnet-related")
+        elif similarity(table, base, candidate) < SIMILARITY_FLOOR:
+            vetoed("unlike")
+        elif alternate(table, "n", base, candidate):
+            vetoed("alternates")
+        elif not all(fits(table, "an", m, candidate, 1) for m in modifiers):
+            vetoed("unseen-with-modifier")
+        elif not all(fits(table, "vo", v, candidate, 1) for v in as_object):
+            vetoed("unseen-as-object")
+        elif not all(fits(table, "sv", candidate, v, 0) for v in as_subject):
+            vetoed("unseen-as-subject")
+        elif not all(fits(table, "ro", r, candidate, 1) for r in as_target):
+            vetoed("unseen-after-relation")
+        elif not all(table.count("rg", "n:" + candidate, r) or table.count("n", candidate) < RARE_THING for r in as_placed):
+            vetoed("unseen-before-relation")
+        elif others and scene_fit(table, candidate, others) < SCENE_FLOOR:
+            vetoed("off-scene")
+        else:
+            weights[candidate] = count
+    return weights
+
+
+# --- acts -------------------------------------------------------------------------------------
+
+# Verbs that say no action one could see change: "a man *has* a hat", "a bus *is*".
+NOT_ACTIONS = frozenset({"be", "have", "do", "get", "make", "take", "show", "see", "seem", "appear", "look",
+                         "contain", "feature", "include", "say", "read", "want", "try", "use", "let", "go"})
+
+
+@lru_cache(maxsize=None)
+def verbs_related(first: str, second: str) -> bool:
+    """Are two verbs synonyms, or is one a kind of the other ("walk" of "move"), in any sense?"""
+    reader = wordnet.wn()
+    mine, theirs = set(reader.synsets(first, "v")), set(reader.synsets(second, "v"))
+    if mine & theirs:
+        return True
+    above_mine = {a for s in mine for a in s.closure(lambda x: x.hypernyms())}
+    above_theirs = {a for s in theirs for a in s.closure(lambda x: x.hypernyms())}
+    return bool(mine & above_theirs or theirs & above_mine)
+
+
+def act_replacements(table: CorpusTable, caption, slots, number: int, refuse: Refuse) -> dict[str, int]:
+    """Acts this corpus says its subject does, that take the same object (or none) and the
+    same relations after them: for "a dog *catching* a frisbee", what dogs do to frisbees."""
+    act = slots.acts[number]
+    subject = slots.things[act.subject].base if act.subject is not None else None
+    obj = slots.things[act.object].base if act.object is not None else None
+    relations = [r.words for r in slots.relations if r.governor == "v:" + act.lemma]
+    if subject is None:
+        return {}
+    pool = table.by_first("sv", subject)
+    if table.count("n", subject) < RARE_THING:
+        pool = _by_kind(table, "sv", 0).get(thing_kind(subject) or "", {})
+    present = {a.lemma for a in slots.acts}
+    vetoed = Vetoes(refuse)
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate in present or candidate in NOT_ACTIONS or not candidate.isalpha():
+            continue
+        if verbs_related(act.lemma, candidate):
+            vetoed("wordnet-related")
+        elif alternate(table, "v", act.lemma, candidate):
+            vetoed("alternates")
+        elif obj is not None and not fits(table, "vo", candidate, obj, 1):
+            vetoed("unseen-with-object")
+        elif obj is None and not table.count("vi", candidate):
+            vetoed("needs-an-object")
+        elif not all(table.count("rg", "v:" + candidate, r) for r in relations):
+            vetoed("unseen-before-relation")
+        else:
+            weights[candidate] = count
+    return weights
+
+
+# --- relations --------------------------------------------------------------------------------
+
+# Relations of place: the only ones a relation edit changes ("with", "of", "for" say other things).
+SPATIAL_RELATIONS = frozenset({
+    "on", "in", "under", "underneath", "beneath", "below", "above", "over", "next to", "beside", "near", "by",
+    "behind", "in front of", "on top of", "inside", "inside of", "outside", "outside of", "across from",
+    "at", "along", "against", "through", "around", "between", "far from", "away from", "toward", "towards",
+    "into", "onto", "out of", "off", "off of", "to the left of", "to the right of", "on the left of",
+    "on the right of", "in the middle of", "at the top of", "at the bottom of", "on the side of", "across",
+    "atop", "past", "among", "alongside", "up", "down",
+})
+
+
+def relation_replacements(table: CorpusTable, caption, slots, number: int, refuse: Refuse) -> dict[str, int]:
+    """Relations of place this corpus puts between the same kinds of things, after the same
+    verb: for "a cat sitting *on* a couch", where cats sit with respect to couches."""
+    relation = slots.relations[number]
+    if relation.words not in SPATIAL_RELATIONS:
+        return {}
+    target = slots.things[relation.object].base
+    placed = slots.things[relation.before].base if relation.before is not None else None
+    pool = table.by_last("ro", target)
+    if table.count("n", target) < RARE_THING:
+        pool = _by_kind(table, "ro", 1).get(thing_kind(target) or "", {})
+    vetoed = Vetoes(refuse)
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate == relation.words or candidate not in SPATIAL_RELATIONS:
+            continue
+        if alternate(table, "r", relation.words, candidate):
+            vetoed("alternates")
+        elif relation.governor is not None and not table.count("rg", relation.governor, candidate):
+            vetoed("unseen-after-governor")
+        elif placed is not None and not _placed_fits(table, placed, candidate, target):
+            vetoed("unseen-between-things")
+        else:
+            weights[candidate] = count
+    return weights
+
+
+def _placed_fits(table: CorpusTable, placed: str, relation: str, target: str) -> bool:
+    """Does the corpus put a thing of ``placed``'s kind ``relation`` a ``target``?"""
+    seen = table.by_pair("rt", relation, target)
+    if placed in seen:
+        return True
+    kind = thing_kind(placed)
+    return kind is not None and any(thing_kind(other) == kind for other in seen)
