@@ -69,6 +69,11 @@ def preview(
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per caption per line, nothing else on stdout.")
     ] = False,
+    stats: Annotated[
+        str | None,
+        typer.Option("--stats", help="A corpus table (from `fgclip pipeline count` or beside a build's shards) "
+                                     "for the generator to read; default: none", show_default=False),
+    ] = None,
 ) -> None:
     """Print the hard negatives of some captions, as a table or as JSON lines."""
     from .config import NegativesConfig
@@ -87,16 +92,12 @@ def preview(
 
     from .pipeline.negatives import negatives, rule_errors, tagging, wordnet
 
-    # Load WordNet up front: a missing install then stops here with its fix, rather than
-    # surfacing as rule errors on every caption.
-    try:
-        wordnet.wn()
-    except wordnet.WordNetMissing as err:
-        raise _fail(str(err), 1) from err
-
+    table = _read_table(stats) if stats is not None else None
+    _wordnet_or_exit()
     errors_before = sum(rule_errors.values())
     results = [
-        (caption, negatives(caption, cfg.seed, kinds=cfg.kinds, per_kind=cfg.per_kind)) for caption in texts
+        (caption, negatives(caption, cfg.seed, table=table, kinds=cfg.kinds, per_kind=cfg.per_kind))
+        for caption in texts
     ]
 
     if json_lines:
@@ -114,6 +115,20 @@ def preview(
     failed = sum(rule_errors.values()) - errors_before
     if failed:
         typer.echo(f"warning: {failed} rule call(s) raised and were skipped (see the log above)", err=True)
+
+
+def _read_table(location: str):
+    """The corpus table of ``--stats``, or exit 2 naming the file (and the line, for a file that is
+    not a table)."""
+    from .pipeline.negatives.corpus import CorpusTable, TableError
+
+    try:
+        return CorpusTable.load(location)
+    except TableError as err:
+        raise _fail(f"--stats {err}", 2) from err
+    except (OSError, ImportError, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise _fail(f"cannot read --stats {location}: {reason}", 2) from err
 
 
 def _print_table(results: list) -> None:
@@ -142,71 +157,137 @@ def _print_table(results: list) -> None:
     Console(markup=False, highlight=False).print(table)
 
 
-@pipeline_app.command("build-negatives")
-def build_negatives_command(
-    input: Annotated[str | None, typer.Option("--input", "-i", help="Corpus: a file, folder, glob or {00000..00099}.tar range; a path or a URL (s3://, gs://, file://) (required, here or in --config).", show_default=False)] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Folder for the shards: a path or a URL (s3://, gs://, file://) (required, here or in --config).", show_default=False)] = None,
-    format: Annotated[str | None, typer.Option(help="coco|jsonl|csv|tsv|parquet|webdataset (default: from the file names)",
-                                               show_default=False)] = None,
-    image_root: Annotated[str | None, typer.Option(help="Folder that relative image paths start from "
-                                                   "(default: the input file's folder)", show_default=False)] = None,
-    image_column: Annotated[str | None, typer.Option(help="Column of image paths (default: image)", show_default=False)] = None,
-    caption_column: Annotated[str | None, typer.Option(help="Column of captions, one or a list (default: caption)",
-                                                       show_default=False)] = None,
-    shard_size: Annotated[int | None, typer.Option(help="Input rows per shard (default: 1000)", show_default=False)] = None,
-    workers: Annotated[int | None, typer.Option(help="Shards written at once (default: all CPUs)", show_default=False)] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001); default $RAY_ADDRESS, "
-                                                "else an embedded local Ray", show_default=False)] = None,
-    executor: Annotated[str | None, typer.Option(help="ray, or local (a process pool, no Ray) (default: ray)",
-                                                 show_default=False)] = None,
-    negatives_per_kind: Annotated[int | None, typer.Option(help="Negatives per kind per caption (default: 2)",
-                                                           show_default=False)] = None,
-    kinds: Annotated[str | None, typer.Option(help=f"Comma-separated kinds (default: {','.join(KINDS)})",
-                                              show_default=False)] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the negatives (default: 0)", show_default=False)] = None,
-    max_caption_chars: Annotated[int | None, typer.Option(help="Longer captions are dropped and counted (default: 2000)",
-                                                          show_default=False)] = None,
-    no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a build with another config in --output.")] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
-                                                show_default=False)] = None,
-) -> None:
-    """Write WebDataset shards with hard-negative captions from a caption corpus (resumable)."""
-    import logging
+# The options build-negatives and count share: how the corpus is read, and where the work runs.
+InputOption = Annotated[str | None, typer.Option(
+    "--input", "-i", help="Corpus: a file, folder, glob or {00000..00099}.tar range; a path or a URL (s3://, gs://, "
+    "file://) (required, here or in --config).", show_default=False)]
+FormatOption = Annotated[str | None, typer.Option(help="coco|jsonl|csv|tsv|parquet|webdataset (default: from the file names)",
+                                                  show_default=False)]
+ImageRootOption = Annotated[str | None, typer.Option(help="Folder that relative image paths start from "
+                                                     "(default: the input file's folder)", show_default=False)]
+ImageColumnOption = Annotated[str | None, typer.Option(help="Column of image paths (default: image)", show_default=False)]
+CaptionColumnOption = Annotated[str | None, typer.Option(help="Column of captions, one or a list (default: caption)",
+                                                         show_default=False)]
+MaxCaptionCharsOption = Annotated[int | None, typer.Option(help="Longer captions are dropped and counted (default: 2000)",
+                                                           show_default=False)]
+WorkersOption = Annotated[int | None, typer.Option(help="Shards written (or counted) at once (default: all CPUs)",
+                                                   show_default=False)]
+AddressOption = Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001); default $RAY_ADDRESS, "
+                                                   "else an embedded local Ray", show_default=False)]
+ExecutorOption = Annotated[str | None, typer.Option(help="ray, or local (a process pool, no Ray) (default: ray)",
+                                                    show_default=False)]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
+                                                   show_default=False)]
 
-    from .config import BuildConfig, load_config
+
+def _pipeline_config(cls, config: Path | None, **values):
+    """The command's config from --config and the flags; exits 2 naming what is wrong."""
+    from .config import load_config
 
     try:
-        cfg = load_config(
-            BuildConfig, config,
-            input=input, output=output, format=format, image_root=image_root, image_column=image_column,
-            caption_column=caption_column, shard_size=shard_size, workers=workers, address=address,
-            executor=executor, negatives_per_kind=negatives_per_kind, seed=seed,
-            max_caption_chars=max_caption_chars,
-            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
-            no_negatives=True if no_negatives else None, overwrite=True if overwrite else None,
-        )
+        return load_config(cls, config, **values)
     except TypeError as err:  # a required field (input, output) given neither as flag nor in the file
         raise _fail(f"--input and --output are required ({err})", 2) from err
     except (ValueError, OSError) as err:
         raise _fail(str(err), 2) from err
 
-    from .pipeline.build import UsageError, build_negatives
+
+def _wordnet_or_exit() -> None:
+    """Load WordNet up front: a missing install then stops here with its fix (exit 1), rather
+    than surfacing as rule errors on every caption."""
+    from .pipeline.negatives import wordnet
+
+    try:
+        wordnet.wn()
+    except wordnet.WordNetMissing as err:
+        raise _fail(str(err), 1) from err
+
+
+def _run_pipeline_job(job, cfg, what: str) -> None:
+    """``job(cfg, echo=...)`` with the build's logging; a usage error exits 2, a failed write 1."""
+    import logging
+
+    from .pipeline.build import UsageError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not cfg.no_negatives:
-        from .pipeline.negatives import wordnet
-
-        try:
-            wordnet.wn()
-        except wordnet.WordNetMissing as err:
-            raise _fail(str(err), 1) from err
     try:
-        build_negatives(cfg, echo=typer.echo)
+        job(cfg, echo=typer.echo)
     except UsageError as err:
         raise _fail(str(err), 2) from err
     except OSError as err:  # a full disk, a folder without write permission: not a usage error
-        raise _fail(f"build failed: {err}", 1) from err
+        raise _fail(f"{what} failed: {err}", 1) from err
+
+
+@pipeline_app.command("count")
+def count_command(
+    input: InputOption = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="The table file to write, ending in .tsv.gz: a "
+                                               "path or a URL (required, here or in --config).", show_default=False)] = None,
+    format: FormatOption = None,
+    image_root: ImageRootOption = None,
+    image_column: ImageColumnOption = None,
+    caption_column: CaptionColumnOption = None,
+    max_caption_chars: MaxCaptionCharsOption = None,
+    workers: WorkersOption = None,
+    address: AddressOption = None,
+    executor: ExecutorOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Count a caption corpus into the statistics table the negatives read (images are not read)."""
+    from .config import CountConfig
+    from .pipeline.build import count_table
+
+    cfg = _pipeline_config(
+        CountConfig, config, input=input, output=output, format=format, image_root=image_root,
+        image_column=image_column, caption_column=caption_column, max_caption_chars=max_caption_chars,
+        workers=workers, address=address, executor=executor,
+    )
+    _wordnet_or_exit()
+    _run_pipeline_job(count_table, cfg, "count")
+
+
+@pipeline_app.command("build-negatives")
+def build_negatives_command(
+    input: InputOption = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Folder for the shards: a path or a URL (s3://, gs://, file://) (required, here or in --config).", show_default=False)] = None,
+    format: FormatOption = None,
+    image_root: ImageRootOption = None,
+    image_column: ImageColumnOption = None,
+    caption_column: CaptionColumnOption = None,
+    shard_size: Annotated[int | None, typer.Option(help="Input rows per shard (default: 1000)", show_default=False)] = None,
+    workers: WorkersOption = None,
+    address: AddressOption = None,
+    executor: ExecutorOption = None,
+    negatives_per_kind: Annotated[int | None, typer.Option(help="Negatives per kind per caption (default: 2)",
+                                                           show_default=False)] = None,
+    kinds: Annotated[str | None, typer.Option(help=f"Comma-separated kinds (default: {','.join(KINDS)})",
+                                              show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the negatives (default: 0)", show_default=False)] = None,
+    max_caption_chars: MaxCaptionCharsOption = None,
+    stats: Annotated[str | None, typer.Option("--stats", help="Use this corpus table (from `fgclip pipeline count` or "
+                                              "an earlier build) instead of counting the input's", show_default=False)] = None,
+    no_stats: Annotated[bool, typer.Option("--no-stats", help="No corpus table: the generator without counts.")] = False,
+    no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a build with another config in --output.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Write WebDataset shards with hard-negative captions from a caption corpus (resumable)."""
+    from .config import BuildConfig
+    from .pipeline.build import build_negatives
+
+    cfg = _pipeline_config(
+        BuildConfig, config,
+        input=input, output=output, format=format, image_root=image_root, image_column=image_column,
+        caption_column=caption_column, shard_size=shard_size, workers=workers, address=address,
+        executor=executor, negatives_per_kind=negatives_per_kind, seed=seed,
+        max_caption_chars=max_caption_chars, stats=stats,
+        kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
+        no_stats=True if no_stats else None, no_negatives=True if no_negatives else None,
+        overwrite=True if overwrite else None,
+    )
+    if not cfg.no_negatives:
+        _wordnet_or_exit()
+    _run_pipeline_job(build_negatives, cfg, "build")
 
 
 @setup_app.command("wordnet")

@@ -186,10 +186,13 @@ class BuildConfig:
     address: str | None = None  # None: $RAY_ADDRESS, else an embedded local Ray
     executor: str = "ray"  # "ray", or "local" (a process pool, no Ray needed)
     overwrite: bool = False
+    # The corpus statistics table the generator reads: None counts it from the input (the
+    # default); a path or URL uses that table file instead; no_stats uses none.
+    stats: str | None = None
+    no_stats: bool = False
 
     def __post_init__(self):
-        if self.format is not None and self.format not in SOURCE_FORMATS:
-            raise ValueError(f"unknown format {self.format!r}; valid formats: {', '.join(SOURCE_FORMATS)}")
+        _check_reading(self)
         unknown = [kind for kind in self.kinds if kind not in KINDS]
         if unknown:
             raise ValueError(
@@ -197,21 +200,64 @@ class BuildConfig:
             )
         if not self.kinds:
             raise ValueError("kinds is empty; use no_negatives for a plain reshard")
-        for name in ("shard_size", "max_caption_chars"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.shard_size < 1:
+            raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if self.negatives_per_kind < 0:
             raise ValueError(f"negatives_per_kind must be >= 0, got {self.negatives_per_kind}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.executor not in ("ray", "local"):
-            raise ValueError(f"executor must be 'ray' or 'local', got {self.executor!r}")
+        if self.stats is not None and self.no_stats:
+            raise ValueError("stats and no_stats exclude each other: give a table, or none")
+        if self.stats is not None and self.no_negatives:
+            raise ValueError("stats is for the negatives; no_negatives makes none")
+        if self.stats is not None and not self.stats.strip():
+            raise ValueError("stats is empty; give the path or URL of a table file")
 
 
+# The table's own fingerprint, not the path given as ``stats``, is part of a build's identity
+# (fgclip.pipeline.build): the same table moved elsewhere builds the same shards.
 BUILD_OUTPUT_FIELDS = (
     "input", "format", "image_root", "image_column", "caption_column", "shard_size",
-    "negatives_per_kind", "kinds", "seed", "no_negatives", "max_caption_chars",
+    "negatives_per_kind", "kinds", "seed", "no_negatives", "max_caption_chars", "no_stats",
 )
+
+TABLE_SUFFIX = ".tsv.gz"  # a corpus statistics table file's name ends so (fgclip.pipeline.negatives.corpus)
+
+
+@dataclasses.dataclass(frozen=True)
+class CountConfig:
+    """``fgclip pipeline count``: a caption corpus in, its statistics table (one file) out.
+
+    The input fields read rows exactly as :class:`BuildConfig` does (images are never read), so
+    that the table equals the one a build of the same input counts.
+    """
+
+    input: str
+    output: str  # the table file, a path or URL ending in .tsv.gz
+    format: str | None = None
+    image_root: str | None = None
+    image_column: str = "image"
+    caption_column: str = "caption"
+    max_caption_chars: int = 2000
+    workers: int | None = None
+    address: str | None = None
+    executor: str = "ray"
+
+    def __post_init__(self):
+        _check_reading(self)
+        if not self.output.endswith(TABLE_SUFFIX) or self.output.rstrip("/").rsplit("/", 1)[-1] == TABLE_SUFFIX:
+            raise ValueError(f"output {self.output!r}: name the table file, ending in {TABLE_SUFFIX} "
+                             "(e.g. stats/corpus_counts.tsv.gz)")
+
+
+def _check_reading(cfg: BuildConfig | CountConfig) -> None:
+    """The checks BuildConfig and CountConfig share: how rows are read and where the work runs."""
+    if cfg.format is not None and cfg.format not in SOURCE_FORMATS:
+        raise ValueError(f"unknown format {cfg.format!r}; valid formats: {', '.join(SOURCE_FORMATS)}")
+    if cfg.max_caption_chars < 1:
+        raise ValueError(f"max_caption_chars must be >= 1, got {cfg.max_caption_chars}")
+    if cfg.workers is not None and cfg.workers < 1:
+        raise ValueError(f"workers must be >= 1, got {cfg.workers}")
+    if cfg.executor not in ("ray", "local"):
+        raise ValueError(f"executor must be 'ray' or 'local', got {cfg.executor!r}")
 
 
 PRECISIONS = ("amp_bf16", "amp", "fp32")

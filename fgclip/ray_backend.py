@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import socket
 import warnings
+from collections import Counter
 from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
@@ -52,19 +54,54 @@ def map_shards(
     shows its progress bars. Results travel as JSON text because Ray Data stores rows as Arrow
     tables, which would force every stats dict into one schema.
     """
+    for row in _map_on_actors(lambda shard: {"result": json.dumps(task(shard))}, list(shards),
+                              workers=workers, address=address):
+        yield json.loads(row["result"])
+
+
+def sum_counts(
+    task: Callable[[Any], Counter], items: Iterable[Any], *, workers: int | None, address: str | None
+) -> Counter:
+    """The statistics pass: ``task(item)`` (one shard's or one chunk's counts) for every item as
+    a Ray Data job on an actor pool, as :func:`map_shards` runs shards, and the counters summed.
+
+    Each item's partial counts come back as one row (the Counter pickled: tens of thousands of
+    string keys, a few MB) and are added to the total as the rows stream in. Why not a Ray Data
+    aggregation: measured on 20k COCO captions (4,070 images in 5 items, 2 workers, 2 cores,
+    ``bench/count.py``), the same map then ``groupby("key").sum("count")`` over rows
+    ``{"key", "count"}`` took 37 s against 12 s for this, since Ray Data's groupby spends Python
+    time per group and a table has 200k keys; ``Dataset.aggregate`` with a Counter accumulator 34 s
+    (Arrow turns a dict into a struct of 200k fields), with a boxed one 16 s, and
+    ``repartition(1)`` then one merging ``map_batches`` 16 s: each starts more processes and moves
+    the partials once more. The total must end in this process anyway, which writes the table
+    file, so a reduce spread over the cluster saves nothing; the driver's sum costs about 20 ms
+    per item.
+    """
+    total: Counter = Counter()
+    for row in _map_on_actors(lambda item: {"counts": pickle.dumps(task(item), protocol=5)}, list(items),
+                              workers=workers, address=address):
+        total.update(pickle.loads(row["counts"]))
+    return total
+
+
+def _map_on_actors(
+    call: Callable[[Any], dict], items: list, *, workers: int | None, address: str | None
+) -> Iterator[dict]:
+    """``call(item)`` for every item, one item per block and per call, on a pool of ``workers``
+    actors (default: one per CPU of the cluster), each retried on a dead worker; yields the
+    returned rows as they finish. Items travel pickled, so they may be any picklable value."""
     import ray
     from ray.data import ActorPoolStrategy
 
     from .pipeline.shards import NODE_ENV
 
-    shards = list(shards)
-    if not shards:
+    if not items:
         return
     started = connect(address, workers)
     try:
-        pool_size = min(len(shards), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+        pool_size = min(len(items), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
-        class ShardWriter:  # a closure over ``task``, so no constructor arguments to keep
+        class Worker:  # a closure over ``call``, so no constructor arguments to keep
             def __init__(self):
                 # The shard's stats record it ("node"); the host name alone does not tell apart
                 # two nodes on one machine.
@@ -72,23 +109,22 @@ def map_shards(
                 os.environ[NODE_ENV] = f"{socket.gethostname()}/{node[:12]}"
 
             def __call__(self, row: dict) -> dict:
-                return {"result": json.dumps(task(int(row["shard"])))}
+                return call(pickle.loads(row["item"]))
 
-        dataset = ray.data.from_items([{"shard": s} for s in shards], override_num_blocks=len(shards))
+        dataset = ray.data.from_items([{"item": pickle.dumps(item)} for item in items], override_num_blocks=len(items))
         with warnings.catch_warnings():
             # Ray 2.60 takes the retry limits only through the generic remote args, which it
             # warns will go in 2.64. Without them a shard that always kills its worker (out of
             # memory, say) would be retried for ever (Ray Data's default is -1).
             warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
             dataset = dataset.map(
-                ShardWriter,
+                Worker,
                 compute=ActorPoolStrategy(size=pool_size, max_tasks_in_flight_per_actor=2),
                 num_cpus=1,
                 max_restarts=MAX_TASK_RETRIES,
                 max_task_retries=MAX_TASK_RETRIES,
             )
-        for row in dataset.iter_rows():
-            yield json.loads(row["result"])
+        yield from dataset.iter_rows()
     finally:
         if started:
             disconnect()

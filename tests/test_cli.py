@@ -86,7 +86,7 @@ def build_args(corpus, output, *extra):
 
 @pytest.fixture
 def small_corpus(tmp_path):
-    from tests.pipeline.corpus import write_jsonl_corpus
+    from pipeline.corpus import write_jsonl_corpus
 
     return write_jsonl_corpus(tmp_path / "corpus", 6)
 
@@ -122,6 +122,8 @@ def test_build_negatives_reads_a_yaml_config_and_flags_win(small_corpus, tmp_pat
     ("output inside input", "inside the input folder"),
     ("other config", "another config"),
     ("bad shard size", "shard_size must be >= 1"),
+    ("unreadable stats", "bad.tsv.gz: line 2: expected COUNT<TAB>KEY"),
+    ("stats and no stats", "exclude each other"),
 ])
 def test_build_negatives_usage_errors_exit_2(case, message, small_corpus, tmp_path):
     output = tmp_path / "out"
@@ -145,6 +147,81 @@ def test_build_negatives_usage_errors_exit_2(case, message, small_corpus, tmp_pa
         args += ["--seed", "9"]
     elif case == "bad shard size":
         args += ["--shard-size", "0"]
+    elif case == "unreadable stats":
+        args += ["--stats", str(bad_table(tmp_path))]
+    elif case == "stats and no stats":
+        args += ["--stats", str(bad_table(tmp_path)), "--no-stats"]
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def bad_table(folder):
+    import gzip
+
+    path = folder / "bad.tsv.gz"
+    path.write_bytes(gzip.compress(b"# fgclip corpus counts 1\nthree\tn\tdog\n"))
+    return path
+
+
+def test_count_writes_the_table_the_build_counts_and_prints_its_summary(small_corpus, tmp_path):
+    table = tmp_path / "stats" / "coco.tsv.gz"
+    result = invoke("pipeline", "count", "--input", str(small_corpus), "--output", str(table), "--executor", "local",
+                    "--workers", "1")
+    assert result.exit_code == 0, result.output
+    from fgclip.pipeline.negatives.corpus import CorpusTable
+
+    fingerprint = CorpusTable.load(table).fingerprint
+    assert "corpus table: 6 samples, 6 captions" in result.stdout and fingerprint in result.stdout
+    output = tmp_path / "out"
+    result = invoke(*build_args(small_corpus, output, "--workers", "1"))
+    assert result.exit_code == 0, result.output
+    assert (output / "corpus_counts.tsv.gz").read_bytes() == table.read_bytes()
+    assert f"fingerprint {fingerprint}" in result.stdout and "edits refused" in result.stdout
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no output", "--input and --output are required"),
+    ("not a table name", "ending in .tsv.gz"),
+    ("no caption", "no usable caption to count (empty_caption 1)"),
+    ("bad executor", "executor must be 'ray' or 'local'"),
+])
+def test_count_usage_errors_exit_2(case, message, small_corpus, tmp_path):
+    args = ["pipeline", "count", "--input", str(small_corpus), "--output", str(tmp_path / "t.tsv.gz"),
+            "--executor", "local"]
+    if case == "no output":
+        args = args[:4]
+    elif case == "not a table name":
+        args[5] = str(tmp_path / "t.tsv")
+    elif case == "no caption":
+        (tmp_path / "blank.jsonl").write_text('{"image": "a.jpg", "caption": ""}\n')
+        args[3] = str(tmp_path / "blank.jsonl")
+    else:
+        args[-1] = "dask"
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_preview_with_a_table(tmp_path):
+    from fgclip.pipeline.negatives import negatives
+    from fgclip.pipeline.negatives.corpus import CorpusTable, count_corpus
+
+    caption = "A dog chasing a cat on a red couch."
+    path = tmp_path / "t.tsv.gz"
+    table = CorpusTable(count_corpus([[caption], ["A cat sleeping on a blue couch."]]))
+    path.write_bytes(table.to_bytes())
+    result = invoke("pipeline", "preview", caption, "--json", "--stats", str(path))
+    assert result.exit_code == 0, result.output
+    expected = [n.to_dict() for n in negatives(caption, 0, table=table)]
+    assert json.loads(result.stdout)["negatives"] == expected
+
+
+@pytest.mark.parametrize("make, message", [
+    (bad_table, "bad.tsv.gz: line 2: expected COUNT<TAB>KEY"),
+    (lambda folder: folder / "missing.tsv.gz", "cannot read --stats"),
+])
+def test_preview_with_an_unreadable_table_exits_2_naming_it(make, message, tmp_path):
+    result = invoke("pipeline", "preview", "A dog.", "--stats", str(make(tmp_path)))
+    assert result.exit_code == 2
+    assert message in result.output and str(tmp_path) in result.output

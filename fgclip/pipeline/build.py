@@ -1,14 +1,21 @@
-"""``fgclip pipeline build-negatives``: check, plan, write the shards, sum up.
+"""``fgclip pipeline build-negatives``: check, plan, count, write the shards, sum up; and
+``fgclip pipeline count``, the counting alone.
 
 :func:`build_negatives` is the whole job. Everything that can be wrong with the command (a
 missing input, an unknown format, an output folder inside the input, a different config in
-a folder already in use) raises :class:`UsageError` before any shard is written; bad records
-inside the corpus are skipped and counted by the shards instead.
+a folder already in use, an unreadable ``--stats`` table) raises :class:`UsageError` before any
+shard is written; bad records inside the corpus are skipped and counted by the shards instead.
 
 Output folder::
 
     000000.tar  000000_stats.json  000001.tar  ...  sizes.json  manifest.json  negatives.png
+    corpus_counts.tsv.gz  (the corpus table the negatives were made with; not with --no-stats)
     _build/     (while the job runs: config.json, plan.json, plan/; removed when it completes)
+
+The statistics pass runs between the plan and the shards: every planned shard's captions are
+counted in parallel (:mod:`.count`, summed by the executor) into the table, which is written
+beside the shards before any shard, and which every shard task reads once per process.
+:func:`count_table` is that pass on its own, from the input straight to one table file.
 
 The folder may be a URL (``s3://``, ``gs://``, ``file://``), written through fsspec; see
 :class:`~fgclip.files.Folder` for how each write stays all-or-nothing there.
@@ -33,13 +40,20 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, dump_config
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, CountConfig, dump_config
 from ..files import Folder, is_temporary
 from . import shards as shard_io
+from .count import chunks, count_plan_shard, count_samples, samples_of
 from .executors import LocalExecutor, RayExecutor
-from .report import plot_negatives, print_summary, summarize
+from .report import plot_negatives, print_summary, print_table_summary, summarize
 from .shards import BUILD_DIR, ShardOptions
 from .sources import InputFile, SourceError, expand_input, guess_format, is_url, read_rows, url_info, url_to_fs
+
+if TYPE_CHECKING:
+    from .negatives.corpus import CorpusTable
 
 log = logging.getLogger(__name__)
 
@@ -54,29 +68,33 @@ class UsageError(ValueError):
 def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) -> dict:
     """Run the whole job (resuming a killed one) and return the totals written to manifest.json."""
     started = time.perf_counter()
-    try:
-        files = expand_input(cfg.input, cfg.format)
-        fmt = cfg.format or guess_format(files)
-    except SourceError as err:
-        raise UsageError(str(err)) from err
-    if cfg.executor == "local":
-        executor = LocalExecutor(cfg.workers or os.cpu_count() or 1)
-    elif importlib.util.find_spec("ray") is None:
-        raise UsageError("Ray is not installed: pip install 'fgclip[ray]', or run with --executor local")
-    else:
-        executor = RayExecutor(cfg.workers, cfg.address)
+    files, fmt = _input_files(cfg.input, cfg.format)
+    executor = _executor(cfg.executor, cfg.workers, cfg.address)
     output = _output_folder(cfg.output)
     _check_output_outside_input(cfg.input, files, output)
-    identity = _build_identity(cfg, files, fmt)
+    given = _read_given_table(cfg.stats) if cfg.stats is not None else None  # before --overwrite may remove it
+    identity = _build_identity(cfg, files, fmt, given)
     _claim_output(output, identity, cfg.overwrite, echo)
 
     with contextlib.ExitStack() as executor_running:
+        running = False
+
+        def start_executor() -> None:
+            nonlocal running
+            if not running:
+                executor_running.enter_context(executor.session())
+                running = True
+
         phase_started = time.perf_counter()
-        plan = _read_or_write_plan(cfg, files, fmt, output,
-                                   start_executor=lambda: executor_running.enter_context(executor.session()))
+        plan = _read_or_write_plan(cfg, files, fmt, output, start_executor=start_executor)
         if plan["rows"] == 0:
             echo(f"warning: {cfg.input} holds no rows")
         plan_seconds = time.perf_counter() - phase_started
+        # Unless it started beside the plan: one session for the statistics pass and the shards.
+        phase_started = time.perf_counter()
+        start_executor()
+        start_seconds = time.perf_counter() - phase_started
+        table = _corpus_table(identity["table"]["mode"], given, output, plan["shards"], executor, echo)
         finished = set(output.names("*_stats.json"))  # one listing, not a request per shard
         pending = [s for s in range(plan["shards"]) if shard_io.stats_name(s) not in finished]
         done = plan["shards"] - len(pending)
@@ -85,7 +103,9 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         task = functools.partial(
             shard_io.write_shard,
             output=output.location,
-            options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed),
+            options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed,
+                                 table=output.path(table["file"]) if table else None,
+                                 table_fingerprint=table["fingerprint"] if table else None),
         )
         phase_started = time.perf_counter()
         for stats in executor.run(task, pending):
@@ -96,8 +116,10 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     shards_seconds = time.perf_counter() - phase_started
     all_stats = [json.loads(output.read_text(shard_io.stats_name(s))) for s in range(plan["shards"])]
     totals = summarize(all_stats)
-    totals["plan_seconds"] = round(plan_seconds, 3)
-    totals["shards_wall_seconds"] = round(shards_seconds, 3)  # run and stop; the start is beside the plan
+    totals["plan_seconds"] = round(plan_seconds, 3)  # with the executor's start when it ran beside the plan
+    totals["start_seconds"] = round(start_seconds, 3)  # the executor's start when the plan was done first
+    totals["stats_seconds"] = table["seconds"] if table else 0.0  # the statistics pass (or the table's copy)
+    totals["shards_wall_seconds"] = round(shards_seconds, 3)  # run and stop
     totals["wall_seconds"] = round(time.perf_counter() - started, 3)
     totals["samples_per_second"] = round(totals["written"] / totals["wall_seconds"], 1) if totals["wall_seconds"] else 0.0
     output.write_json("sizes.json", {shard_io.tar_name(s["shard"]): s["written"] for s in all_stats})
@@ -107,13 +129,79 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         "config": dump_config(cfg),
         "format": fmt,
         "shards": plan["shards"],
+        "table": table,
         "totals": totals,
         "versions": _versions(),
     })
     output.remove_tree(BUILD_DIR)
     print_summary(totals, echo)
-    echo(f"wrote {plan['shards']} shards to {output} (with sizes.json, manifest.json, negatives.png)")
+    if table:
+        print_table_summary(table, echo)
+    extra = f", {table['file']}" if table else ""
+    echo(f"wrote {plan['shards']} shards to {output} (with sizes.json, manifest.json, negatives.png{extra})")
     return totals
+
+
+def count_table(cfg: CountConfig, *, echo: Callable[[str], None] = print) -> dict:
+    """``fgclip pipeline count``: the statistics pass alone, the input's rows read as a build
+    reads them (images not at all), counted in parallel, the table file written all at once.
+    Returns the summary it prints (the table's, with rows, skipped rows, bytes and seconds)."""
+    from .negatives.corpus import CorpusTable
+
+    started = time.perf_counter()
+    files, fmt = _input_files(cfg.input, cfg.format)
+    executor = _executor(cfg.executor, cfg.workers, cfg.address)
+    folder, name = _table_target(cfg.output)
+    skipped: Counter = Counter()
+    rows = read_rows(files, fmt, image_root=cfg.image_root, image_column=cfg.image_column,
+                     caption_column=cfg.caption_column)
+    try:
+        items = chunks(samples_of(rows, cfg.max_caption_chars, skipped))
+    except SourceError as err:
+        raise UsageError(str(err)) from err
+    samples = sum(map(len, items))
+    if not samples:
+        why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) or "no rows"
+        raise UsageError(f"{cfg.input}: no usable caption to count ({why})")
+    with executor.session():
+        table = CorpusTable(executor.sum_counts(count_samples, items), source=cfg.output)
+    data = table.to_bytes()
+    folder.make()
+    folder.write_bytes(name, data)
+    summary = {"output": cfg.output, "rows": samples + sum(skipped.values()), "skipped": dict(sorted(skipped.items())),
+               **table.summary(), "bytes": len(data), "seconds": round(time.perf_counter() - started, 3)}
+    echo(f"{summary['rows']} input rows" + "".join(f"; skipped {reason}: {n}" for reason, n in summary["skipped"].items()))
+    print_table_summary(summary, echo)
+    echo(f"wrote {cfg.output}")
+    return summary
+
+
+def _input_files(pattern: str, fmt: str | None) -> tuple[list[InputFile], str]:
+    try:
+        files = expand_input(pattern, fmt)
+        return files, fmt or guess_format(files)
+    except SourceError as err:
+        raise UsageError(str(err)) from err
+
+
+def _executor(name: str, workers: int | None, address: str | None) -> LocalExecutor | RayExecutor:
+    if name == "local":
+        return LocalExecutor(workers or os.cpu_count() or 1)
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("Ray is not installed: pip install 'fgclip[ray]', or run with --executor local")
+    return RayExecutor(workers, address)
+
+
+def _table_target(location: str) -> tuple[Folder, str]:
+    """(folder, file name) of ``fgclip pipeline count --output``: a path or URL of a file."""
+    if is_url(location):
+        head, _, name = location.rpartition("/")
+    else:
+        head, name = os.path.split(location)
+    folder = _output_folder(head or ".")
+    if folder.is_dir(name):
+        raise UsageError(f"--output {location} is a folder; name the table file (e.g. {folder.path('corpus_counts.tsv.gz')})")
+    return folder, name
 
 
 def _read_or_write_plan(cfg: BuildConfig, files: list[InputFile], fmt: str, output: Folder,
@@ -143,7 +231,7 @@ def _beside(work: Callable[[Iterator[T]], R], items: Iterable[T], start: Callabl
     take seconds, and neither needs the other, so side by side the build saves the shorter one.
     Ray starts on the main thread because it installs signal handlers there, and only after a
     first row was read, so that input that cannot be read at all (a missing column) fails as
-    quickly as before. A plan that finishes at once (a small corpus) leaves the start to the run.
+    quickly as before. A plan that finishes at once (a small corpus) leaves the start to the caller.
     """
     first_taken = threading.Event()
     outcome: dict[str, Any] = {}
@@ -222,8 +310,11 @@ def _glob_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return bool(path) and fnmatch.fnmatchcase(path[0], head) and _glob_matches(path[1:], rest)
 
 
-def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str) -> dict:
-    """What decides the bytes of the output: two runs into one folder must agree on it."""
+def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str, given: CorpusTable | None) -> dict:
+    """What decides the bytes of the output: two runs into one folder must agree on it.
+
+    The corpus table enters as its mode, and for a given table (``--stats``) its fingerprint; a
+    counted table is a function of the input and the generator's code, both here already."""
     options = {name: value for name, value in dump_config(cfg).items() if name in BUILD_OUTPUT_FIELDS}
     options["format"] = fmt
     # The same folder named from another working directory is the same input.
@@ -234,7 +325,63 @@ def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str) -> dict:
         "options": options,
         "input_files": [_file_identity(f) for f in files],
         "generator": None if cfg.no_negatives else generator_fingerprint(),
+        "table": _table_identity(cfg, given),
     }
+
+
+def _table_identity(cfg: BuildConfig, given: CorpusTable | None) -> dict:
+    if cfg.no_negatives or cfg.no_stats:
+        return {"mode": "none"}
+    if given is not None:
+        return {"mode": "given", "fingerprint": given.fingerprint}
+    return {"mode": "counted"}
+
+
+def _read_given_table(location: str) -> CorpusTable:
+    """The table of ``--stats``, read whole; an unreadable one is a usage error naming the file
+    (and the line, for a file that is not a table)."""
+    from .negatives.corpus import CorpusTable, TableError
+
+    try:
+        return CorpusTable.load(location)
+    except TableError as err:
+        raise UsageError(f"--stats {err}") from err
+    except FileNotFoundError as err:
+        raise UsageError(f"--stats {location}: no such file") from err
+    except (OSError, ImportError, ValueError) as err:  # a folder, no permission, an unknown URL scheme
+        raise UsageError(f"--stats {location}: cannot read it ({err})") from err
+
+
+def _corpus_table(mode: str, given: CorpusTable | None, output: Folder, shards: int, executor,
+                  echo: Callable[[str], None]) -> dict | None:
+    """The build's table beside the shards, before any shard: counted from the plan (the
+    statistics pass), copied from ``--stats``, or the one an interrupted run of this build left.
+    Returns what the manifest records of it (None with no table)."""
+    from .negatives.corpus import TABLE_FILE, CorpusTable, TableError
+
+    if mode == "none":
+        return None
+    started = time.perf_counter()
+    table, how = None, "reused"
+    if output.exists(TABLE_FILE):  # written whole, before any shard: this build's (the identity matched)
+        try:
+            table = CorpusTable.from_bytes(output.read_bytes(TABLE_FILE), output.path(TABLE_FILE))
+        except TableError as err:
+            echo(f"warning: {err}; writing it again")
+    if table is None or (given is not None and table.fingerprint != given.fingerprint):
+        if given is not None:
+            table, how = given, "copied"
+        else:
+            echo(f"counting the captions of {shards} shards")
+            counts = executor.sum_counts(functools.partial(count_plan_shard, output=output.location), range(shards))
+            table, how = CorpusTable(counts, source=output.path(TABLE_FILE)), "counted"
+        output.write_bytes(TABLE_FILE, table.to_bytes())
+    info = {"file": TABLE_FILE, "mode": mode, "how": how, **table.summary(), "bytes": len(table.to_bytes()),
+            "seconds": round(time.perf_counter() - started, 3)}
+    if given is not None:
+        info["source"] = given.source
+    log.info("corpus table %s (%s): %d keys in %.1f s", TABLE_FILE, how, info["keys"], info["seconds"])
+    return info
 
 
 def _file_identity(file: InputFile) -> dict:
@@ -297,11 +444,21 @@ def _difference(earlier: dict, now: dict) -> str:
         changed.append("input files changed")
     if earlier.get("generator") != now["generator"]:
         changed.append("generator code changed")
+    if earlier.get("table") != now["table"]:
+        changed.append(f"corpus table {_table_words(earlier.get('table'))} -> {_table_words(now['table'])}")
     return ", ".join(changed) or "unknown difference"
 
 
+def _table_words(table: dict | None) -> str:
+    if not table:
+        return "unknown"
+    return table["mode"] + (f" {table['fingerprint']}" if "fingerprint" in table else "")
+
+
 def _remove_build_outputs(output: Folder) -> None:
-    for pattern in ("[0-9]*.tar", "[0-9]*_stats.json", "sizes.json", "manifest.json", "negatives.png"):
+    from .negatives.corpus import TABLE_FILE
+
+    for pattern in ("[0-9]*.tar", "[0-9]*_stats.json", "sizes.json", "manifest.json", "negatives.png", TABLE_FILE):
         for name in output.names(pattern):
             output.remove(name)
     output.remove_tree(BUILD_DIR)

@@ -1,11 +1,15 @@
-"""Executors run one shard function over many shard ids; they are interchangeable.
+"""Executors run one function over many items (shard ids, mostly); they are interchangeable.
 
 ``run(task, shards)`` yields each shard's stats as it finishes, in any order. The task is a
 picklable ``task(shard) -> dict`` that writes its own output, so an executor needs to know
 nothing about shards, and a shard written twice (a retry) is written the same.
 
-``session()`` brings up what ``run`` needs ahead of it, for a caller with something else to do
-meanwhile; ``run`` outside a session brings it up and down itself.
+``sum_counts(task, items)`` is the statistics pass: a picklable ``task(item) -> Counter`` per
+item, the counters summed. A sum does not depend on the order, so any executor gives the same.
+
+``session()`` brings up what ``run`` and ``sum_counts`` need ahead of them, for a caller with
+something else to do meanwhile, and keeps it up between them; either one outside a session
+brings it up and down itself.
 """
 
 from __future__ import annotations
@@ -13,44 +17,73 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterable, Iterator
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
 Task = Callable[[int], dict]
+CountTask = Callable[[Any], Counter]
 
 
-@dataclass(frozen=True)
 class LocalExecutor:
-    """In this process (one worker) or a pool of processes: no Ray needed."""
+    """In this process (one worker) or a pool of processes: no Ray needed.
 
-    workers: int = 1
+    Within a session the pool is one for every call, so that its processes keep what the first
+    call loaded (WordNet, the tagger, the corpus table) for the next: the statistics pass warms
+    them for the shards.
+    """
 
-    def session(self) -> ContextManager[None]:
-        return contextlib.nullcontext()  # processes start in a fraction of a second: nothing to get ahead of
+    def __init__(self, workers: int = 1):
+        self.workers = workers
+        self._pool: Executor | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        if self.workers <= 1 or self._pool is not None:
+            yield
+            return
+        with self._new_pool(self.workers) as pool:  # processes start at the first call, not here
+            self._pool = pool
+            try:
+                yield
+            finally:
+                self._pool = None
 
     def run(self, task: Task, shards: Iterable[int]) -> Iterator[dict]:
-        shards = list(shards)
-        if self.workers <= 1 or len(shards) <= 1:
-            for shard in shards:
-                yield task(shard)
+        yield from self._map(task, shards)
+
+    def sum_counts(self, task: CountTask, items: Iterable[Any]) -> Counter:
+        total: Counter = Counter()
+        for counts in self._map(task, items):
+            total.update(counts)
+        return total
+
+    def _map(self, task: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        items = list(items)
+        if self._pool is None and (self.workers <= 1 or len(items) <= 1):
+            for item in items:
+                yield task(item)
             return
-        # spawn, not fork: the parent may hold threads (Ray's, a test runner's) that fork breaks.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(shards)), mp_context=context) as pool:
-            futures = [pool.submit(task, shard) for shard in shards]
+        pool = self._pool if self._pool is not None else self._new_pool(min(self.workers, len(items)))
+        with contextlib.nullcontext() if pool is self._pool else pool:
+            futures = [pool.submit(task, item) for item in items]
             for future in as_completed(futures):
                 yield future.result()
 
+    @staticmethod
+    def _new_pool(workers: int) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent may hold threads (Ray's, a test runner's) that fork breaks.
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
-@dataclass(frozen=True)
+
 class RayExecutor:
     """A Ray Data job on an embedded local Ray, or on the cluster at ``address``."""
 
-    workers: int | None = None
-    address: str | None = None
+    def __init__(self, workers: int | None = None, address: str | None = None):
+        self.workers = workers
+        self.address = address
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -68,3 +101,8 @@ class RayExecutor:
         from .. import ray_backend
 
         yield from ray_backend.map_shards(task, shards, workers=self.workers, address=self.address)
+
+    def sum_counts(self, task: CountTask, items: Iterable[Any]) -> Counter:
+        from .. import ray_backend
+
+        return ray_backend.sum_counts(task, items, workers=self.workers, address=self.address)

@@ -1,16 +1,18 @@
-"""The end of a build: totals over the shards' stats, a table on the terminal, a PNG chart."""
+"""The end of a build: totals over the shards' stats (refusals included), a table on the terminal, a PNG chart."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Callable, Iterable
 
+TOP_REFUSALS = 8  # refusal reasons shown in the printed summary (all are in the totals)
+
 
 def summarize(all_stats: Iterable[dict]) -> dict:
     """Sum the per-shard stats (counts add up; seconds is the sum of the shards' work time)."""
     totals = {"shards": 0, "rows": 0, "written": 0, "captions": 0, "rule_errors": 0, "shard_seconds": 0.0,
               "max_peak_rss_mb": 0.0}
-    counters = {name: Counter() for name in ("skipped", "captions_skipped", "negatives", "rules")}
+    counters = {name: Counter() for name in ("skipped", "captions_skipped", "negatives", "rules", "refused")}
     nodes = set()
     for stats in all_stats:
         totals["shards"] += 1
@@ -38,6 +40,10 @@ def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
     rows += [(f"caption dropped: {reason}", n) for reason, n in totals["captions_skipped"].items()]
     rows += [(f"negatives: {kind}", n) for kind, n in totals["negatives"].items()]
     rows += [(f"  rule {rule}", n) for rule, n in totals["rules"].items()]
+    refused = Counter(totals.get("refused", {}))
+    if refused:
+        rows.append(("edits refused", sum(refused.values())))
+        rows += [(f"  refused {reason}", n) for reason, n in refused.most_common(TOP_REFUSALS)]
     if totals.get("rule_errors"):
         rows.append(("rule errors (skipped, see log)", totals["rule_errors"]))
     rows.append(("shards", totals["shards"]))
@@ -46,6 +52,14 @@ def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         echo(f"{label:<{width}}  {value:>10}")
+
+
+def print_table_summary(table: dict, echo: Callable[[str], None] = print) -> None:
+    """The corpus table's summary (from CorpusTable.summary, with bytes and seconds) in a line or two."""
+    how = {"counted": "counted in", "copied": "copied from --stats in", "reused": "reused (already written) in"}
+    echo(f"corpus table: {table['samples']} samples, {table['captions']} captions, {table['keys']} keys, "
+         f"{table['bytes']:,} bytes, {how.get(table.get('how'), 'in')} {table['seconds']:.1f} s; "
+         f"fingerprint {table['fingerprint']}")
 
 
 def plot_negatives(totals: dict) -> bytes:

@@ -86,7 +86,7 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: i
                   "errors": []}
         entries = []
         for offset, row in enumerate(chunk):
-            entry, dropped, reason, message = _plan_entry(row, shard * shard_size + offset, seen, max_caption_chars)
+            entry, dropped, reason, message = plan_entry(row, shard * shard_size + offset, seen, max_caption_chars)
             header["captions_skipped"].update(dropped)
             if entry is not None:
                 entries.append(entry)
@@ -103,7 +103,7 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: i
     return summary
 
 
-def _plan_entry(row: SourceRow | BadRow, row_index: int, seen: set[bytes], max_caption_chars: int):
+def plan_entry(row: SourceRow | BadRow, row_index: int, seen: set[bytes], max_caption_chars: int):
     """``(entry, captions dropped, None, "")`` for a usable row; ``(None, [], reason, message)``
     for one that is skipped."""
     if isinstance(row, BadRow):
@@ -144,6 +144,10 @@ class ShardOptions:
     kinds: tuple[str, ...] = KINDS
     per_kind: int = 2
     seed: int = 0
+    # The corpus table the generator reads: its path or URL (beside the shards) and fingerprint;
+    # None for none. Each worker process reads it once (count.cached_table).
+    table: str | None = None
+    table_fingerprint: str | None = None
 
 
 def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
@@ -156,6 +160,8 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
     errors = list(header["errors"])
     by_kind: Counter = Counter()
     by_rule: Counter = Counter()
+    refused: Counter = Counter()
+    table = _table(options)
     rule_errors_before = _rule_error_count(options)
     written = captions_written = 0
     with output.open_atomically(tar_name(shard)) as file, \
@@ -170,7 +176,7 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
             extension, data = image
             captions = []
             for text in entry["captions"]:
-                negs = _negatives(text, entry["source_key"], options)
+                negs = _negatives(text, entry["source_key"], options, table, refused)
                 by_kind.update(n.kind for n in negs)
                 by_rule.update(n.rule for n in negs)
                 captions.append({"text": text, "negatives": [n.to_dict() for n in negs]})
@@ -191,6 +197,7 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
         "captions_skipped": dict(sorted(header["captions_skipped"].items())),
         "negatives": {kind: by_kind[kind] for kind in options.kinds} if options.negatives else {},
         "rules": dict(sorted(by_rule.items())),
+        "refused": dict(sorted(refused.items())),
         "rule_errors": _rule_error_count(options) - rule_errors_before,
         "errors": errors,
         "seconds": round(time.perf_counter() - started, 3),
@@ -208,15 +215,45 @@ def node_name() -> str:
     return os.environ.get(NODE_ENV) or socket.gethostname()
 
 
-def _negatives(caption: str, source_key: str, options: ShardOptions) -> list:
-    """The caption's negatives; none for a plain reshard, which never loads WordNet."""
+def _negatives(caption: str, source_key: str, options: ShardOptions, table, refused: Counter) -> list:
+    """The caption's negatives, each edit the rules refuse counted in ``refused``; none for a
+    plain reshard, which never loads WordNet."""
     if not options.negatives:
         return []
     from .negatives import negatives
 
     # Seeded from the source's own key, not the output key: the same image and caption get the
     # same negatives whatever the shard size or the order of the input files.
-    return negatives(caption, f"{options.seed}|{source_key}", kinds=options.kinds, per_kind=options.per_kind)
+    return negatives(caption, f"{options.seed}|{source_key}", table=table, kinds=options.kinds,
+                     per_kind=options.per_kind, refused=refused)
+
+
+def _table(options: ShardOptions):
+    """The corpus table of the build (a ``CorpusTable``), or None."""
+    if not options.negatives or options.table is None:
+        return None
+    return cached_table(options.table, options.table_fingerprint)
+
+
+_tables: dict = {}  # (location, fingerprint) -> CorpusTable, in this process
+
+
+def cached_table(location: str, fingerprint: str | None):
+    """The table file at ``location`` (a path or URL), read once per process and kept for the
+    next shard. ``fingerprint`` is the one the build recorded: a file that no longer has it
+    (replaced during the build) fails the shard, rather than silently changing its negatives."""
+    key = (location, fingerprint)
+    if key not in _tables:
+        from .negatives.corpus import CorpusTable
+
+        table = CorpusTable.load(location)
+        if fingerprint is not None and table.fingerprint != fingerprint:
+            raise ValueError(f"{location}: table fingerprint {table.fingerprint}, but the build started with "
+                             f"{fingerprint}; the file changed during the build (rerun with --overwrite)")
+        _tables.clear()  # one build at a time in a process: the previous table is not needed again
+        _tables[key] = table
+        log.info("corpus table %s read: %d keys", location, len(table))
+    return _tables[key]
 
 
 def _rule_error_count(options: ShardOptions) -> int:

@@ -32,7 +32,7 @@ def build(corpus: Path, output: Path, **options) -> dict:
 def digests(folder: Path) -> dict[str, str]:
     """Content hashes of the files that must not vary between runs (stats hold timings)."""
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.suffix == ".tar" or p.name == "sizes.json"}
+            for p in sorted(folder.iterdir()) if p.suffix == ".tar" or p.name in ("sizes.json", "corpus_counts.tsv.gz")}
 
 
 def tar_members(path: Path) -> list[tarfile.TarInfo]:
@@ -149,7 +149,7 @@ def test_outputs_beside_the_shards(built):
     # Nothing but the documented files (temporary names would start with a dot).
     names = {p.name for p in output.iterdir()}
     assert names == {f"{s:06d}{suffix}" for s in range(5) for suffix in (".tar", "_stats.json")} | {
-        "sizes.json", "manifest.json", "negatives.png"}
+        "sizes.json", "manifest.json", "negatives.png", "corpus_counts.tsv.gz"}
 
 
 def test_same_input_same_bytes_whatever_the_workers(built, corpus, tmp_path):
@@ -365,7 +365,8 @@ def test_write_shard_twice_gives_the_same_bytes(corpus, tmp_path):
 
 
 class RecordingExecutor:
-    """The one-process local executor, noting in ``events`` when its session starts and ends."""
+    """The one-process local executor, noting in ``events`` when its session starts and ends, and
+    each statistics pass and shard run."""
 
     def __init__(self, events: list[str]):
         self.events = events
@@ -381,6 +382,10 @@ class RecordingExecutor:
     def run(self, task, shards):
         self.events.append("run")
         yield from LocalExecutor(1).run(task, shards)
+
+    def sum_counts(self, task, items):
+        self.events.append("count")
+        return LocalExecutor(1).sum_counts(task, items)
 
 
 def rows_pausing_until(started, events: list[str], *, fail: bool = False, timeout: float = 10):
@@ -408,7 +413,7 @@ def test_the_executor_starts_while_the_plan_is_written(built, corpus, tmp_path, 
     monkeypatch.setattr(build_module, "read_rows", rows_pausing_until(lambda: "session start" in events, events))
     output = tmp_path / "shards"
     totals = build(corpus, output)
-    assert events == ["session start", "plan saw the session", "run", "session end"]
+    assert events == ["session start", "plan saw the session", "count", "run", "session end"]
     assert digests(output) == digests(built[0])
     assert totals["written"] == built[1]["written"]
 
@@ -436,7 +441,7 @@ def test_a_plan_that_fails_after_the_start_stops_the_executor(corpus, tmp_path, 
     assert not output.exists()
 
 
-def test_a_small_plan_done_before_the_check_leaves_the_start_to_the_run(corpus, tmp_path, monkeypatch):
+def test_a_small_plan_done_before_the_check_starts_the_executor_after_it(corpus, tmp_path, monkeypatch):
     events: list[str] = []
     monkeypatch.setattr(build_module, "LocalExecutor", lambda workers: RecordingExecutor(events))
     one_row = tmp_path / "one.jsonl"
@@ -444,4 +449,5 @@ def test_a_small_plan_done_before_the_check_leaves_the_start_to_the_run(corpus, 
     (tmp_path / "img").symlink_to(corpus.parent / "img")
     totals = build(one_row, tmp_path / "out")
     assert totals["written"] == 1
-    assert events == ["run"]
+    # One session for the statistics pass and the shards, whose processes keep what they loaded.
+    assert events == ["session start", "count", "run", "session end"]

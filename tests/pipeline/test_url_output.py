@@ -36,7 +36,7 @@ def test_a_file_url_output_is_the_same_folder_as_its_path(corpus, reference, tmp
     output = tmp_path / "shards"
     totals = build(corpus, f"file://{output}")
     assert sorted(p.name for p in output.iterdir()) == sorted(p.name for p in reference.iterdir())
-    assert digests(output) == digests(reference) and len(digests(output)) == 5  # 4 tars + sizes.json
+    assert digests(output) == digests(reference) and len(digests(output)) == 6  # 4 tars, sizes.json, table
     assert stable_stats(output) == stable_stats(reference)
     assert json.loads((output / "manifest.json").read_text())["totals"]["written"] == totals["written"] > 0
     assert not (output / BUILD_DIR).exists()

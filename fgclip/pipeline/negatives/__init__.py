@@ -38,6 +38,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("replace-rel", "relation", relation.replace_rel),
     Rule("swap-obj", "relation", swap.swap_obj),
+    Rule("swap-np", "relation", swap.swap_np),
     Rule("replace-att", "attribute", attribute.replace_att),
     Rule("swap-att", "attribute", attribute.swap_att),
     Rule("replace-obj", "object", object.replace_obj),

@@ -20,6 +20,9 @@ from functools import lru_cache
 from . import lexicon, wordnet
 from .core import (RuleContext, ground, has_agent, head_word, is_animate, lexname, next_phrase, object_of, pick,
                    starts_phrase, subject_phrase)
+from .corpus import CorpusTable
+from .grounded import RARE_THING, by_kind, alternate, draw, fits, thing_kind, verbs_related
+from .slots import slots_of
 from .grammar import inflect_verb, match_case
 from .parse import NOUN_TAGS, Caption, Edit, apply_edits
 
@@ -29,6 +32,8 @@ REFUSALS: tuple[str, ...] = (
     "posture-said-twice", "animal-look-alike", "mixed-objects", "ridden-vehicle", "before-infinitive",
     "phrasal-verb", "for-purpose", "thing-clause", "talking-on", "verb-pair", "bird-posture", "play-with",
     "plays-on-screen", "pose-with", "airborne-ride",
+    # a replacement proposed by the corpus table
+    "related-verb", "alternates", "unseen-with-object", "unseen-without-object", "unseen-before-relation",
     # a replacement
     "needs-object", "takes-no-object", "stand-in", "lie-at-furniture", "verb-already-said", "sleep-on",
     "static-in-air", "land-over", "static-verb-with-path",
@@ -91,6 +96,54 @@ def _has_actions(lemma: str | None) -> bool:
     if lemma in ACTION_VERBS_BY_OBJECT or lemma in lexicon.ACTION_VERBS:
         return True
     return lemma not in NON_ACTION_VERBS and bool(_sibling_actions(lemma))
+
+
+def _grounded_actions(table: CorpusTable, caption: Caption, index: int, ctx: RuleContext) -> dict[str, int]:
+    """Acts this corpus says the doer does, that take the same object (or none) and the same
+    relations after them, each with its count: for "a dog *catching* a frisbee", what dogs do
+    to frisbees. The doer is the thing before the verb, else the caption's first person or animal
+    (captions chain participles: "a woman on a horse *holding* a cake")."""
+    slots = slots_of(caption)
+    act = next((a for a in slots.acts if a.index == index), None)
+    if act is None:
+        return {}
+    if act.subject is not None:
+        subject = slots.things[act.subject].base
+    else:
+        doers = [t.base for t in slots.things if t.phrase.end <= index and is_animate(caption, t.phrase)]
+        if not doers:
+            return {}
+        subject = doers[0]
+    obj = slots.things[act.object].base if act.object is not None else None
+    relations = [r.words for r in slots.relations if r.governor == "v:" + act.lemma]
+    pool = table.by_first("sv", subject)
+    if table.count("n", subject) < RARE_THING:
+        pool = by_kind(table, "sv", 0).get(thing_kind(subject) or "", {})
+    present = {a.lemma for a in slots.acts}
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate in present or candidate in NON_ACTION_VERBS or not candidate.isalpha():
+            continue
+        if verbs_related(act.lemma, candidate):
+            ctx.refuse("related-verb")
+        elif alternate(table, "v", act.lemma, candidate):
+            ctx.refuse("alternates")
+        elif obj is not None and not fits(table, "vo", candidate, obj, 1):
+            ctx.refuse("unseen-with-object")
+        elif obj is None and not table.count("vi", candidate):
+            ctx.refuse("unseen-without-object")
+        elif not all(table.count("rg", "v:" + candidate, r) for r in relations):
+            ctx.refuse("unseen-before-relation")
+        else:
+            weights[candidate] = count
+    return weights
+
+
+
+
+# A curated alternative the corpus does not say of this doer is drawn as if said once for every
+# this many times the corpus uses the verb at all.
+CURATED_SHARE = 20
 
 
 # --- which verbs may change -------------------------------------------------------------------
@@ -186,7 +239,7 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
     if form_tag in ("VBN", "VBD") and index + 1 < len(tokens) and tokens[index + 1].tag in NOUN_TAGS:
         return []  # "a horse drawn carriage"
     lemma = wordnet.verb_lemma(token.lower)
-    if not _has_actions(lemma):
+    if not (_has_actions(lemma) if ctx.table is None else lemma is not None and lemma not in NON_ACTION_VERBS):
         return []
     previous = tokens[index - 1]
     if previous.tag.startswith("VB") and previous.lower not in _AUXILIARIES:
@@ -214,7 +267,13 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
     if index + 1 < len(tokens) and tokens[index + 1].tag in ("VBN", "VBD", "JJ") and tokens[index + 1].lower.endswith("ed"):
         ctx.refuse("posture-said-twice")  # "lies crouched": the posture is said twice
         return []
-    alternatives = _alternatives(caption, index, lemma, has_object, ctx)
+    alternatives = _alternatives(caption, index, lemma, has_object, ctx) if _has_actions(lemma) else ()
+    if ctx.table is not None:  # the corpus's own acts and the curated ones, drawn by their counts
+        weights = _grounded_actions(ctx.table, caption, index, ctx)
+        for curated in alternatives:
+            if curated not in weights and not alternate(ctx.table, "v", lemma, curated):
+                weights[curated] = max(1, ctx.table.count("v", curated) // CURATED_SHARE)
+        alternatives = tuple(draw(ctx.rng, weights, len(weights)))
     if not alternatives:
         return []
     if following == "to":
@@ -255,7 +314,7 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
         return []
     kept = _fitting_actions(caption, index, lemma, alternatives, has_object, following, airborne, ctx)
     edits = []
-    for replacement in pick(ctx.rng, kept, 1):
+    for replacement in pick(ctx.rng, kept, 1) if ctx.table is None else kept[:1]:
         form = inflect_verb(replacement, form_tag, wordnet.irregular_past())
         if form != token.lower:
             edits.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))

@@ -20,6 +20,10 @@ from functools import lru_cache
 
 from . import lexicon, wordnet
 from .core import RuleContext, ground, head_word, idiomatic_bare_noun, lexname, negated, pick, plural
+from .corpus import CorpusTable
+from .grounded import (RARE_THING, SCENE_FLOOR, SIMILARITY_FLOOR, alternate, draw, nouns_related, placed_fits,
+                       scene_fit, similarity, thing_kind)
+from .slots import Slots, slots_of
 from .grammar import match_case
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 
@@ -27,6 +31,8 @@ REFUSALS: tuple[str, ...] = (
     # the position
     "compound-head", "simile", "part-of-name", "container-of", "seating-stands", "negated", "idiomatic-bare-noun",
     "modified-ground", "invariant-number", "worn-creature", "possessed-person",
+    # a replacement proposed by the corpus table
+    "unseen-in-slot", "unseen-beside-relation", "alternates", "wordnet-related", "unlike", "off-scene",
     # a replacement
     "wrong-preposition", "already-named", "unsliceable", "colour-in-name", "mass-noun", "grown-young",
     "small-adult", "scene-clue", "same-room", "related-noun", "unclear-pronoun",
@@ -53,6 +59,104 @@ def _object_alternatives(base: str) -> tuple[str, ...]:
         alternatives = [a for a in wordnet.noun_siblings(base, limit=40)
                         if a in lexicon.CONCRETE_CAPTION_NOUNS and a not in lexicon.GROUND_NOUNS]  # patio -> "room"
     return tuple(alternatives or ())
+
+
+def _drawn_alternatives(caption: Caption, phrase: NounPhrase, base: str, ctx: RuleContext) -> tuple[str, ...]:
+    """The replacements to try, best first. Without a corpus table: the curated alternatives.
+    With one: the corpus's own things for every slot the phrase fills, and the curated
+    alternatives the corpus does not contradict, in an order drawn by how often the corpus names
+    each (so that the negatives' words are as common as the captions' own)."""
+    curated = _object_alternatives(base)
+    table = ctx.table
+    if table is None:
+        return curated
+    slots = slots_of(caption)
+    number = slots.thing_at(phrase.start)
+    if number is None:
+        return curated
+    weights = _grounded_alternatives(table, caption, slots, number, ctx)
+    others = {t.base for t in slots.things} - {base}
+    for candidate in curated:
+        if candidate in weights:
+            continue
+        if alternate(table, "n", base, candidate):
+            ctx.refuse("alternates")
+        elif others and scene_fit(table, candidate, others) < SCENE_FLOOR:
+            ctx.refuse("off-scene")
+        else:
+            weights[candidate] = max(1, table.count("n", candidate) // CURATED_SHARE)
+    return tuple(draw(ctx.rng, weights, len(weights)))
+
+
+# A curated alternative the slots' counts do not name is drawn as if named in the slot once for
+# every this many times the corpus names it anywhere.
+CURATED_SHARE = 20
+
+
+def _grounded_alternatives(table: CorpusTable, caption: Caption, slots: Slots, number: int, ctx: RuleContext) -> dict[str, int]:
+    """Things this corpus names in every slot thing ``number`` fills, with the count of the
+    tightest slot as weight: the things that are ridden, for "a man riding a *horse*". Only
+    things named at least :data:`RARE_THING` times are proposed (their counts are their own)."""
+    thing = slots.things[number]
+    base = thing.base
+    kind = thing_kind(base)
+    if kind is None:
+        return {}
+    tokens = caption.tokens
+    # Every slot the thing fills, as the things the corpus puts in it (all must agree).
+    slot_fillers = [table.by_first("an", tokens[k].lower) for k in thing.modifiers]
+    slot_fillers += [table.by_first("vo", a.lemma) for a in slots.acts if a.object == number]
+    slot_fillers += [table.by_last("sv", a.lemma) for a in slots.acts if a.subject == number]
+    slot_fillers += [table.by_first("ro", r.words) for r in slots.relations if r.object == number]
+    # "a slice of *pizza*": what stands before the relation must go with the new thing too
+    placed_before = [(slots.things[r.before].base, r.words) for r in slots.relations
+                     if r.object == number and r.before is not None]
+    placed = [r.words for r in slots.relations if r.before == number]
+    pool = slot_fillers[-1] if slot_fillers else table.singles("n")  # the relation or verb: the tightest
+    others = {t.base for t in slots.things} - {base}
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate == base or candidate in others or thing_kind(candidate) != kind \
+                or table.count("n", candidate) < RARE_THING:
+            continue  # not a thing of the same kind, or too rare to judge: no candidate at all
+        # The look-ups first, then the judges of the pair, then the scene (the dearest).
+        if not all(candidate in fillers for fillers in slot_fillers):
+            ctx.refuse("unseen-in-slot")
+        elif not all(placed_fits(table, owner, r, candidate) for owner, r in placed_before) \
+                or not all(table.count("rg", "n:" + candidate, r) for r in placed):
+            ctx.refuse("unseen-beside-relation")
+        elif (pair := _pair_judgement(table, base, candidate)) != _FIT:
+            if pair == _ALTERNATES:
+                ctx.refuse("alternates")  # the captions of one image say either: "couch" / "sofa"
+            elif pair == _RELATED:
+                ctx.refuse("wordnet-related")  # a synonym, hypernym or hyponym
+            else:
+                ctx.refuse("unlike")  # not things the corpus treats alike: "cake" / "book"
+        elif others and scene_fit(table, candidate, others) < SCENE_FLOOR:
+            ctx.refuse("off-scene")
+        else:
+            weights[candidate] = count
+    return weights
+
+
+_FIT, _ALTERNATES, _RELATED, _UNLIKE = range(4)
+
+
+def _pair_judgement(table: CorpusTable, base: str, candidate: str) -> int:
+    """Whether ``candidate`` may stand for ``base`` whatever the caption; kept per table, since
+    the same pairs come up caption after caption."""
+    cache = table.__dict__.setdefault("_object_pairs", {})
+    key = (base, candidate)
+    if key not in cache:
+        if alternate(table, "n", base, candidate):
+            cache[key] = _ALTERNATES
+        elif nouns_related(base, candidate):
+            cache[key] = _RELATED
+        elif similarity(table, base, candidate) < SIMILARITY_FLOOR:
+            cache[key] = _UNLIKE
+        else:
+            cache[key] = _FIT
+    return cache[key]
 
 
 # --- which positions may change ---------------------------------------------------------------
@@ -345,9 +449,11 @@ def replace_obj(caption: Caption, ctx: RuleContext) -> list[str]:
         base = head_word(caption, phrase)
         if base is None:
             continue  # no thing ("a group", "the picture")
-        alternatives = _object_alternatives(base)
-        if not alternatives or not _may_replace(caption, phrase, base, ctx):
-            continue  # nothing to replace it with, or it may not change
+        if not _may_replace(caption, phrase, base, ctx):
+            continue  # it may not change
+        alternatives = _drawn_alternatives(caption, phrase, base, ctx)
+        if not alternatives:
+            continue  # nothing to replace it with
         alternatives = _fitting_replacements(caption, phrase, base, alternatives, heads, words, ctx)
         # Only replacements the pronouns can follow: "a man ... himself" may become a woman, not a child.
         viable = []
@@ -358,7 +464,8 @@ def replace_obj(caption: Caption, ctx: RuleContext) -> list[str]:
             else:
                 viable.append((a, edits))
         head = caption.tokens[phrase.head]
-        for sibling, edits in pick(ctx.rng, viable, 1):
+        chosen = viable[:1] if ctx.table is not None else pick(ctx.rng, viable, 1)  # drawn by counts already
+        for sibling, edits in chosen:
             if head.tag in PLURAL_TAGS:
                 sibling = plural(sibling)
             cased = head.text if phrase.head == 0 or caption.all_caps else head.text.lower()  # "a Frisbee" -> "a ball"

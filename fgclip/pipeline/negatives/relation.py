@@ -20,10 +20,15 @@ from __future__ import annotations
 from . import lexicon, wordnet
 from .core import (RuleContext, VAGUE_PART_NOUNS, ground, has_agent, head_word, idiomatic_bare_noun, is_animate,
                    is_clothing, lexname, next_phrase, object_of, pick, starts_phrase, subject_phrase)
+from .corpus import CorpusTable
 from .grammar import inflect_verb, match_case
+from .grounded import RARE_THING, alternate, by_kind, draw, placed_fits, thing_kind
 from .parse import PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
+from .slots import slots_of
 
 REFUSALS: tuple[str, ...] = (
+    # a replacement proposed by the corpus table
+    "alternates", "unseen-after-governor", "unseen-between-things",
     # spatial relations
     "opening-frame", "vague-part", "unrelatable-object", "abstract-object", "body-part", "idiomatic-bare-noun",
     "vertical-surface", "plural-support", "off-as-source", "phrasal-off", "airborne", "media-use",
@@ -580,6 +585,46 @@ def _relation_verb_edits(caption: Caption, index: int, ctx: RuleContext) -> list
 _RELATION_START_WORDS = _RELATION_FIRST_WORDS | _PART_RELATION_FIRST_WORDS | GAZE_PREPOSITIONS
 
 
+# Relations of place: the only ones a relation edit changes ("with", "of", "for" say other things).
+PLACE_RELATIONS = frozenset({
+    "on", "in", "under", "underneath", "beneath", "below", "above", "over", "next to", "beside", "near", "by",
+    "behind", "in front of", "on top of", "inside", "inside of", "outside", "outside of", "across from",
+    "at", "along", "against", "through", "around", "between", "far from", "away from", "toward", "towards",
+    "into", "onto", "out of", "off", "off of", "to the left of", "to the right of", "on the left of",
+    "on the right of", "across", "atop", "past", "among", "alongside", "up", "down",
+})
+
+
+def _grounded_relations(table: CorpusTable, caption: Caption, index: int, words: str, ctx: RuleContext) -> tuple[str, ...]:
+    """Relations of place this corpus puts before the same thing, after the same verb or thing,
+    in an order drawn by their counts: for "a cat sitting *on* a couch", where things sit with
+    respect to couches, and where cats are put."""
+    slots = slots_of(caption)
+    relation = next((r for r in slots.relations if r.start == index), None)
+    if relation is None or relation.words != words or words not in PLACE_RELATIONS:
+        return ()
+    target = slots.things[relation.object].base
+    placed = slots.things[relation.before].base if relation.before is not None else None
+    pool = table.by_last("ro", target)
+    if table.count("n", target) < RARE_THING:
+        pool = by_kind(table, "ro", 1).get(thing_kind(target) or "", {})
+    weights: dict[str, int] = {}
+    for candidate, count in pool.items():
+        if candidate == relation.words or candidate not in PLACE_RELATIONS:
+            continue
+        if alternate(table, "r", relation.words, candidate):
+            ctx.refuse("alternates")
+        elif relation.governor is not None and not table.count("rg", relation.governor, candidate):
+            ctx.refuse("unseen-after-governor")
+        elif placed is not None and not placed_fits(table, placed, candidate, target):
+            ctx.refuse("unseen-between-things")
+        else:
+            weights[candidate] = count
+    return tuple(draw(ctx.rng, weights, len(weights)))
+
+
+
+
 def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
     """on -> under, left -> right, in front of -> behind; holding -> throwing."""
     candidates = []
@@ -588,7 +633,7 @@ def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
     while index < len(tokens):
         token = tokens[index]
         if token.lower not in _RELATION_START_WORDS:
-            if token.tag.startswith("VB"):
+            if token.tag.startswith("VB") and ctx.table is None:  # with a table, verbs are replace-action's
                 candidates += _relation_verb_edits(caption, index, ctx)
             index += 1
             continue  # most words: no relation starts here
@@ -612,18 +657,23 @@ def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
                 phrase = object_of(caption, index + len(key))
                 if phrase is not None and ground(caption, phrase):
                     replacements = _ground_relations(caption, index, key, phrase, ctx)
+                if ctx.table is not None:  # the corpus's own relations first, then the curated ones
+                    grounded = _grounded_relations(ctx.table, caption, index, " ".join(key), ctx)
+                    replacements = grounded + tuple(r for r in replacements if r not in grounded
+                                                    and not alternate(ctx.table, "r", " ".join(key), r))
             elif key and _relates_to_pronoun_or_each_other(caption, index, key, ctx):
                 if key in NEARNESS_RELATIONS and not caption.words.isdisjoint(("close", "closeup", "close-up")):
                     ctx.refuse("close-up")  # "a close up of two phones near one another": in a close-up, all is near
                 else:
                     replacements = SPATIAL_RELATIONS[key]
         if replacements is not None:
-            for replacement in pick(ctx.rng, _not_already_said(caption, replacements, ctx)):
+            kept = _not_already_said(caption, replacements, ctx)
+            for replacement in pick(ctx.rng, kept) if ctx.table is None else kept[:1]:
                 text = match_case(token.text, replacement)
                 candidates.append(apply_edits(caption, [Edit(index, index + len(key), text)]))
             index += len(key)
             continue
-        if token.tag.startswith("VB"):
+        if token.tag.startswith("VB") and ctx.table is None:
             candidates += _relation_verb_edits(caption, index, ctx)
         index += 1
     return candidates

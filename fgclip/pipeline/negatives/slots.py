@@ -90,6 +90,14 @@ def verb_base(word: str) -> str | None:
     return wordnet.verb_lemma(word.lower())
 
 
+def slots_of(caption: Caption) -> Slots:
+    """:func:`read_slots`, read once per parsed caption (several rules ask)."""
+    slots = caption.__dict__.get("_slots")
+    if slots is None:
+        slots = caption.__dict__["_slots"] = read_slots(caption)
+    return slots
+
+
 def read_slots(caption: Caption) -> Slots:
     tokens = caption.tokens
     things: list[Thing] = []

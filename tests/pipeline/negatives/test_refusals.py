@@ -182,13 +182,19 @@ ROWS = [
 ]
 
 
+# swap-obj refuses implausible swaps that the paper's swap (swap-np) then makes, labelled as such.
+_IMPLAUSIBLE_SWAPS = {"relation/different-kinds", "relation/ground-swap", "relation/child-swap", "relation/food-verb",
+                      "relation/fixed-placement"}
+
+
 @pytest.mark.parametrize("reason, caption, refused_negative", ROWS, ids=[row[0] for row in ROWS])
 def test_each_veto_counts_its_reason(reason, caption, refused_negative):
     counted = Counter()
     found = negatives(caption, 0, refused=counted)
     assert counted[reason] >= 1, f"{reason} not counted; counted: {dict(counted)}"
     if refused_negative is not None:
-        assert refused_negative not in [n.text for n in found]
+        made = [n.text for n in found if not (reason in _IMPLAUSIBLE_SWAPS and n.rule == "swap-np")]
+        assert refused_negative not in made
 
 
 def test_every_reason_has_a_row_and_every_row_a_reason():
