@@ -23,9 +23,13 @@ from . import lexicon, wordnet
 from .core import (BE_SINGULAR_TO_PLURAL, RuleContext, agree_verbs, ground, head_word, is_animate, is_clothing,
                    lexname, negated, next_phrase, pick, plural)
 from .grammar import match_case
+from .grounded import alternate, draw
+from .slots import slots_of
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 
 REFUSALS: tuple[str, ...] = (
+    # a replacement, by the corpus table
+    "alternates",
     # a word's alternatives
     "singular-count", "part-of-name", "comparison", "abstract-head", "colour-fixed", "shade-of-colour",
     "natural-colour", "colour-present", "animal-colour", "metallic-food", "double-size", "size-of-person",
@@ -404,12 +408,37 @@ def replace_att(caption: Caption, ctx: RuleContext) -> list[str]:
     for index, token in enumerate(caption.tokens):
         if token.tag != "CD" and token.lower not in _ATTRIBUTE_WORDS:
             continue  # most tokens: attribute_alternatives would return none
-        _, alternatives = attribute_alternatives(caption, index, ctx)
+        category, alternatives = attribute_alternatives(caption, index, ctx)
+        if ctx.table is not None and category != "count":
+            alternatives = _drawn_by_counts(caption, index, alternatives, ctx)
         if not alternatives:
             continue  # pick would draw nothing from an empty list either
-        for replacement in pick(ctx.rng, alternatives, 1):
+        for replacement in pick(ctx.rng, alternatives, 1) if ctx.table is None else alternatives[:1]:
             candidates.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, replacement))]))
     return pick(ctx.rng, candidates, 3)
+
+
+def _drawn_by_counts(caption: Caption, index: int, alternatives: list[str], ctx: RuleContext) -> list[str]:
+    """The alternatives in an order drawn by how often the corpus says each of the thing
+    described (else at all), leaving out those its captions use for the same thing as the
+    word replaced ("large" / "big", "grey" / "silver")."""
+    table = ctx.table
+    word = caption.tokens[index].lower
+    phrase = caption.phrase_at(index) or _subject_of_predicate(caption, index)
+    thing = slots_of(caption).thing_at(phrase.start) if phrase is not None else None
+    base = slots_of(caption).things[thing].base if thing is not None else None
+    weights = {}
+    for candidate in alternatives:
+        if alternate(table, "a", word, candidate):
+            ctx.refuse("alternates")
+            continue
+        said_of_it = table.count("an", candidate, base) if base else 0
+        weights[candidate] = said_of_it * CURATED_SHARE + table.count("a", candidate) + 1
+    return draw(ctx.rng, weights, len(weights))
+
+
+# How much more a modifier said of this very thing weighs than one said of anything.
+CURATED_SHARE = 20
 
 
 # --- swap-att ---------------------------------------------------------------------------------
