@@ -77,14 +77,11 @@ def negclip_pairs(data: Path, split: str) -> list[Pair]:
     return pairs
 
 
-def fgclip_pairs(data: Path, split: str, table_path: Path | None) -> list[Pair]:
-    from fgclip.pipeline.negatives import negatives
+def fgclip_pairs(data: Path, split: str, table_path: Path | None, swaps: str = "paper") -> list[Pair]:
+    from fgclip.pipeline.negatives import CorpusTable, negatives
 
-    options = {}
+    options = {"swaps": swaps}
     if table_path is not None:
-        # Imported here: the corpus table is optional, and the probe must run without its module.
-        from fgclip.pipeline.negatives.corpus import CorpusTable
-
         options["table"] = CorpusTable.load(table_path)
     captions = [c for image in load_coco_samples(data, None if split == "all" else split) for c in image]
     pairs, start = [], time.perf_counter()
@@ -149,6 +146,8 @@ def main() -> int:
     parser.add_argument("--sources", default=",".join(SOURCES),
                         help=f"comma-separated, of {', '.join(SOURCES)} (may be empty with --pairs)")
     parser.add_argument("--table", type=Path, help="corpus statistics table for the fgclip generator (CorpusTable.load)")
+    parser.add_argument("--swaps", choices=("paper", "plausible"), default="paper",
+                        help="the generator's order swaps: the paper's (swap-np) too, or only plausible ones")
     parser.add_argument("--pairs", type=Path, action="append", default=[],
                         help="JSON lines of {caption, negative, group}; repeatable")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and of the pair order")
@@ -167,7 +166,7 @@ def main() -> int:
     loaders = {
         "sugarcrepe": lambda: sugarcrepe_pairs(args.data, args.split),
         "negclip": lambda: negclip_pairs(args.data, args.split),
-        "fgclip": lambda: fgclip_pairs(args.data, args.split, args.table),
+        "fgclip": lambda: fgclip_pairs(args.data, args.split, args.table, args.swaps),
     }
     loaders = {name: loaders[name] for name in sources}
     for path in args.pairs:

@@ -27,7 +27,7 @@ def test_a_jsonl_corpus_from_a_url_gives_the_same_shards_as_from_its_path(tmp_pa
     from_path, from_url = tmp_path / "from_path", tmp_path / "from_url"
     build(corpus, from_path)
     totals = build(url(corpus), from_url)
-    assert digests(from_url) == digests(from_path) and len(digests(from_url)) == 5  # 4 tars + sizes.json
+    assert digests(from_url) == digests(from_path) and len(digests(from_url)) == 6  # 4 tars, sizes.json, table
     # The bad rows skipped alike, by reason; the error lines name the images as the input did.
     without_errors = [{name: {k: v for k, v in stats.items() if k != "errors"} for name, stats in stable_stats(folder).items()}
                       for folder in (from_url, from_path)]

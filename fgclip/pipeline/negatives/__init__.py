@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 from ...schema import KINDS, Negative
 from . import action, attribute, object, relation, swap
 from .core import RuleContext
+from .corpus import CorpusTable
 from .parse import Caption, parse
 from .tagging import Tagger
 
@@ -45,6 +46,8 @@ RULES: tuple[Rule, ...] = (
     Rule("replace-action", "action", action.replace_action),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+# The two modes of order swaps, as the rules each leaves out.
+SWAP_MODES: dict[str, frozenset] = {"paper": frozenset(), "plausible": frozenset({"swap-np"})}
 # Every "kind/reason" a rule can count in ``negatives(..., refused=counter)``, kind by kind.
 REFUSAL_REASONS: tuple[str, ...] = tuple(
     f"{kind}/{reason}"
@@ -73,7 +76,8 @@ def negatives(
     caption: str,
     seed: int | str = 0,
     *,
-    table: "CorpusTable | None" = None,  # corpus.CorpusTable, handed on to the rules unread
+    table: CorpusTable | None = None,
+    swaps: str = "paper",
     kinds: Iterable[str] = KINDS,
     rules_enabled: Iterable[str] | None = None,
     per_kind: int = 2,
@@ -85,8 +89,11 @@ def negatives(
     The random choices are seeded from (seed, rule, caption), so the output depends on nothing
     else: not on the process, the order of calls, or the other rules enabled.
 
-    ``table``: the corpus statistics table (a ``corpus.CorpusTable`` from ``fgclip pipeline
-    count``), handed to every rule in its :class:`.core.RuleContext`; None for none.
+    ``table``: the corpus statistics table (a :class:`.corpus.CorpusTable` from ``fgclip pipeline
+    count``): replacements are then drawn from the corpus's own words by their counts, and
+    edits the corpus gives no support for are refused (see :mod:`.grounded`); None: the curated
+    lists alone. ``swaps``: "paper" makes the paper's order swaps (swap-np) beside the plausible
+    ones (swap-obj); "plausible" only the latter (see :mod:`.swap`).
     ``refused``: a Counter to which each edit a rule's veto refuses is added, as "kind/reason"
     (the names in :data:`REFUSAL_REASONS`), for every enabled rule of the chosen kinds, also where
     the kind's ``per_kind`` negatives were found without that edit; None counts nothing.
@@ -100,6 +107,9 @@ def negatives(
     enabled = _RULE_NAME_SET if rules_enabled is None else set(rules_enabled)
     if enabled - _RULE_NAME_SET:
         raise ValueError(f"unknown rule(s) {sorted(enabled - _RULE_NAME_SET)}; expected some of {', '.join(RULE_NAMES)}")
+    if swaps not in SWAP_MODES:
+        raise ValueError(f"unknown swaps mode {swaps!r}; expected one of {', '.join(SWAP_MODES)}")
+    enabled = enabled - SWAP_MODES[swaps]
     parsed = parse(caption, tagger)
     original = fold(caption)
     seen = {original}
@@ -153,5 +163,5 @@ def _run_rule(rule: Rule, parsed: Caption, ctx: RuleContext) -> list[str]:
         return []
 
 
-__all__ = ["KINDS", "Negative", "REFUSAL_REASONS", "RULES", "RULE_NAMES", "Rule", "RuleContext", "negatives", "parse",
+__all__ = ["CorpusTable", "SWAP_MODES", "KINDS", "Negative", "REFUSAL_REASONS", "RULES", "RULE_NAMES", "Rule", "RuleContext", "negatives", "parse",
            "rule_errors", "fold"]

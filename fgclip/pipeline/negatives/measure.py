@@ -91,27 +91,34 @@ def load_reference_captions(data_dir: Path, split: str | None = None) -> dict[st
             (("coco", coco), ("valse", valse), ("vl-checklist", checklist))}
 
 
-def coverage(captions: list[str], seed: int = 0, per_kind: int = 2) -> dict:
-    """Share of captions with at least one negative of each kind and from each rule."""
+def coverage(captions: list[str], seed: int = 0, per_kind: int = 2, **options) -> dict:
+    """Share of captions with at least one negative of each kind and from each rule, and with
+    none at all; ``options`` go to :func:`negatives` (``table``, ``swaps``)."""
     by_kind: Counter = Counter()
     by_rule: Counter = Counter()
-    total = 0
+    refused: Counter = Counter()
+    total = without = 0
     for caption in captions:
-        found = negatives(caption, seed, per_kind=per_kind)
+        found = negatives(caption, seed, per_kind=per_kind, refused=refused, **options)
         total += len(found)
+        without += not found
         by_kind.update({n.kind for n in found})
         by_rule.update({n.rule for n in found})
     n = max(len(captions), 1)
     return {
         "captions": len(captions),
         "negatives": total,
+        "no_negative": without / n,
         "kind_coverage": {kind: by_kind[kind] / n for kind in KINDS},
         "rule_coverage": {rule: by_rule[rule] / n for rule in RULE_NAMES},
+        "refused": dict(refused.most_common()),
     }
 
 
-def validity_sample(captions: list[str], size: int = 200, seed: int = 0) -> list[tuple[str, Negative]]:
-    """A seeded random sample of (caption, negative) pairs over all negatives of ``captions``.
+def validity_sample(captions: list[str], size: int = 200, seed: int = 0, rules: set[str] | None = None,
+                    **options) -> list[tuple[str, Negative]]:
+    """A seeded random sample of (caption, negative) pairs over all negatives of ``captions``
+    (only those of ``rules``, if given); ``options`` go to :func:`negatives`.
 
     The captions are drawn first, and each caption's negative is chosen by a generator seeded
     from (seed, caption) alone, so a rule change alters only the lines whose own negatives it
@@ -119,8 +126,8 @@ def validity_sample(captions: list[str], size: int = 200, seed: int = 0) -> list
     """
     rng = random.Random(seed)
     pairs: list[tuple[str, Negative]] = []
-    for caption in rng.sample(captions, min(len(captions), size * 3)):
-        found = negatives(caption, seed)
+    for caption in rng.sample(captions, len(captions)):
+        found = [n for n in negatives(caption, seed, **options) if rules is None or n.rule in rules]
         if found:
             pick = random.Random(zlib.crc32(f"{seed}|sample|{caption}".encode("utf-8")))
             pairs.append((caption, pick.choice(found)))

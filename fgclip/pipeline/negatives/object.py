@@ -112,7 +112,9 @@ def _grounded_alternatives(table: CorpusTable, caption: Caption, slots: Slots, n
     placed_before = [(slots.things[r.before].base, r.words) for r in slots.relations
                      if r.object == number and r.before is not None]
     placed = [r.words for r in slots.relations if r.before == number]
-    pool = slot_fillers[-1] if slot_fillers else table.singles("n")  # the relation or verb: the tightest
+    if not slot_fillers:
+        return {}  # no verb, relation or modifier to ground a replacement in: the curated ones alone
+    pool = slot_fillers[-1]  # the relation or the verb: the tightest
     others = {t.base for t in slots.things} - {base}
     weights: dict[str, int] = {}
     for candidate, count in pool.items():

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import lexicon, wordnet
-from .core import RuleContext, agree_verbs, ground, head_word, lexname, pick
+from .core import RuleContext, agree_verbs, ground, head_word, idiomatic_bare_noun, lexname, pick
 from .grounded import fits, nouns_related, placed_fits, thing_kind
 from .parse import PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits, moved_text
 from .slots import Slots, read_slots
@@ -212,6 +212,12 @@ _SYMMETRIC_WORDS = frozenset({"and", "or", "&", "with", "near", "beside", "besid
 _MAX_BETWEEN = 8  # tokens: farther apart, the two are seldom related to each other
 
 
+# A phrase right after or before these belongs to a list, an owner or a fixed phrase: moving it
+# alone breaks them ("a man and *woman*", "*the ocean*'s edge", "it's *mouth*", "on *display*").
+_NOT_AFTER = frozenset({"of", "and", "or", "&", ",", "its", "it's", "his", "her", "their", "my", "your", "our"})
+_NOT_BEFORE = frozenset({"and", "or", "&", ",", "'s", "'", "of"})
+
+
 class Unit(NamedTuple):
     """A noun phrase with the "of" phrases that belong to it ("a slice of pizza"), moved whole."""
 
@@ -238,8 +244,11 @@ def _units(caption: Caption, slots: Slots) -> list[Unit | None]:
             named = number
             end = things[number].phrase.end
         head = things[named]
+        before = tokens[start - 1].lower if start > 0 else ""
+        after = tokens[end].lower if end < len(tokens) else ""
         movable = head.base not in _NOT_MOVED and thing.base not in _NOT_MOVED and tokens[start].tag != "PRP$" \
-            and not (start > 0 and tokens[start - 1].lower == "of")
+            and before not in _NOT_AFTER and after not in _NOT_BEFORE and not before.endswith("'s") \
+            and not idiomatic_bare_noun(caption, thing.phrase)
         units.append(Unit(start, end, head.base, tokens[head.phrase.head].tag in PLURAL_TAGS) if movable else None)
         number += 1
     return units
