@@ -34,6 +34,7 @@ REFUSALS: tuple[str, ...] = (
     "plays-on-screen", "pose-with", "airborne-ride",
     # a replacement proposed by the corpus table
     "related-verb", "alternates", "unseen-with-object", "unseen-without-object", "unseen-before-relation",
+    "unseen-before-word",
     # a replacement
     "needs-object", "takes-no-object", "stand-in", "lie-at-furniture", "verb-already-said", "sleep-on",
     "static-in-air", "land-over", "static-verb-with-path",
@@ -116,6 +117,11 @@ def _grounded_actions(table: CorpusTable, caption: Caption, index: int, ctx: Rul
         subject = doers[0]
     obj = slots.things[act.object].base if act.object is not None else None
     relations = [r.words for r in slots.relations if r.governor == "v:" + act.lemma]
+    # An adverb or a particle right after the verb ("walking *together*") must follow the new one too.
+    tokens = caption.tokens
+    following = tokens[index + 1].lower if index + 1 < len(tokens) and tokens[index + 1].tag in ("RB", "RP") else None
+    token = tokens[index]
+    form_tag = "VBG" if token.lower.endswith("ing") else token.tag
     pool = table.by_first("sv", subject)
     if table.count("n", subject) < RARE_THING:
         pool = by_kind(table, "sv", 0).get(thing_kind(subject) or "", {})
@@ -134,6 +140,8 @@ def _grounded_actions(table: CorpusTable, caption: Caption, index: int, ctx: Rul
             ctx.refuse("unseen-without-object")
         elif not all(table.count("rg", "v:" + candidate, r) for r in relations):
             ctx.refuse("unseen-before-relation")
+        elif following and not table.count("b", inflect_verb(candidate, form_tag, wordnet.irregular_past()), following):
+            ctx.refuse("unseen-before-word")  # "walking together" is said; "checking together" is not
         else:
             weights[candidate] = count
     return weights
