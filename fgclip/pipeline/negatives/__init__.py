@@ -77,7 +77,8 @@ def negatives(
     seed: int | str = 0,
     *,
     table: CorpusTable | None = None,
-    swaps: str = "paper",
+    swaps: str = "plausible",
+    corpus_proposals: bool = False,
     kinds: Iterable[str] = KINDS,
     rules_enabled: Iterable[str] | None = None,
     per_kind: int = 2,
@@ -92,8 +93,11 @@ def negatives(
     ``table``: the corpus statistics table (a :class:`.corpus.CorpusTable` from ``fgclip pipeline
     count``): replacements are then drawn from the corpus's own words by their counts, and
     edits the corpus gives no support for are refused (see :mod:`.grounded`); None: the curated
-    lists alone. ``swaps``: "paper" makes the paper's order swaps (swap-np) beside the plausible
-    ones (swap-obj); "plausible" only the latter (see :mod:`.swap`).
+    lists alone. ``corpus_proposals``: with a table, the rules also propose the corpus's own
+    words for a slot, beyond the curated ones (off by default: on 10k COCO captions they were
+    read less often valid, see docs/negatives.md). ``swaps``: "plausible" (the default) makes only order swaps whose scene is a
+    possible one (swap-obj); "paper" also the paper's swaps of any two neighbouring phrases
+    (swap-np), most of them absurd by design (see :mod:`.swap` and docs/negatives.md).
     ``refused``: a Counter to which each edit a rule's veto refuses is added, as "kind/reason"
     (the names in :data:`REFUSAL_REASONS`), for every enabled rule of the chosen kinds, also where
     the kind's ``per_kind`` negatives were found without that edit; None counts nothing.
@@ -119,7 +123,7 @@ def negatives(
         for rule in _RULES_BY_KIND[kind]:
             if rule.name not in enabled:
                 continue
-            ctx = RuleContext(_SeededOnUse(seed, rule.name, caption), kind, table, refused)
+            ctx = RuleContext(_SeededOnUse(seed, rule.name, caption), kind, table, refused, corpus_proposals)
             per_rule.append((rule, _run_rule(rule, parsed, ctx)))
         taken = 0
         while taken < per_kind and any(texts for _, texts in per_rule):

@@ -247,7 +247,7 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
     if form_tag in ("VBN", "VBD") and index + 1 < len(tokens) and tokens[index + 1].tag in NOUN_TAGS:
         return []  # "a horse drawn carriage"
     lemma = wordnet.verb_lemma(token.lower)
-    if not (_has_actions(lemma) if ctx.table is None else lemma is not None and lemma not in NON_ACTION_VERBS):
+    if not (lemma is not None and lemma not in NON_ACTION_VERBS if ctx.corpus_proposals else _has_actions(lemma)):
         return []
     previous = tokens[index - 1]
     if previous.tag.startswith("VB") and previous.lower not in _AUXILIARIES:
@@ -276,10 +276,14 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
         ctx.refuse("posture-said-twice")  # "lies crouched": the posture is said twice
         return []
     alternatives = _alternatives(caption, index, lemma, has_object, ctx) if _has_actions(lemma) else ()
-    if ctx.table is not None:  # the corpus's own acts and the curated ones, drawn by their counts
-        weights = _grounded_actions(ctx.table, caption, index, ctx)
+    if ctx.table is not None:  # the curated acts (and the corpus's own), drawn by their counts
+        weights = _grounded_actions(ctx.table, caption, index, ctx) if ctx.corpus_proposals else {}
         for curated in alternatives:
-            if curated not in weights and not alternate(ctx.table, "v", lemma, curated):
+            if curated in weights:
+                continue
+            if alternate(ctx.table, "v", lemma, curated):
+                ctx.refuse("alternates")  # the captions of one image say either: "sitting" / "resting"
+            else:
                 weights[curated] = max(1, ctx.table.count("v", curated) // CURATED_SHARE)
         alternatives = tuple(draw(ctx.rng, weights, len(weights)))
     if not alternatives:

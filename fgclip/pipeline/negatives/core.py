@@ -33,14 +33,16 @@ class RuleContext:
     """What a rule gets besides the caption: its random draws, its kind, the corpus table, and
     where to count what it refuses."""
 
-    __slots__ = ("rng", "kind", "table", "refused")
+    __slots__ = ("rng", "kind", "table", "refused", "corpus_proposals")
 
     def __init__(self, rng: Random, kind: str, table: "CorpusTable | None" = None,  # corpus.CorpusTable
-                 refused: Counter | None = None):
+                 refused: Counter | None = None, corpus_proposals: bool = False):
         self.rng = rng  # seeded lazily by the caller: most rules never draw
         self.kind = kind
-        self.table = table  # the corpus statistics (`fgclip pipeline count`), or None; not read by any rule yet
+        self.table = table  # the corpus statistics (`fgclip pipeline count`), or None
         self.refused = refused
+        # With a table: may the rules propose the corpus's own words, beyond the curated ones?
+        self.corpus_proposals = corpus_proposals and table is not None
 
     def refuse(self, reason: str) -> None:
         """Count one edit refused for ``reason`` (as "kind/reason"), when counting was asked for."""

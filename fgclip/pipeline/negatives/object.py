@@ -63,9 +63,11 @@ def _object_alternatives(base: str) -> tuple[str, ...]:
 
 def _drawn_alternatives(caption: Caption, phrase: NounPhrase, base: str, ctx: RuleContext) -> tuple[str, ...]:
     """The replacements to try, best first. Without a corpus table: the curated alternatives.
-    With one: the corpus's own things for every slot the phrase fills, and the curated
-    alternatives the corpus does not contradict, in an order drawn by how often the corpus names
-    each (so that the negatives' words are as common as the captions' own)."""
+    With one: the curated alternatives the corpus does not contradict (and, with
+    ``corpus_proposals``, the corpus's own things for every slot the phrase fills), in an order
+    drawn by how often the corpus names each, so that the negatives' words are as common as the
+    captions' own. (Round 15: curated replacements were read valid 64 times in 77, the
+    corpus's own 21 in 36.)"""
     curated = _object_alternatives(base)
     table = ctx.table
     if table is None:
@@ -74,15 +76,12 @@ def _drawn_alternatives(caption: Caption, phrase: NounPhrase, base: str, ctx: Ru
     number = slots.thing_at(phrase.start)
     if number is None:
         return curated
-    weights = _grounded_alternatives(table, caption, slots, number, ctx)
-    others = {t.base for t in slots.things} - {base}
-    for candidate in curated:
+    weights = _grounded_alternatives(table, caption, slots, number, ctx) if ctx.corpus_proposals else {}
+    for candidate in curated:  # their scene was checked by the curated clues (SCENE_CLUES) below
         if candidate in weights:
             continue
         if alternate(table, "n", base, candidate):
             ctx.refuse("alternates")
-        elif others and scene_fit(table, candidate, others) < SCENE_FLOOR:
-            ctx.refuse("off-scene")
         else:
             weights[candidate] = max(1, table.count("n", candidate) // CURATED_SHARE)
     return tuple(draw(ctx.rng, weights, len(weights)))

@@ -22,13 +22,13 @@ from .core import (RuleContext, VAGUE_PART_NOUNS, ground, has_agent, head_word, 
                    is_clothing, lexname, next_phrase, object_of, pick, starts_phrase, subject_phrase)
 from .corpus import CorpusTable
 from .grammar import inflect_verb, match_case
-from .grounded import RARE_THING, alternate, by_kind, draw, placed_fits, thing_kind
+from .grounded import alternate, draw
 from .parse import PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 from .slots import slots_of
 
 REFUSALS: tuple[str, ...] = (
-    # a replacement proposed by the corpus table
-    "alternates", "unseen-after-governor", "unseen-between-things",
+    # a replacement the corpus table contradicts
+    "alternates",
     # spatial relations
     "opening-frame", "vague-part", "unrelatable-object", "abstract-object", "body-part", "idiomatic-bare-noun",
     "vertical-surface", "plural-support", "off-as-source", "phrasal-off", "airborne", "media-use",
@@ -585,44 +585,22 @@ def _relation_verb_edits(caption: Caption, index: int, ctx: RuleContext) -> list
 _RELATION_START_WORDS = _RELATION_FIRST_WORDS | _PART_RELATION_FIRST_WORDS | GAZE_PREPOSITIONS
 
 
-# Relations of place: the only ones a relation edit changes ("with", "of", "for" say other things).
-PLACE_RELATIONS = frozenset({
-    "on", "in", "under", "underneath", "beneath", "below", "above", "over", "next to", "beside", "near", "by",
-    "behind", "in front of", "on top of", "inside", "inside of", "outside", "outside of", "across from",
-    "at", "along", "against", "through", "around", "between", "far from", "away from", "toward", "towards",
-    "into", "onto", "out of", "off", "off of", "to the left of", "to the right of", "on the left of",
-    "on the right of", "across", "atop", "past", "among", "alongside", "up", "down",
-})
-
-
-def _grounded_relations(table: CorpusTable, caption: Caption, index: int, words: str, ctx: RuleContext) -> tuple[str, ...]:
-    """Relations of place this corpus puts before the same thing, after the same verb or thing,
-    in an order drawn by their counts: for "a cat sitting *on* a couch", where things sit with
-    respect to couches, and where cats are put."""
+def _grounded_relations(table: CorpusTable, caption: Caption, index: int, words: str, replacements,
+                        ctx: RuleContext) -> tuple[str, ...]:
+    """The curated replacements the corpus does not contradict, in an order drawn by how often
+    it puts each before the same thing. A relation the captions of one image use for the same
+    place ("next to" / "beside", "on" / "on top of") is refused. (Relations the counts proposed
+    on their own were read in round 15: 15 of 28 valid, against 21 of 26 for the curated ones.)"""
     slots = slots_of(caption)
     relation = next((r for r in slots.relations if r.start == index), None)
-    if relation is None or relation.words != words or words not in PLACE_RELATIONS:
-        return ()
-    target = slots.things[relation.object].base
-    placed = slots.things[relation.before].base if relation.before is not None else None
-    pool = table.by_last("ro", target)
-    if table.count("n", target) < RARE_THING:
-        pool = by_kind(table, "ro", 1).get(thing_kind(target) or "", {})
+    target = slots.things[relation.object].base if relation is not None else None
     weights: dict[str, int] = {}
-    for candidate, count in pool.items():
-        if candidate == relation.words or candidate not in PLACE_RELATIONS:
-            continue
-        if alternate(table, "r", relation.words, candidate):
+    for candidate in replacements:
+        if alternate(table, "r", words, candidate):
             ctx.refuse("alternates")
-        elif relation.governor is not None and not table.count("rg", relation.governor, candidate):
-            ctx.refuse("unseen-after-governor")
-        elif placed is not None and not placed_fits(table, placed, candidate, target):
-            ctx.refuse("unseen-between-things")
         else:
-            weights[candidate] = count
+            weights[candidate] = (table.count("ro", candidate, target) if target else 0) + 1
     return tuple(draw(ctx.rng, weights, len(weights)))
-
-
 
 
 def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
@@ -633,7 +611,7 @@ def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
     while index < len(tokens):
         token = tokens[index]
         if token.lower not in _RELATION_START_WORDS:
-            if token.tag.startswith("VB") and ctx.table is None:  # with a table, verbs are replace-action's
+            if token.tag.startswith("VB") and not ctx.corpus_proposals:  # with them, verbs are replace-action's
                 candidates += _relation_verb_edits(caption, index, ctx)
             index += 1
             continue  # most words: no relation starts here
@@ -657,10 +635,8 @@ def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
                 phrase = object_of(caption, index + len(key))
                 if phrase is not None and ground(caption, phrase):
                     replacements = _ground_relations(caption, index, key, phrase, ctx)
-                if ctx.table is not None:  # the corpus's own relations first, then the curated ones
-                    grounded = _grounded_relations(ctx.table, caption, index, " ".join(key), ctx)
-                    replacements = grounded + tuple(r for r in replacements if r not in grounded
-                                                    and not alternate(ctx.table, "r", " ".join(key), r))
+                if ctx.table is not None:  # the curated ones the corpus does not contradict, by its counts
+                    replacements = _grounded_relations(ctx.table, caption, index, " ".join(key), replacements, ctx)
             elif key and _relates_to_pronoun_or_each_other(caption, index, key, ctx):
                 if key in NEARNESS_RELATIONS and not caption.words.isdisjoint(("close", "closeup", "close-up")):
                     ctx.refuse("close-up")  # "a close up of two phones near one another": in a close-up, all is near
@@ -673,7 +649,7 @@ def replace_rel(caption: Caption, ctx: RuleContext) -> list[str]:
                 candidates.append(apply_edits(caption, [Edit(index, index + len(key), text)]))
             index += len(key)
             continue
-        if token.tag.startswith("VB") and ctx.table is None:
+        if token.tag.startswith("VB") and not ctx.corpus_proposals:
             candidates += _relation_verb_edits(caption, index, ctx)
         index += 1
     return candidates

@@ -147,7 +147,7 @@ def test_every_rule_gets_the_table_its_kind_and_a_lazy_random(monkeypatch):
              for kind in KINDS}
     monkeypatch.setattr(generator, "_RULES_BY_KIND", spies)
     table = object()
-    negatives("A dog on a bed.", 0, table=table)
+    negatives("A dog on a bed.", 0, table=table, swaps="paper")
     assert sorted(kind for kind, _, _ in seen) == sorted(rule.kind for rule in generator.RULES)
     assert all(given is table for _, given, _ in seen)
     assert all(random is None for _, _, random in seen)  # nothing seeded for rules that drew nothing
