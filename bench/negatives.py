@@ -64,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--split", choices=("tune", "report"), default="report")
-    parser.add_argument("--swaps", choices=("paper", "plausible"), default="paper")
+    parser.add_argument("--swaps", choices=("paper", "plausible"), default="plausible")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/negatives.json"))
     args = parser.parse_args()

@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--split", choices=("tune", "report"), default="report")
     parser.add_argument("--source", choices=("coco", "valse", "vl-checklist"), default="coco")
     parser.add_argument("--table", default="auto", help="auto (count the split's COCO captions), none, or a table file")
-    parser.add_argument("--swaps", choices=("paper", "plausible"), default="paper")
+    parser.add_argument("--swaps", choices=("paper", "plausible"), default="plausible")
     parser.add_argument("--rules", default=None, help="comma-separated rules to sample from (default: all)")
     parser.add_argument("--data", type=Path, default=default_data_dir())
     args = parser.parse_args()

@@ -77,7 +77,7 @@ def negclip_pairs(data: Path, split: str) -> list[Pair]:
     return pairs
 
 
-def fgclip_pairs(data: Path, split: str, table_path: Path | None, swaps: str = "paper") -> list[Pair]:
+def fgclip_pairs(data: Path, split: str, table_path: Path | None, swaps: str = "plausible") -> list[Pair]:
     from fgclip.pipeline.negatives import CorpusTable, negatives
 
     options = {"swaps": swaps}
@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--sources", default=",".join(SOURCES),
                         help=f"comma-separated, of {', '.join(SOURCES)} (may be empty with --pairs)")
     parser.add_argument("--table", type=Path, help="corpus statistics table for the fgclip generator (CorpusTable.load)")
-    parser.add_argument("--swaps", choices=("paper", "plausible"), default="paper",
+    parser.add_argument("--swaps", choices=("paper", "plausible"), default="plausible",
                         help="the generator's order swaps: the paper's (swap-np) too, or only plausible ones")
     parser.add_argument("--pairs", type=Path, action="append", default=[],
                         help="JSON lines of {caption, negative, group}; repeatable")
