@@ -3,6 +3,10 @@
 The captions are adapted from the reference captions in ../shared/data that first showed each
 veto at work. Where a row names the negative the veto stands in the way of, that negative must
 not be among the output either.
+
+The vetoes of a corpus statistics table (TABLE_ROWS) are met only with a table: each row brings
+its own, a few hand-written counts (keys as documented in corpus.py) that make its caption meet
+exactly the check named, and nothing a real corpus happened to say.
 """
 
 import ast
@@ -13,6 +17,7 @@ import pytest
 
 from fgclip.pipeline.negatives import REFUSAL_REASONS, negatives
 from fgclip.pipeline.negatives import action, attribute, object, relation, swap
+from fgclip.pipeline.negatives.corpus import CorpusTable
 
 # (reason, caption, refused negative or None)
 ROWS = [
@@ -182,6 +187,82 @@ ROWS = [
 ]
 
 
+def _table(*rows: tuple) -> CorpusTable:
+    """A table of hand-written counts: each row the fields of one key, then its count;
+    ("vo", "ride", "horse", 5) is the key "vo<TAB>ride<TAB>horse" counted 5 times."""
+    return CorpusTable({"\t".join(row[:-1]): row[-1] for row in rows})
+
+
+# The vetoes of a corpus table: (reason, caption, refused negative or None, options for negatives).
+# "proposals": the corpus's own words are proposed for a slot (corpus_proposals=True); the
+# curated replacements meet only the "alternates" vetoes.
+TABLE_ROWS = [
+    # replace-rel: "under" has the one curated replacement "next to"; two captions of one image
+    # said "under" and "next to" of the same thing twice (in at least 15% of 5 prior chances).
+    ("relation/alternates", "A cat under a table.", "A cat next to a table.",
+     {"table": _table(("ca", "r", "next to", "under", 2))}),
+    # swap-obj: dogs and cats are named 5 times each, so judged by their own counts, not their
+    # kind's; the corpus has dogs chase and cats chased, never a cat that chases.
+    ("relation/unsupported-swap", "A dog chasing a cat.", "A cat chasing a dog.",
+     {"table": _table(("n", "dog", 5), ("n", "cat", 5), ("sv", "dog", "chase", 3), ("vo", "chase", "cat", 3))}),
+    # replace-att: "large" and "small" (its curated opposite) said of the same thing by two
+    # captions of one image, twice.
+    ("attribute/alternates", "A large dog.", "A small dog.",
+     {"table": _table(("ca", "a", "large", "small", 2))}),
+    # replace-obj, curated: "cat" (the dog's one curated alternative) named in place of "dog" by
+    # two captions of one image, twice, and never beside it.
+    ("object/alternates", "A dog on a couch.", "A cat on a couch.",
+     {"table": _table(("cd", "n", "cat", "dog", 2))}),
+    # replace-obj, proposals: zebras are ridden (the verb's slot, the tightest) but never said to
+    # be brown (the modifier's slot): every slot the horse fills must name a zebra.
+    ("object/unseen-in-slot", "A man riding a brown horse.", "A man riding a brown zebra.",
+     {"table": _table(("n", "horse", 10), ("n", "zebra", 5), ("vo", "ride", "horse", 5), ("vo", "ride", "zebra", 5),
+                      ("an", "brown", "horse", 3)), "corpus_proposals": True}),
+    # replace-obj, proposals: things are on beds as on couches, but no cat (nor any animal) is
+    # ever on a bed ("rt cat on bed" is not counted): the cat before "on" does not go with it.
+    ("object/unseen-beside-relation", "A cat on a couch.", "A cat on a bed.",
+     {"table": _table(("n", "couch", 5), ("n", "bed", 5), ("ro", "on", "couch", 3), ("ro", "on", "bed", 5)),
+      "corpus_proposals": True}),
+    # replace-obj, proposals: ponies are ridden as horses are, but WordNet has a pony a kind of horse.
+    ("object/wordnet-related", "A man riding a horse.", "A man riding a pony.",
+     {"table": _table(("n", "horse", 10), ("n", "pony", 5), ("vo", "ride", "horse", 5), ("vo", "ride", "pony", 5)),
+      "corpus_proposals": True}),
+    # replace-obj, proposals: a zebra is ridden once in 100 mentions, less than chance, so it
+    # keeps no company at all: nothing like a horse (similarity 0).
+    ("object/unlike", "A man riding a horse.", "A man riding a zebra.",
+     {"table": _table(("n", "horse", 10), ("n", "zebra", 100), ("vo", "ride", "horse", 5), ("vo", "ride", "zebra", 1)),
+      "corpus_proposals": True}),
+    # replace-obj, proposals: zebras are ridden as often as horses (alike: both keep the company
+    # of "ride"), but in 100 mentions never beside a man (scene fit log(20/120) < -1.5).
+    ("object/off-scene", "A man riding a horse.", "A man riding a zebra.",
+     {"table": _table(("n", "man", 10), ("n", "horse", 10), ("n", "zebra", 100), ("vo", "ride", "horse", 5),
+                      ("vo", "ride", "zebra", 50)), "corpus_proposals": True}),
+    # replace-action, curated: "sit" and "stand" (its first curated alternative) said of the
+    # same man by two captions of one image, twice.
+    ("action/alternates", "A man sitting on a bench.", "A man standing on a bench.",
+     {"table": _table(("ca", "v", "sit", "stand", 2))}),
+    # replace-action, proposals: dogs grab things, and WordNet has "grab" and "catch" share a sense.
+    ("action/related-verb", "A dog catching a frisbee.", "A dog grabbing a frisbee.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "grab", 3)), "corpus_proposals": True}),
+    # replace-action, proposals: dogs chase, but nothing chases a frisbee ("vo chase frisbee" is
+    # not counted, nor any chase of a thing of its kind).
+    ("action/unseen-with-object", "A dog catching a frisbee.", "A dog chasing a frisbee.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "chase", 3)), "corpus_proposals": True}),
+    # replace-action, proposals: dogs sleep, but "sleep" is never said without an object
+    # ("vi sleep" is not counted), as "running" here is.
+    ("action/unseen-without-object", "A dog running on the grass.", "A dog sleeping on the grass.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "sleep", 3)), "corpus_proposals": True}),
+    # replace-action, proposals: dogs sleep without an object, but "on" never follows "sleep"
+    # ("rg v:sleep on" is not counted).
+    ("action/unseen-before-relation", "A dog running on the grass.", "A dog sleeping on the grass.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "sleep", 3), ("vi", "sleep", 3)), "corpus_proposals": True}),
+    # replace-action, proposals: dogs sleep without an object, but "together" never follows
+    # "sleeping" ("b sleeping together" is not counted).
+    ("action/unseen-before-word", "Two dogs running together.", "Two dogs sleeping together.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "sleep", 3), ("vi", "sleep", 3)), "corpus_proposals": True}),
+]
+
+
 # swap-obj refuses implausible swaps that the paper's swap (swap-np) then makes, labelled as such.
 _IMPLAUSIBLE_SWAPS = {"relation/different-kinds", "relation/ground-swap", "relation/child-swap", "relation/food-verb",
                       "relation/fixed-placement"}
@@ -197,8 +278,34 @@ def test_each_veto_counts_its_reason(reason, caption, refused_negative):
         assert refused_negative not in made
 
 
+@pytest.mark.parametrize("reason, caption, refused_negative, options", TABLE_ROWS, ids=[row[0] for row in TABLE_ROWS])
+def test_each_table_veto_counts_its_reason(reason, caption, refused_negative, options):
+    counted = Counter()
+    found = negatives(caption, 0, refused=counted, **options)
+    assert counted[reason] >= 1, f"{reason} not counted; counted: {dict(counted)}"
+    if refused_negative is not None:
+        assert refused_negative not in [n.text for n in found]
+
+
+# The fields of each key, after its name (corpus.py); keys of unordered pairs hold them sorted.
+_KEY_FIELDS = {"n": 1, "a": 1, "an": 2, "v": 1, "vo": 2, "sv": 2, "vi": 1, "r": 1, "rg": 2, "ro": 2, "rt": 3,
+               "cn": 2, "b": 2, "cd": 3, "ca": 3, "s": 2}
+_SORTED_PAIRS = {"cn": 0, "cd": 1, "ca": 1}  # the pair's first field
+
+
+def test_hand_written_tables_hold_keys_a_corpus_counts():
+    """A misspelt key would count nothing, and a row could pass for another reason than its own."""
+    for reason, _, _, options in TABLE_ROWS:
+        for key in options["table"].counts:
+            name, *fields = key.split("\t")
+            assert len(fields) == _KEY_FIELDS.get(name), f"{reason}: {key!r}"
+            if name in _SORTED_PAIRS:
+                pair = fields[_SORTED_PAIRS[name]:]
+                assert pair == sorted(pair), f"{reason}: {key!r} holds its pair unsorted"
+
+
 def test_every_reason_has_a_row_and_every_row_a_reason():
-    rows = [reason for reason, _, _ in ROWS]
+    rows = [reason for reason, _, _ in ROWS] + [reason for reason, _, _, _ in TABLE_ROWS]
     assert len(rows) == len(set(rows)), "a reason with two rows"
     assert set(rows) == set(REFUSAL_REASONS)
 
