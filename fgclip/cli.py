@@ -92,7 +92,14 @@ def preview(
 
     from .pipeline.negatives import negatives, rule_errors, tagging, wordnet
 
-    table = _read_table(stats) if stats is not None else None
+    table = None
+    if stats is not None:
+        from .pipeline.build import UsageError, read_stats_table
+
+        try:
+            table = read_stats_table(stats)
+        except UsageError as err:
+            raise _fail(str(err), 2) from err
     _wordnet_or_exit()
     errors_before = sum(rule_errors.values())
     results = [
@@ -115,20 +122,6 @@ def preview(
     failed = sum(rule_errors.values()) - errors_before
     if failed:
         typer.echo(f"warning: {failed} rule call(s) raised and were skipped (see the log above)", err=True)
-
-
-def _read_table(location: str):
-    """The corpus table of ``--stats``, or exit 2 naming the file (and the line, for a file that is
-    not a table)."""
-    from .pipeline.negatives.corpus import CorpusTable, TableError
-
-    try:
-        return CorpusTable.load(location)
-    except TableError as err:
-        raise _fail(f"--stats {err}", 2) from err
-    except (OSError, ImportError, ValueError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise _fail(f"cannot read --stats {location}: {reason}", 2) from err
 
 
 def _print_table(results: list) -> None:

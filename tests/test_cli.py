@@ -219,7 +219,7 @@ def test_preview_with_a_table(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (bad_table, "bad.tsv.gz: line 2: expected COUNT<TAB>KEY"),
-    (lambda folder: folder / "missing.tsv.gz", "cannot read --stats"),
+    (lambda folder: folder / "missing.tsv.gz", "missing.tsv.gz: no such file"),
 ])
 def test_preview_with_an_unreadable_table_exits_2_naming_it(make, message, tmp_path):
     result = invoke("pipeline", "preview", "A dog.", "--stats", str(make(tmp_path)))

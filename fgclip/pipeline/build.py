@@ -36,12 +36,10 @@ import platform
 import sys
 import threading
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, TypeVar
-
-from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, CountConfig, dump_config
 from ..files import Folder, is_temporary
@@ -72,7 +70,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     executor = _executor(cfg.executor, cfg.workers, cfg.address)
     output = _output_folder(cfg.output)
     _check_output_outside_input(cfg.input, files, output)
-    given = _read_given_table(cfg.stats) if cfg.stats is not None else None  # before --overwrite may remove it
+    given = read_stats_table(cfg.stats) if cfg.stats is not None else None  # before --overwrite may remove it
     identity = _build_identity(cfg, files, fmt, given)
     _claim_output(output, identity, cfg.overwrite, echo)
 
@@ -337,9 +335,9 @@ def _table_identity(cfg: BuildConfig, given: CorpusTable | None) -> dict:
     return {"mode": "counted"}
 
 
-def _read_given_table(location: str) -> CorpusTable:
-    """The table of ``--stats``, read whole; an unreadable one is a usage error naming the file
-    (and the line, for a file that is not a table)."""
+def read_stats_table(location: str) -> CorpusTable:
+    """The table of ``--stats`` (build-negatives, preview), read whole; an unreadable one is a
+    usage error naming the file (and the line, for a file that is not a table)."""
     from .negatives.corpus import CorpusTable, TableError
 
     try:
@@ -357,10 +355,10 @@ def _corpus_table(mode: str, given: CorpusTable | None, output: Folder, shards: 
     """The build's table beside the shards, before any shard: counted from the plan (the
     statistics pass), copied from ``--stats``, or the one an interrupted run of this build left.
     Returns what the manifest records of it (None with no table)."""
-    from .negatives.corpus import TABLE_FILE, CorpusTable, TableError
-
     if mode == "none":
         return None
+    from .negatives.corpus import TABLE_FILE, CorpusTable, TableError
+
     started = time.perf_counter()
     table, how = None, "reused"
     if output.exists(TABLE_FILE):  # written whole, before any shard: this build's (the identity matched)

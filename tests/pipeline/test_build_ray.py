@@ -101,3 +101,15 @@ def test_ray_started_beside_the_plan_runs_the_job_and_stops_after(corpus, refere
     assert events == ["plan saw the session"]
     assert not ray.is_initialized(), "the build left the Ray it started running"
     assert digests(output) == digests(reference)
+
+
+def test_count_on_ray_writes_the_table_the_local_build_counted(corpus, reference, tmp_path, monkeypatch):
+    from fgclip.config import CountConfig
+    from fgclip.pipeline.build import count_table
+
+    for name, value in QUIET_RAY.items():
+        monkeypatch.setenv(name, value)
+    table = tmp_path / "stats" / "counts.tsv.gz"
+    summary = count_table(CountConfig(input=str(corpus), output=str(table), workers=2), echo=lambda line: None)
+    assert table.read_bytes() == (reference / "corpus_counts.tsv.gz").read_bytes()
+    assert summary["samples"] == 63  # the 60 rows and the three whose images are bad (not read)
