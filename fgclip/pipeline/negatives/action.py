@@ -3,6 +3,7 @@
     A man riding a horse.         -> A man feeding a horse.
     A woman sitting on a bench.   -> A woman standing on a bench.
     A bus parked on the street.   -> A bus moving on the street.   (a vehicle's state)
+    A man holding an umbrella.    -> A man throwing an umbrella.   (verbs of handling)
 
 Replacements come from the curated tables (by what the verb acts on where that matters, and
 for animals where people's actions would be absurd), else from WordNet's verb siblings kept to
@@ -32,6 +33,8 @@ REFUSALS: tuple[str, ...] = (
     "posture-said-twice", "animal-look-alike", "mixed-objects", "ridden-vehicle", "before-infinitive",
     "phrasal-verb", "for-purpose", "thing-clause", "talking-on", "verb-pair", "bird-posture", "play-with",
     "plays-on-screen", "pose-with", "airborne-ride",
+    # verbs of handling (holding -> throwing)
+    "people-only-verb", "animate-object", "held-in-place", "participle-after-object", "thrown-food",
     # a replacement proposed by the corpus table
     "related-verb", "alternates", "unseen-with-object", "unseen-without-object", "unseen-before-relation",
     "unseen-before-word",
@@ -430,9 +433,68 @@ def _vehicle_states(caption: Caption, ctx: RuleContext) -> list[str]:
 
 # --- the rule ---------------------------------------------------------------------------------
 
+# --- verbs of handling and directing: holding -> throwing ---------------------------------------
+
+# Relation verbs that take their object after "at" only ("look on" is no relation).
+AT_ONLY_VERBS = frozenset({"look", "stare", "point"})
+# Relation verbs only people do (a dog "wearing" a hat does not then "carry" it).
+PEOPLE_ONLY_RELATION_VERBS = AT_ONLY_VERBS | {"wear"}
+
+# Where a held thing is said to be, which a thrown or dropped one would not be.
+_HELD_PLACES = frozenset({"hand", "hands", "air", "up", "to", "mouth", "mouths", "teeth", "arms", "lap"})
+
+
+def _handling_verb_edits(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
+    """holding -> throwing, chasing -> leading: a verb that relates its doer to a thing (the
+    curated ``lexicon.RELATION_VERBS``) replaced, when someone does it to a thing that follows."""
+    tokens = caption.tokens
+    token = tokens[index]
+    following = caption.lower(index + 1) if index + 1 < len(tokens) else ""
+    if not (starts_phrase(caption, index + 1) or following == "at"):
+        return []  # no object follows
+    lemma = wordnet.verb_lemma(token.lower)
+    if lemma not in lexicon.RELATION_VERBS or (following == "at") != (lemma in AT_ONLY_VERBS):
+        return []  # no relation verb ("look on" is none)
+    if not has_agent(caption, index):
+        ctx.refuse("no-agent")  # "a pitcher holding flowers" holds them as a container, not in hands
+        return []
+    if lemma in PEOPLE_ONLY_RELATION_VERBS and not has_agent(caption, index, people_only=True):
+        ctx.refuse("people-only-verb")  # a dog "wearing" a hat does not then "carry" it
+        return []
+    obj = next_phrase(caption, index + 1)
+    if obj is not None and is_animate(caption, obj):
+        ctx.refuse("animate-object")  # not "throws a sick child"
+        return []
+    if obj is not None and not _HELD_PLACES.isdisjoint(t.lower for t in tokens[obj.end:obj.end + 4]):
+        ctx.refuse("held-in-place")  # not "throwing a racket in his hand"
+        return []
+    if obj is not None and obj.end < len(tokens) and tokens[obj.end].tag == "VBG":
+        # "a girl wearing a bonnet holding a bag": "carrying a bonnet holding" reads as the bonnet's
+        ctx.refuse("participle-after-object")
+        return []
+    present = {wordnet.verb_lemma(t.lower) for t in tokens if t.tag.startswith("VB")}
+    options = []
+    for option in lexicon.RELATION_VERBS[lemma]:
+        if option in present:
+            ctx.refuse("verb-already-said")  # not "holding a tie holding a bag"
+        elif option == "throw" and obj is not None and lexname(caption, obj) == "noun.food":
+            ctx.refuse("thrown-food")  # one does not throw one's food
+        else:
+            options.append(option)
+    edits = []
+    for replacement in pick(ctx.rng, options):
+        form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
+        edits.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
+    return edits
+
+
 def replace_action(caption: Caption, ctx: RuleContext) -> list[str]:
-    """riding -> feeding, sitting -> standing: curated verbs, then WordNet verb siblings."""
+    """riding -> feeding, sitting -> standing, holding -> throwing: curated verbs, then WordNet
+    verb siblings."""
     candidates = []
-    for index in range(len(caption.tokens)):
-        candidates += _verb_edit(caption, index, ctx)
+    for index, token in enumerate(caption.tokens):
+        if token.tag.startswith("VB") and wordnet.verb_lemma(token.lower) in lexicon.RELATION_VERBS:
+            candidates += _handling_verb_edits(caption, index, ctx)
+        else:
+            candidates += _verb_edit(caption, index, ctx)
     return pick(ctx.rng, candidates + _vehicle_states(caption, ctx))

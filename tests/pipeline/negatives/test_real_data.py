@@ -7,10 +7,11 @@ from fgclip.pipeline.negatives.measure import coverage, validity_sample
 
 pytestmark = pytest.mark.slow
 
-# Floors measured on the 9,060 distinct COCO captions (docs/negatives.md; bench/negatives.py).
-# They guard against regressions. They are below the targets of issue 2 (object 95, relation 80,
-# attribute 55, action 50): docs/negatives.md shows the trade against validity that set them.
-COVERAGE_FLOORS = {"object": 0.76, "relation": 0.39, "attribute": 0.55, "action": 0.28}
+# Floors measured on the 9,060 distinct COCO captions without a table (bench/negatives.py gives
+# the figures of docs/negatives.md). They guard against regressions and are below issue 18's
+# targets (relation 80, attribute 60, object 90, action 45); docs/negatives.md says why. Verbs
+# of handling ("holding" -> "throwing") count as actions since round 16, not as relations.
+COVERAGE_FLOORS = {"object": 0.76, "relation": 0.34, "attribute": 0.55, "action": 0.33}
 
 
 def test_coco_caption_count(reference_captions):

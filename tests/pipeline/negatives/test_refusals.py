@@ -69,14 +69,13 @@ ROWS = [
     ("relation/close-up", "A close up of two phones near one another.", "A close up of two phones far from one another."),
     # replace-rel: part relations, gaze, relation verbs
     ("relation/side-of-a-thing", "A clock on the side of a building.", "A clock in the middle of a building."),
+    ("relation/no-agent", "A statue looking at the sea.", "A statue looking away from the sea."),
     ("relation/already-away", "A dog looking at a cat that looks away.", "A dog looking away from a cat that looks away."),
-    ("relation/no-agent", "A white vase holding flowers.", "A white vase throwing flowers."),
-    ("relation/people-only-verb", "A dog wearing a hat.", "A dog holding a hat."),
-    ("relation/animate-object", "A woman holds a sick child.", "A woman throws a sick child."),
-    ("relation/held-in-place", "A man holding a racket in his hand.", "A man throwing a racket in his hand."),
-    ("relation/participle-after-object", "A man wearing glasses eating a donut.", "A man holding glasses eating a donut."),
-    ("relation/verb-already-said", "A boy wearing a cap and holding a bat.", "A boy holding a cap and holding a bat."),
-    ("relation/thrown-food", "A man holding a donut.", "A man throwing a donut."),
+    ("action/people-only-verb", "A dog wearing a hat.", "A dog holding a hat."),
+    ("action/animate-object", "A woman holds a sick child.", "A woman throws a sick child."),
+    ("action/held-in-place", "A man holding a racket in his hand.", "A man throwing a racket in his hand."),
+    ("action/participle-after-object", "A man wearing glasses eating a donut.", "A man holding glasses eating a donut."),
+    ("action/thrown-food", "A man holding a donut.", "A man throwing a donut."),
     # swap-obj
     ("relation/participle-compound", "A grass covered field.", "A field covered grass."),
     ("relation/symmetric-relation", "A dog sitting next to a cat.", "A cat sitting next to a dog."),
@@ -241,12 +240,12 @@ TABLE_ROWS = [
     # same man by two captions of one image, twice.
     ("action/alternates", "A man sitting on a bench.", "A man standing on a bench.",
      {"table": _table(("ca", "v", "sit", "stand", 2))}),
-    # replace-action, proposals: dogs grab things, and WordNet has "grab" and "catch" share a sense.
-    ("action/related-verb", "A dog catching a frisbee.", "A dog grabbing a frisbee.",
-     {"table": _table(("n", "dog", 5), ("sv", "dog", "grab", 3)), "corpus_proposals": True}),
+    # replace-action, proposals: dogs gnaw things, and WordNet has "gnaw" as a kind of "chew".
+    ("action/related-verb", "A dog chewing a frisbee.", "A dog gnawing a frisbee.",
+     {"table": _table(("n", "dog", 5), ("sv", "dog", "gnaw", 3)), "corpus_proposals": True}),
     # replace-action, proposals: dogs chase, but nothing chases a frisbee ("vo chase frisbee" is
     # not counted, nor any chase of a thing of its kind).
-    ("action/unseen-with-object", "A dog catching a frisbee.", "A dog chasing a frisbee.",
+    ("action/unseen-with-object", "A dog chewing a frisbee.", "A dog chasing a frisbee.",
      {"table": _table(("n", "dog", 5), ("sv", "dog", "chase", 3)), "corpus_proposals": True}),
     # replace-action, proposals: dogs sleep, but "sleep" is never said without an object
     # ("vi sleep" is not counted), as "running" here is.
