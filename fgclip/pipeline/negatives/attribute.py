@@ -23,13 +23,13 @@ from . import lexicon, wordnet
 from .core import (BE_SINGULAR_TO_PLURAL, RuleContext, agree_verbs, ground, head_word, is_animate, is_clothing,
                    lexname, negated, next_phrase, pick, plural)
 from .grammar import match_case
-from .grounded import alternate, draw
+from .grounded import alternate, draw, supports
 from .slots import slots_of
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 
 REFUSALS: tuple[str, ...] = (
     # a replacement, by the corpus table
-    "alternates",
+    "alternates", "unseen-with-thing",
     # a word's alternatives
     "singular-count", "part-of-name", "comparison", "abstract-head", "colour-fixed", "shade-of-colour",
     "natural-colour", "colour-present", "animal-colour", "metallic-food", "double-size", "size-of-person",
@@ -299,10 +299,15 @@ def _handles_one_thing(caption: Caption, subject: NounPhrase) -> bool:
     """Does the subject act directly on one singular thing ("riding a skateboard", "swinging the
     bat")? Then more subjects would have to share it."""
     for k in range(subject.end, len(caption.tokens) - 1):
-        if caption.tokens[k].tag.startswith("VB") and caption.lower(k) not in _FINITE:
-            obj = next_phrase(caption, k + 1)
-            return obj is not None and caption.lower(obj.start) in ("a", "an", "the", "his", "her") \
-                and caption.tokens[obj.head].tag == "NN" and lexname(caption, obj) == "noun.artifact"
+        word = caption.lower(k)
+        if caption.tokens[k].tag.startswith("VB") and word not in _FINITE or word in ("inside", "in"):
+            # Every verb after the subject counts, not the first only: "a man flying through the
+            # air while riding a snowboard"; so does a container one sits in (round 16).
+            obj = next_phrase(caption, k + 1) or (next_phrase(caption, k + 2) if caption.lower(k + 1) == "of" else None)
+            if obj is not None and caption.lower(obj.start) in ("a", "an", "the", "his", "her") \
+                    and caption.tokens[obj.head].tag == "NN" and lexname(caption, obj) == "noun.artifact" \
+                    and (word not in ("inside", "in") or wordnet.is_container(head_word(caption, obj) or "")):
+                return True
     return False
 
 
@@ -432,9 +437,24 @@ def _drawn_by_counts(caption: Caption, index: int, alternatives: list[str], ctx:
         if alternate(table, "a", word, candidate):
             ctx.refuse("alternates")
             continue
+        if base is not None and not any(supports(table, "an", word, base, 1) for word in _class_of(candidate)):
+            ctx.refuse("unseen-with-thing")  # "open ocean" -> "closed ocean", "outside tables" -> "inside"
+            continue
         said_of_it = table.count("an", candidate, base) if base else 0
         weights[candidate] = said_of_it * CURATED_SHARE + table.count("a", candidate) + 1
     return draw(ctx.rng, weights, len(weights))
+
+
+# Open classes of modifiers: a thing the corpus gives one colour (size, material) can be given
+# another; a state ("open", "rotten") must have been said of such things itself.
+_MATERIALS = frozenset({"wooden", "wood", "metal", "metallic", "steel", "plastic", "glass", "stone", "brick",
+                        "concrete", "leather", "paper", "ceramic", "wicker", "cardboard", "marble", "stainless",
+                        "iron", "cloth", "wool", "denim"})
+_OPEN_CLASSES = (frozenset(lexicon.COLOURS), SIZE_WORDS, _MATERIALS)
+
+
+def _class_of(word: str) -> frozenset:
+    return next((cls for cls in _OPEN_CLASSES if word in cls), frozenset({word}))
 
 
 # How much more a modifier said of this very thing weighs than one said of anything.

@@ -176,6 +176,25 @@ def fits(table: CorpusTable, name: str, first: str, second: str, thing_side: int
 KIND_SHARE = 0.01
 
 
+def supports(table: CorpusTable, name: str, first: str, second: str, thing_side: int | None) -> bool:
+    """Does the corpus say the pair ``name first second``, or, failing that, say it often of
+    things of the same kind (as :func:`fits` asks of rare things, here of any)? The looser test
+    for the curated replacements, which the curated lists already vouch for: "orange juice" may
+    become "apple juice" when the corpus has fruit juices, not "orange wine" when it has none.
+    A pair with no thing in it (a verb and its preposition, ``thing_side`` None) is taken as said
+    when its first word is too rare for its absence to mean anything."""
+    if table.count(name, first, second):
+        return True
+    if thing_side is None:  # "rg v:tug next to": is "tug" used often enough to know?
+        letter, _, word = first.partition(":")
+        return table.count(letter, word) < RARE_THING
+    kind = thing_kind((first, second)[thing_side])
+    if kind is None:
+        return False
+    seen = by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0)
+    return seen >= 3 and seen >= KIND_SHARE * _row_total(table, name, thing_side, kind)
+
+
 def _row_total(table: CorpusTable, name: str, side: int, kind: str) -> int:
     cache = table.__dict__.setdefault("_grounded", {}).setdefault("row_totals", {})
     key = (name, side, kind)

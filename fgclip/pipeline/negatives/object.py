@@ -22,7 +22,7 @@ from . import lexicon, wordnet
 from .core import RuleContext, ground, head_word, idiomatic_bare_noun, lexname, negated, pick, plural
 from .corpus import CorpusTable
 from .grounded import (RARE_THING, SCENE_FLOOR, SIMILARITY_FLOOR, alternate, draw, nouns_related, placed_fits,
-                       scene_fit, similarity, thing_kind)
+                       scene_fit, similarity, supports, thing_kind)
 from .slots import Slots, slots_of
 from .grammar import match_case
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
@@ -77,14 +77,35 @@ def _drawn_alternatives(caption: Caption, phrase: NounPhrase, base: str, ctx: Ru
     if number is None:
         return curated
     weights = _grounded_alternatives(table, caption, slots, number, ctx) if ctx.corpus_proposals else {}
+    slot_pairs = _slot_pairs(caption, slots, number)
+    person = thing_kind(base) == "person.n.01"
     for candidate in curated:  # their scene was checked by the curated clues (SCENE_CLUES) below
         if candidate in weights:
             continue
         if alternate(table, "n", base, candidate):
             ctx.refuse("alternates")
+        elif not all(supports(table, name, *_with(candidate, first, second), side)
+                     for name, first, second, side in slot_pairs
+                     if not (person and name == "an")):  # "blonde", "barefoot": said of any person
+            ctx.refuse("unseen-in-slot")  # "orange juice" -> "orange wine": no wine is orange here
         else:
             weights[candidate] = max(1, table.count("n", candidate) // CURATED_SHARE)
     return tuple(draw(ctx.rng, weights, len(weights)))
+
+
+def _slot_pairs(caption: Caption, slots: Slots, number: int) -> list[tuple[str, str | None, str | None, int]]:
+    """The counts a thing's slots are read in, with None where the thing goes: (name, first,
+    second, the thing's side)."""
+    tokens = caption.tokens
+    pairs = [("an", tokens[k].lower, None, 1) for k in slots.things[number].modifiers]
+    pairs += [("vo", a.lemma, None, 1) for a in slots.acts if a.object == number]
+    pairs += [("sv", None, a.lemma, 0) for a in slots.acts if a.subject == number]
+    pairs += [("ro", r.words, None, 1) for r in slots.relations if r.object == number]
+    return pairs
+
+
+def _with(thing: str, first: str | None, second: str | None) -> tuple[str, str]:
+    return (thing if first is None else first, thing if second is None else second)
 
 
 # A curated alternative the slots' counts do not name is drawn as if named in the slot once for

@@ -18,22 +18,23 @@ from __future__ import annotations
 
 from . import lexicon, wordnet
 from .core import (RuleContext, VAGUE_PART_NOUNS, ground, has_agent, head_word, idiomatic_bare_noun, is_animate,
-                   is_clothing, lexname, next_phrase, object_of, pick, starts_phrase, subject_phrase)
+                   is_clothing, lexname, negated, next_phrase, object_of, pick, starts_phrase, subject_phrase)
 from .corpus import CorpusTable
 from .grammar import inflect_verb, match_case
-from .grounded import alternate, draw
+from .grounded import alternate, draw, supports
 from .parse import PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 from .slots import slots_of
 
 REFUSALS: tuple[str, ...] = (
     # a replacement the corpus table contradicts
-    "alternates",
+    "alternates", "unseen-after-governor", "unseen-before-thing",
     # spatial relations
     "opening-frame", "vague-part", "unrelatable-object", "abstract-object", "body-part", "idiomatic-bare-noun",
     "vertical-surface", "plural-support", "off-as-source", "phrasal-off", "airborne", "media-use",
     "cooking-vessel", "part-of-subject", "looking-verb", "after-particle", "support-verb", "go-path",
     "cut-manner", "own-board", "faced-thing", "riding-in", "by-after-verb", "clothing", "content-participle",
-    "not-a-path", "at-not-a-place", "seated-at", "rests-on-it", "already-said",
+    "not-a-path", "at-not-a-place", "seated-at", "rests-on-it", "already-said", "marked-surface", "made-into",
+    "negated",
     # relations to the ground
     "compound-ground", "in-ground-verb", "stays-in-room", "dry-land-nearby", "fixed-on-path", "bounded-area",
     "vertical-ground",
@@ -140,6 +141,10 @@ COOKING_VESSELS = frozenset({"skillet", "pan", "pot", "oven", "wok", "microwave"
 LOOKING_VERBS = frozenset({"look", "gaze", "stare", "peer", "peek", "glance", "watch", "check"})
 
 # Verbs whose "on" is support: "leaning its paws on a bed" cannot lean "next to" it (round 12).
+# Verbs that put marks on a surface: what they mark is on it, not next to it.
+MARKING_VERBS = frozenset({"paint", "draw", "write", "print", "carve", "engrave", "stamp", "spray", "etch",
+                           "stencil", "scribble", "sketch", "tattoo", "emboss", "inscribe", "display"})
+
 SUPPORT_VERBS = frozenset({"lean", "prop", "balance", "brace", "rest"})
 
 # Boards one stands on to ride: "on his surfboard" is riding it.
@@ -234,6 +239,15 @@ def _relates_objects(caption: Caption, index: int, size: int, ctx: RuleContext) 
         return False
     if previous.lower in ("cut", "sliced", "broken", "split", "chopped"):
         ctx.refuse("cut-manner")  # "cut in half", "sliced into pieces": a manner, not a place
+        return False
+    if wordnet.verb_lemma(previous.lower) in MARKING_VERBS:
+        ctx.refuse("marked-surface")  # "lettering painted on a train": paint needs the surface (round 16)
+        return False
+    if token.lower == "into" and previous.tag == "VBN" and size == 1:
+        ctx.refuse("made-into")  # "built into", "plugged into", "shaped into": not "out of" (round 16)
+        return False
+    if negated(caption, index):
+        ctx.refuse("negated")  # "no candles on the cake" -> "next to" it: still true (round 16)
         return False
     if token.lower == "on" and caption.tokens[phrase.start].tag == "PRP$" \
             and (wordnet.is_kind_of(base, "conveyance.n.03") or base in BOARDS):
@@ -530,6 +544,27 @@ def _gaze(caption: Caption, index: int, ctx: RuleContext) -> int | None:
 _RELATION_START_WORDS = _RELATION_FIRST_WORDS | _PART_RELATION_FIRST_WORDS | GAZE_PREPOSITIONS
 
 
+# Relations that place things along one axis of space. A verb or a thing that takes one of them
+# takes the others ("standing near" is said, so "standing far from" is English; "plugged into"
+# is said, but nothing is "plugged" anywhere "outside"), so the corpus is asked about the axis.
+_AXES: tuple[frozenset, ...] = tuple(frozenset(axis) for axis in (
+    ("next to", "near", "beside", "by", "close to", "far from", "away from", "alongside"),
+    ("on", "on top of", "atop", "upon", "above", "over", "onto"),
+    ("under", "underneath", "beneath", "below"),
+    ("in", "inside", "inside of", "into", "within"),
+    ("outside", "outside of", "out of"),
+    ("in front of", "behind"),
+    ("to the left of", "to the right of", "on the left of", "on the right of", "left", "right"),
+    ("at the top of", "at the bottom of", "in the middle of", "at the edge of", "on the side of"),
+    ("toward", "towards", "away from", "off", "off of"),
+    ("up", "down"),
+))
+
+
+def _axis_of(relation: str) -> frozenset:
+    return next((axis for axis in _AXES if relation in axis), frozenset({relation}))
+
+
 def _grounded_relations(table: CorpusTable, caption: Caption, index: int, words: str, replacements,
                         ctx: RuleContext) -> tuple[str, ...]:
     """The curated replacements the corpus does not contradict, in an order drawn by how often
@@ -539,10 +574,15 @@ def _grounded_relations(table: CorpusTable, caption: Caption, index: int, words:
     slots = slots_of(caption)
     relation = next((r for r in slots.relations if r.start == index), None)
     target = slots.things[relation.object].base if relation is not None else None
+    governor = relation.governor if relation is not None else None
     weights: dict[str, int] = {}
     for candidate in replacements:
         if alternate(table, "r", words, candidate):
             ctx.refuse("alternates")
+        elif governor is not None and not any(supports(table, "rg", governor, r, None) for r in _axis_of(candidate)):
+            ctx.refuse("unseen-after-governor")  # "a puppy tugs next to a leash", "plugged out of"
+        elif target is not None and not any(supports(table, "ro", r, target, 1) for r in _axis_of(candidate)):
+            ctx.refuse("unseen-before-thing")  # "skates next to an ice skate"
         else:
             weights[candidate] = (table.count("ro", candidate, target) if target else 0) + 1
     return tuple(draw(ctx.rng, weights, len(weights)))
