@@ -118,6 +118,16 @@ def test_count_gives_the_same_bytes_again_and_with_more_workers(corpus, counted,
     assert again.read_bytes() == output.read_bytes()
 
 
+def test_count_writes_to_a_url(corpus, counted, tmp_path):
+    import fsspec
+
+    count(corpus, f"file://{tmp_path}/stats/url.tsv.gz")
+    assert (tmp_path / "stats" / "url.tsv.gz").read_bytes() == counted[0].read_bytes()
+    count(corpus, "memory://counted/url.tsv.gz")  # an object store: one upload
+    assert fsspec.filesystem("memory").cat_file("/counted/url.tsv.gz") == counted[0].read_bytes()
+    fsspec.filesystem("memory").rm("/counted", recursive=True)
+
+
 def test_count_keeps_the_captions_of_a_coco_image_together(tmp_path):
     texts = captions()
     images = [{"id": i, "file_name": f"{i}.jpg"} for i in (7, 3, 11)]  # no image file exists: none is read
