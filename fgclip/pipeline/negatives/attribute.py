@@ -304,7 +304,7 @@ def _handles_one_thing(caption: Caption, subject: NounPhrase) -> bool:
             # Every verb after the subject counts, not the first only: "a man flying through the
             # air while riding a snowboard"; so does a container one sits in (round 16).
             obj = next_phrase(caption, k + 1) or (next_phrase(caption, k + 2) if caption.lower(k + 1) == "of" else None)
-            if obj is not None and caption.lower(obj.start) in ("a", "an", "the", "his", "her") \
+            if obj is not None and caption.lower(obj.start) in ("a", "an", "the", "his", "her", "their", "its") \
                     and caption.tokens[obj.head].tag == "NN" and lexname(caption, obj) == "noun.artifact" \
                     and (word not in ("inside", "in") or wordnet.is_container(head_word(caption, obj) or "")):
                 return True
@@ -399,7 +399,9 @@ def _pair_counts(caption: Caption, ctx: RuleContext) -> list[str]:
         if members is None or not caption.is_plural(members):
             continue
         base = head_word(caption, members) or ""
-        if is_animate(caption, members) or wordnet.is_motor_vehicle(base):
+        if is_animate(caption, members) and _handles_one_thing(caption, members):
+            ctx.refuse("shares-one-thing")  # "a couple of people riding their motorcycle": four on one
+        elif is_animate(caption, members) or wordnet.is_motor_vehicle(base):
             text = match_case(caption.tokens[index].text, _PAIR_COUNTS[key])
             candidates.append(apply_edits(caption, [Edit(index, index + 3, text)]))
         else:

@@ -39,10 +39,11 @@ _ALTERNATION_PRIOR = 5  # pseudo-chances: a pair seen twice in three chances is 
 NOUN_ALTERNATION_SHARE = 0.75
 
 # Coarse kinds of things: a replacement stays within its original's kind (a bus may become a
-# train, not an umbrella). The first of these synsets above a noun's concrete sense names its
+# train, not an umbrella), and a rare thing is judged by what its kind does (birds fly; the other
+# animals do not, so a squirrel is not "flying over the sand"). The first of these synsets above a noun's concrete sense names its
 # kind, so more specific ones come first; a noun under none keeps its WordNet file.
 THING_KINDS: tuple[str, ...] = (
-    "person.n.01", "animal.n.01", "plant.n.02",
+    "person.n.01", "bird.n.01", "fish.n.01", "insect.n.01", "animal.n.01", "plant.n.02",
     "dish.n.02", "beverage.n.01", "baked_goods.n.01", "fruit.n.01", "vegetable.n.01", "food.n.01", "food.n.02",
     "conveyance.n.03", "clothing.n.01", "headdress.n.01", "footwear.n.02", "jewelry.n.01",
     "furniture.n.01", "tableware.n.01", "container.n.01", "electronic_equipment.n.01", "computer.n.01",
@@ -192,7 +193,15 @@ def supports(table: CorpusTable, name: str, first: str, second: str, thing_side:
     if kind is None:
         return False
     seen = by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0)
-    return seen >= 3 and seen >= KIND_SHARE * _row_total(table, name, thing_side, kind)
+    if kind == PERSON:
+        return seen >= 2  # what one person is said to do or have, another can ("a child carries")
+    return seen >= 3 and seen >= CURATED_KIND_SHARE * _row_total(table, name, thing_side, kind)
+
+
+PERSON = "person.n.01"
+# The share of its kind's pairs a pair must have for a curated replacement: lower than
+# KIND_SHARE, since the curated lists already vouch for the replacement itself.
+CURATED_KIND_SHARE = 0.003
 
 
 def _row_total(table: CorpusTable, name: str, side: int, kind: str) -> int:

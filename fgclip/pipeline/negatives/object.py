@@ -35,7 +35,7 @@ REFUSALS: tuple[str, ...] = (
     "unseen-in-slot", "unseen-beside-relation", "alternates", "wordnet-related", "unlike", "off-scene",
     # a replacement
     "wrong-preposition", "already-named", "unsliceable", "colour-in-name", "mass-noun", "grown-young",
-    "small-adult", "scene-clue", "same-room", "related-noun", "unclear-pronoun",
+    "small-adult", "gendered-clothes", "scene-clue", "same-room", "related-noun", "unclear-pronoun",
 )
 
 # --- where a replacement comes from -----------------------------------------------------------
@@ -407,6 +407,9 @@ def _fitting_replacements(caption: Caption, phrase: NounPhrase, base: str, alter
             ctx.refuse("grown-young")  # not "an old child"
         elif small and a in ADULT_NOUNS:
             ctx.refuse("small-adult")  # not "a small man"
+        elif a in MALE_NOUNS and not words.isdisjoint(FEMALE_CLUES) \
+                or a in FEMALE_NOUNS and not words.isdisjoint(MALE_CLUES):
+            ctx.refuse("gendered-clothes")  # "two men in colorful dresses" (round 16's tune reading)
         elif not clues <= SCENE_CLUES.get(a, frozenset()):
             ctx.refuse("scene-clue")  # not "a kitchen with a toilet"
         elif a in room_things and base in room_things:
@@ -423,6 +426,11 @@ MALE_NOUNS = frozenset({"man", "boy", "gentleman", "guy", "father", "son", "king
                         "husband", "brother", "uncle", "nephew", "grandson", "businessman", "policeman"})
 FEMALE_NOUNS = frozenset({"woman", "girl", "lady", "mother", "daughter", "queen", "bride", "grandmother",
                           "wife", "sister", "aunt", "niece", "granddaughter", "businesswoman", "policewoman"})
+# What a caption may say that mostly women, or mostly men, wear or have: a change of gender
+# against them reads as a joke, not a caption.
+FEMALE_CLUES = frozenset({"dress", "dresses", "skirt", "skirts", "gown", "gowns", "bikini", "bikinis", "bra",
+                          "heels", "purse", "purses", "handbag", "blouse", "tiara", "pregnant", "lipstick"})
+MALE_CLUES = frozenset({"beard", "beards", "bearded", "mustache", "moustache", "tuxedo", "goatee"})
 MALE_TO_FEMALE_PRONOUNS = {"he": "she", "him": "her", "his": "her", "himself": "herself"}
 FEMALE_TO_MALE_PRONOUNS = {"she": "he", "hers": "his", "herself": "himself"}
 GENDERED_PRONOUNS = frozenset(MALE_TO_FEMALE_PRONOUNS) | frozenset(FEMALE_TO_MALE_PRONOUNS) | {"her"}

@@ -144,6 +144,7 @@ ROWS = [
     ("object/mass-noun", "A man eats a salad.", "A man eats a pasta."),
     ("object/grown-young", "An old man.", "An old child."),
     ("object/small-adult", "A small child.", "A small adult."),
+    ("object/gendered-clothes", "Two women in colorful dresses.", "Two men in colorful dresses."),
     ("object/scene-clue", "A calico cat.", "A calico dog."),
     ("object/same-room", "A sink in a small bathroom.", "A toilet in a small bathroom."),
     ("object/related-noun", "A man holding a cow.", None),
