@@ -216,8 +216,9 @@ _MAX_BETWEEN = 8  # tokens: farther apart, the two are seldom related to each ot
 
 # A phrase right after or before these belongs to a list, an owner or a fixed phrase: moving it
 # alone breaks them ("a man and *woman*", "*the ocean*'s edge", "it's *mouth*", "on *display*").
-_NOT_AFTER = frozenset({"of", "and", "or", "&", ",", "its", "it's", "his", "her", "their", "my", "your", "our"})
-_NOT_BEFORE = frozenset({"and", "or", "&", ",", "'s", "'", "of"})
+_NOT_AFTER = frozenset({"of", "and", "or", "&", ",", "its", "it's", "his", "her", "their", "my", "your", "our",
+                        '"', "'", "`", "``", "(", "-"})
+_NOT_BEFORE = frozenset({"and", "or", "&", ",", "'s", "'", "of", '"', "`", "''", ")", "-", "like"})
 
 
 class Unit(NamedTuple):
@@ -248,9 +249,15 @@ def _units(caption: Caption, slots: Slots) -> list[Unit | None]:
         head = things[named]
         before = tokens[start - 1].lower if start > 0 else ""
         after = tokens[end].lower if end < len(tokens) else ""
+        # A phrase that goes on into the next word's noun is a modifier of it, not a thing:
+        # "a snow covered mountain", "a brick patterned ramp", "this trains station".
+        modifies_next = end < len(tokens) and (tokens[end].tag in ("NN", "NNS") or tokens[end].tag in ("VBN", "VBD", "VBG")
+                                               and end + 1 < len(tokens) and tokens[end + 1].tag.startswith("NN"))
+        # ... and the noun such a modifier goes on into: "a horse drawn *carriage*".
+        modified = start > 1 and tokens[start - 1].tag in ("VBN", "VBD", "VBG") and tokens[start - 2].tag in ("NN", "NNS")
         movable = head.base not in _NOT_MOVED and thing.base not in _NOT_MOVED and tokens[start].tag != "PRP$" \
             and before not in _NOT_AFTER and after not in _NOT_BEFORE and not before.endswith("'s") \
-            and not idiomatic_bare_noun(caption, thing.phrase) \
+            and not idiomatic_bare_noun(caption, thing.phrase) and not modifies_next and not modified \
             and not (start > 0 and tokens[start - 1].tag in ("RB", "JJ", "JJR", "JJS")) \
             and not (named == number and thing.base in _OF_HEADS and after != "of")  # "in a row"
         units.append(Unit(start, end, head.base, tokens[head.phrase.head].tag in PLURAL_TAGS) if movable else None)
