@@ -251,10 +251,12 @@ def _units(caption: Caption, slots: Slots) -> list[Unit | None]:
         after = tokens[end].lower if end < len(tokens) else ""
         # A phrase that goes on into the next word's noun is a modifier of it, not a thing:
         # "a snow covered mountain", "a brick patterned ramp", "this trains station".
-        modifies_next = end < len(tokens) and (tokens[end].tag in ("NN", "NNS") or tokens[end].tag in ("VBN", "VBD", "VBG")
+        modifies_next = end < len(tokens) and (tokens[end].tag in ("NN", "NNS") or tokens[end].tag in ("VBN", "VBD")
                                                and end + 1 < len(tokens) and tokens[end + 1].tag.startswith("NN"))
-        # ... and the noun such a modifier goes on into: "a horse drawn *carriage*".
-        modified = start > 1 and tokens[start - 1].tag in ("VBN", "VBD", "VBG") and tokens[start - 2].tag in ("NN", "NNS")
+        # ... and the noun such a modifier goes on into: "a horse drawn *carriage*" (not "a man
+        # riding *a horse*": a verb and its object).
+        modified = start > 1 and tokens[start - 1].tag in ("VBN", "VBD") and tokens[start - 2].tag in ("NN", "NNS") \
+            and tokens[start].tag not in ("DT", "PRP$", "CD")
         movable = head.base not in _NOT_MOVED and thing.base not in _NOT_MOVED and tokens[start].tag != "PRP$" \
             and before not in _NOT_AFTER and after not in _NOT_BEFORE and not before.endswith("'s") \
             and not idiomatic_bare_noun(caption, thing.phrase) and not modifies_next and not modified \
