@@ -106,9 +106,16 @@ def count_caption(counts: Counter, caption, slots: Slots) -> None:
 def count_sample(captions: Sequence[str], tagger: Tagger | None = None) -> Counter:
     """The counts of one sample: the captions of one image (or the one caption a row has)."""
     counts: Counter = Counter()
+    add_sample(counts, captions, tagger)
+    return counts
+
+
+def add_sample(counts: Counter, captions: Sequence[str], tagger: Tagger | None = None) -> None:
+    """Add one sample's counts to ``counts`` (what :func:`count_sample` returns, without a
+    Counter of its own to merge)."""
     captions = [c for c in captions if isinstance(c, str) and c.strip()]
     if not captions:
-        return counts
+        return
     counts[SAMPLES] += 1
     counts[CAPTIONS] += len(captions)
     nouns, anchored = [], []
@@ -123,7 +130,6 @@ def count_sample(captions: Sequence[str], tagger: Tagger | None = None) -> Count
         _count_noun_alternations(counts, nouns)
         for cls in ("a", "v", "r"):
             _count_anchored_alternations(counts, cls, [a[cls] for a in anchored], nouns)
-    return counts
 
 
 def _count_noun_alternations(counts: Counter, nouns: list[set[str]]) -> None:
@@ -168,7 +174,7 @@ def count_corpus(samples: Iterable[Sequence[str]], tagger: Tagger | None = None)
     """The summed counts of many samples, in this process (the build spreads this over workers)."""
     total: Counter = Counter()
     for captions in samples:
-        total.update(count_sample(captions, tagger))
+        add_sample(total, captions, tagger)
     return total
 
 

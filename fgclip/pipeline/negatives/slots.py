@@ -115,20 +115,25 @@ def read_slots(caption: Caption) -> Slots:
 
     acts: list[Act] = []
     relations: list[Relation] = []
+    in_phrase = [False] * len(tokens)
+    for phrase in caption.phrases:
+        for k in range(phrase.start, phrase.end):
+            in_phrase[k] = True
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        relation_end = _relation_end(caption, index)
+        relation_end = _relation_end(caption, index) if token.tag in ("IN", "TO") or token.lower in _PHRASE_FIRST_WORDS else 0
         if relation_end and relation_end in thing_starting_at:
-            before, governor = _before(caption, index, thing_ending_at)
+            before, governor = _before(caption, index, thing_ending_at, things)
             words = " ".join(t.lower for t in tokens[index:relation_end])
             relations.append(Relation(index, relation_end, words, governor, before, thing_starting_at[relation_end]))
             index = relation_end
             continue
-        if token.tag in _VERB_TAGS and caption.phrase_at(index) is None and token.lower not in AUXILIARIES:
+        if token.tag in _VERB_TAGS and not in_phrase[index] and token.lower not in AUXILIARIES:
             lemma = verb_base(token.lower)
             if lemma is not None:
-                acts.append(Act(index, lemma, _subject(caption, index, thing_ending_at), thing_starting_at.get(index + 1)))
+                acts.append(Act(index, lemma, _subject(caption, index, thing_ending_at, things),
+                                thing_starting_at.get(index + 1)))
         index += 1
     return Slots(tuple(things), tuple(acts), tuple(relations))
 
@@ -145,7 +150,8 @@ def _relation_end(caption: Caption, index: int) -> int:
     return 0
 
 
-def _before(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> tuple[int | None, str | None]:
+def _before(caption: Caption, index: int, thing_ending_at: dict[int, int],
+            things: list[Thing]) -> tuple[int | None, str | None]:
     """(the thing right before a relation, its governor): "sitting on" is governed by the verb,
     "a cat on" by the cat; adverbs and particles between are passed over."""
     k = index - 1
@@ -155,7 +161,7 @@ def _before(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> tu
         return None, None
     if k + 1 in thing_ending_at:
         number = thing_ending_at[k + 1]
-        return number, "n:" + (noun_base(caption.tokens[k].text, caption.tokens[k].tag) or caption.tokens[k].lower)
+        return number, "n:" + things[number].base
     token = caption.tokens[k]
     if token.tag in _VERB_TAGS and token.lower not in AUXILIARIES:
         lemma = verb_base(token.lower)
@@ -163,7 +169,7 @@ def _before(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> tu
     return None, None
 
 
-def _subject(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> int | None:
+def _subject(caption: Caption, index: int, thing_ending_at: dict[int, int], things: list[Thing]) -> int | None:
     """The thing that does the verb at ``index``: the thing right before it, with only
     auxiliaries, adverbs or a relative pronoun between. A participle right after a thing that is
     itself the object of something ("a woman sitting on a horse *holding* a cake") more often
@@ -177,7 +183,7 @@ def _subject(caption: Caption, index: int, thing_ending_at: dict[int, int]) -> i
     number = thing_ending_at.get(k + 1)
     if number is None or linked:
         return number
-    start = next(p.start for p in caption.phrases if p.end == k + 1)
+    start = things[number].phrase.start
     before = caption.tokens[start - 1] if start > 0 else None
     if before is not None and (before.tag in ("IN", "TO") or before.tag in _VERB_TAGS and before.lower not in AUXILIARIES):
         return None
