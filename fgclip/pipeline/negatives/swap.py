@@ -181,6 +181,12 @@ def _swapped(caption: Caption, first_start: int, first_end: int, second_start: i
         Edit(second_start, second_end, moved_text(caption, first_start, first_end, False)),
     ]
     if first_plural != second_plural:
+        if first_start != 0 and any(t.tag in ("VBZ", "VBP") or t.lower in ("is", "are", "was", "were")
+                                    for t in caption.tokens[first_end:second_start]):
+            # "The woman with the umbrella *is* looking at the passerbys": the verb may be
+            # another phrase's; which number it should take cannot be read off the caption.
+            ctx.refuse("no-agreement")
+            return None
         agreement = agree_verbs(caption, first_end, second_start, second_plural)
         after = agree_verbs(caption, second_end, second_end + 2, second_plural) if first_start == 0 else []
         if agreement is None or after is None:
@@ -211,7 +217,9 @@ _OF_HEADS = frozenset({
 _SYMMETRIC_WORDS = frozenset({"and", "or", "&", "with", "near", "beside", "besides", "by", "between", "among",
                               "alongside", "nearby", "against", "opposite", "like", "as", "than", "plus"})
 _PRONOUNS_AFTER = frozenset({"it", "its", "it's", "them", "they", "their", "itself", "themselves"})
-_MAX_BETWEEN = 8  # tokens: farther apart, the two are seldom related to each other
+_MAX_BETWEEN = 8
+# Words the chunker sometimes takes into a phrase that start a path instead ("down railroad tracks").
+_PARTICLES = frozenset({"down", "up", "over", "out", "off", "back", "away", "through", "across", "along", "all"})  # tokens: farther apart, the two are seldom related to each other
 
 
 # A phrase right after or before these belongs to a list, an owner or a fixed phrase: moving it
@@ -257,7 +265,18 @@ def _units(caption: Caption, slots: Slots) -> list[Unit | None]:
         # riding *a horse*": a verb and its object).
         modified = start > 1 and tokens[start - 1].tag in ("VBN", "VBD") and tokens[start - 2].tag in ("NN", "NNS") \
             and tokens[start].tag not in ("DT", "PRP$", "CD")
+        # The tagger sometimes reads a verb as the last noun of a phrase ("two zebra *run*",
+        # "traffic *moves*", "a person *skiing*"): moved, such a phrase carries its verb along.
+        head_token = tokens[head.phrase.head]
+        previous_tag = tokens[head.phrase.head - 1].tag if head.phrase.head > head.phrase.first_modifier else ""
+        verb_inside = previous_tag in ("NN", "NNS", "NNP") and (
+            head_token.lower.endswith("ing") or head_token.lower == wordnet.verb_lemma(head_token.lower)) \
+            or previous_tag in ("NN", "NNS", "NNP", "JJ") and head_token.tag == "NNS" \
+            and wordnet.verb_lemma(head_token.lower) is not None \
+            and (head.phrase.start == 0 or previous_tag != "JJ" and end < len(tokens) and tokens[end].tag in ("IN", "RP"))
+        # ("Traffic moves on ...", "a woman wearing shorts bends over ...")
         movable = head.base not in _NOT_MOVED and thing.base not in _NOT_MOVED and tokens[start].tag != "PRP$" \
+            and not verb_inside and tokens[start].lower not in _PARTICLES \
             and before not in _NOT_AFTER and after not in _NOT_BEFORE and not before.endswith("'s") \
             and not idiomatic_bare_noun(caption, thing.phrase) and not modifies_next and not modified \
             and not (start > 0 and tokens[start - 1].tag in ("RB", "JJ", "JJR", "JJS")) \
