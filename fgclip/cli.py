@@ -43,6 +43,17 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _names(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple of names (blanks dropped); None stays None (unset)."""
+    if value is None:
+        return None
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+SWAPS_HELP = ("Order swaps: plausible (swap-obj only, scenes that can happen) or paper (also swap-np, the "
+              "CE-CLIP paper's swaps of any two neighbouring noun phrases, mostly absurd scenes)")
+
+
 def _read_captions(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -66,6 +77,7 @@ def preview(
     seed: Annotated[int, typer.Option(help="Seed of the random choices (same seed, same output).")] = 0,
     per_kind: Annotated[int, typer.Option(min=0, help="At most this many negatives of each kind.")] = 2,
     kinds: Annotated[str, typer.Option(help="Comma-separated kinds to make.")] = ",".join(KINDS),
+    swaps: Annotated[str, typer.Option(help=SWAPS_HELP + ".")] = "plausible",
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per caption per line, nothing else on stdout.")
     ] = False,
@@ -84,11 +96,9 @@ def preview(
     if not texts:
         raise _fail("no captions: give some as arguments or with --file", 2)
     try:
-        cfg = NegativesConfig(
-            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), per_kind=per_kind, seed=seed
-        )
+        cfg = NegativesConfig(kinds=_names(kinds), per_kind=per_kind, seed=seed, swaps=swaps)
     except ValueError as err:
-        raise _fail(f"invalid value for --kinds: {err}", 2) from err
+        raise _fail(f"invalid option: {err}", 2) from err
 
     from .pipeline.negatives import negatives, rule_errors, tagging, wordnet
 
@@ -103,7 +113,7 @@ def preview(
     _wordnet_or_exit()
     errors_before = sum(rule_errors.values())
     results = [
-        (caption, negatives(caption, cfg.seed, table=table, kinds=cfg.kinds, per_kind=cfg.per_kind))
+        (caption, negatives(caption, cfg.seed, table=table, swaps=cfg.swaps, kinds=cfg.kinds, per_kind=cfg.per_kind))
         for caption in texts
     ]
 
@@ -256,6 +266,7 @@ def build_negatives_command(
     kinds: Annotated[str | None, typer.Option(help=f"Comma-separated kinds (default: {','.join(KINDS)})",
                                               show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the negatives (default: 0)", show_default=False)] = None,
+    swaps: Annotated[str | None, typer.Option(help=SWAPS_HELP + " (default: plausible)", show_default=False)] = None,
     max_caption_chars: MaxCaptionCharsOption = None,
     stats: Annotated[str | None, typer.Option("--stats", help="Use this corpus table (from `fgclip pipeline count` or "
                                               "an earlier build) instead of counting the input's", show_default=False)] = None,
@@ -272,9 +283,8 @@ def build_negatives_command(
         BuildConfig, config,
         input=input, output=output, format=format, image_root=image_root, image_column=image_column,
         caption_column=caption_column, shard_size=shard_size, workers=workers, address=address,
-        executor=executor, negatives_per_kind=negatives_per_kind, seed=seed,
-        max_caption_chars=max_caption_chars, stats=stats,
-        kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
+        executor=executor, negatives_per_kind=negatives_per_kind, seed=seed, swaps=swaps,
+        max_caption_chars=max_caption_chars, stats=stats, kinds=_names(kinds),
         no_stats=True if no_stats else None, no_negatives=True if no_negatives else None,
         overwrite=True if overwrite else None,
     )
@@ -335,6 +345,9 @@ def train_command(
     no_hard_negatives: Annotated[bool, typer.Option("--no-hard-negatives", help="Plain CLIP fine-tuning: the control.")] = False,
     kinds: Annotated[str | None, typer.Option(help=f"Negative kinds used, one slot each (default: {','.join(KINDS)})",
                                               show_default=False)] = None,
+    skip_rules: Annotated[str | None, typer.Option(help="Comma-separated rules whose negatives fill no slot, e.g. "
+                                                   "swap-np to train on plausible swaps only (default: none)",
+                                                   show_default=False)] = None,
     precision: Annotated[str | None, typer.Option(help="amp_bf16|amp|fp32; CPU always runs fp32 (default: amp_bf16)",
                                                   show_default=False)] = None,
     accum_steps: Annotated[int | None, typer.Option(help="Micro-batches per step, exact large-batch gradient (default: 1)",
@@ -369,7 +382,7 @@ def train_command(
             accum_steps=accum_steps, workers=workers,
             seed=seed, resume=resume, save_every=save_every, log_every=log_every, device=device,
             ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
-            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds is not None else None,
+            kinds=_names(kinds), skip_rules=_names(skip_rules),
             no_hard_negatives=True if no_hard_negatives else None,
         )
     except TypeError as err:  # a required field given neither as flag nor in the file

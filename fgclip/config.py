@@ -15,7 +15,12 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .schema import KINDS
+from .schema import KINDS, RULE_NAMES
+
+# The generator's two modes of order swaps (fgclip.pipeline.negatives.SWAP_MODES), the default
+# first: "plausible" makes only swaps whose scene is possible (swap-obj); "paper" also the CE-CLIP
+# paper's swaps of any two neighbouring noun phrases (swap-np), most of them absurd scenes.
+SWAP_MODES: tuple[str, ...] = ("plausible", "paper")
 
 T = TypeVar("T")
 
@@ -146,6 +151,7 @@ class NegativesConfig:
     rules: tuple[str, ...] | None = None  # None: every rule of the chosen kinds
     per_kind: int = 2
     seed: int = 0
+    swaps: str = "plausible"  # one of SWAP_MODES
 
     def __post_init__(self):
         unknown = [kind for kind in self.kinds if kind not in KINDS]
@@ -155,6 +161,12 @@ class NegativesConfig:
             )
         if self.per_kind < 0:
             raise ValueError(f"per_kind must be >= 0, got {self.per_kind}")
+        _check_swaps(self.swaps)
+
+
+def _check_swaps(swaps: str) -> None:
+    if swaps not in SWAP_MODES:
+        raise ValueError(f"swaps must be one of {', '.join(SWAP_MODES)}, got {swaps!r}")
 
 
 # The corpus shapes build-negatives reads (fgclip.pipeline.sources has one reader each).
@@ -180,6 +192,7 @@ class BuildConfig:
     negatives_per_kind: int = 2
     kinds: tuple[str, ...] = KINDS
     seed: int = 0
+    swaps: str = "plausible"  # the generator's order swaps: one of SWAP_MODES
     no_negatives: bool = False
     max_caption_chars: int = 2000
     workers: int | None = None  # None: every CPU of the machine (local Ray) or the cluster
@@ -204,6 +217,7 @@ class BuildConfig:
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if self.negatives_per_kind < 0:
             raise ValueError(f"negatives_per_kind must be >= 0, got {self.negatives_per_kind}")
+        _check_swaps(self.swaps)
         if self.stats is not None and self.no_stats:
             raise ValueError("stats and no_stats exclude each other: give a table, or none")
         if self.stats is not None and self.no_negatives:
@@ -216,7 +230,7 @@ class BuildConfig:
 # (fgclip.pipeline.build): the same table moved elsewhere builds the same shards.
 BUILD_OUTPUT_FIELDS = (
     "input", "format", "image_root", "image_column", "caption_column", "shard_size",
-    "negatives_per_kind", "kinds", "seed", "no_negatives", "max_caption_chars", "no_stats",
+    "negatives_per_kind", "kinds", "seed", "swaps", "no_negatives", "max_caption_chars", "no_stats",
 )
 
 TABLE_SUFFIX = ".tsv.gz"  # a corpus statistics table file's name ends so (fgclip.pipeline.negatives.corpus)
@@ -294,6 +308,9 @@ class TrainConfig:
     imc_scope: str = "own"
     no_hard_negatives: bool = False
     kinds: tuple[str, ...] = KINDS
+    # Negatives made by these rules (names of fgclip.schema.RULE_NAMES) fill no slot: say swap-np,
+    # to train with plausible order swaps only on shards built with --swaps paper.
+    skip_rules: tuple[str, ...] = ()
     precision: str = "amp_bf16"  # bf16 autocast on CUDA; CPU always runs fp32
     accum_steps: int = 1
     workers: int = 4  # data loader processes per training process
@@ -319,6 +336,11 @@ class TrainConfig:
             )
         if not self.kinds:
             raise ValueError("kinds is empty; use no_hard_negatives for plain CLIP fine-tuning")
+        unknown = [rule for rule in self.skip_rules if rule not in RULE_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown rule(s) {', '.join(map(repr, unknown))} in skip_rules; valid rules: {', '.join(RULE_NAMES)}"
+            )
         for name in ("epochs", "batch_size", "accum_steps", "save_every", "log_every", "max_bad_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

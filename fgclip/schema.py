@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS: tuple[str, ...] = ("relation", "attribute", "object", "action")
+# The names a negative's ``rule`` takes: fgclip.pipeline.negatives.RULE_NAMES, written out here so
+# that the trainer and the configs can check a rule name without importing the generator.
+RULE_NAMES: tuple[str, ...] = (
+    "replace-rel", "swap-obj", "swap-np", "replace-att", "swap-att", "replace-obj", "replace-action",
+)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,31 @@ def test_preview_unknown_kind_exits_2_listing_valid_kinds():
     assert all(kind in result.output for kind in KINDS)
 
 
+def test_preview_swaps_paper_adds_the_papers_order_swaps():
+    caption = "A man riding a horse on a beach."
+
+    def rules(*extra):
+        result = invoke("pipeline", "preview", caption, "--json", "--kinds", "relation", *extra)
+        assert result.exit_code == 0, result.output
+        return {n["rule"] for n in json.loads(result.stdout)["negatives"]}
+
+    assert "swap-np" not in rules() and rules("--swaps", "plausible") == rules()
+    assert "swap-np" in rules("--swaps", "paper")
+
+
+def test_preview_unknown_swaps_exits_2_naming_the_modes():
+    result = invoke("pipeline", "preview", "--swaps", "absurd", "A dog chasing a cat.")
+    assert result.exit_code == 2
+    assert "swaps must be one of plausible, paper, got 'absurd'" in result.output
+
+
+def test_train_unknown_skipped_rule_exits_2_listing_the_rules(tmp_path):
+    result = invoke("train", "--shards", str(tmp_path), "--output", str(tmp_path / "run"),
+                    "--skip-rules", "swap-np,swap-everything")
+    assert result.exit_code == 2
+    assert "'swap-everything' in skip_rules; valid rules: replace-rel, swap-obj, swap-np" in result.output
+
+
 def build_args(corpus, output, *extra):
     return ["pipeline", "build-negatives", "--input", str(corpus), "--output", str(output),
             "--executor", "local", "--shard-size", "4", *extra]
@@ -93,13 +118,15 @@ def small_corpus(tmp_path):
 
 def test_build_negatives_writes_shards_and_prints_the_summary(small_corpus, tmp_path):
     output = tmp_path / "out"
-    result = invoke(*build_args(small_corpus, output, "--kinds", "relation,object", "--negatives-per-kind", "1"))
+    result = invoke(*build_args(small_corpus, output, "--kinds", "relation,object", "--negatives-per-kind", "1",
+                                "--swaps", "paper"))
     assert result.exit_code == 0, result.output
     assert "samples written" in result.stdout and "negatives: relation" in result.stdout
     assert "negatives: attribute" not in result.stdout
     assert json.loads((output / "sizes.json").read_text()) == {"000000.tar": 4, "000001.tar": 2}
     manifest = json.loads((output / "manifest.json").read_text())
     assert manifest["config"]["kinds"] == ["relation", "object"] and manifest["config"]["negatives_per_kind"] == 1
+    assert manifest["config"]["swaps"] == "paper"
 
 
 def test_build_negatives_reads_a_yaml_config_and_flags_win(small_corpus, tmp_path):
@@ -124,6 +151,7 @@ def test_build_negatives_reads_a_yaml_config_and_flags_win(small_corpus, tmp_pat
     ("bad shard size", "shard_size must be >= 1"),
     ("unreadable stats", "bad.tsv.gz: line 2: expected COUNT<TAB>KEY"),
     ("stats and no stats", "exclude each other"),
+    ("bad swaps", "swaps must be one of plausible, paper, got 'absurd'"),
 ])
 def test_build_negatives_usage_errors_exit_2(case, message, small_corpus, tmp_path):
     output = tmp_path / "out"
@@ -151,6 +179,8 @@ def test_build_negatives_usage_errors_exit_2(case, message, small_corpus, tmp_pa
         args += ["--stats", str(bad_table(tmp_path))]
     elif case == "stats and no stats":
         args += ["--stats", str(bad_table(tmp_path)), "--no-stats"]
+    elif case == "bad swaps":
+        args += ["--swaps", "absurd"]
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output

@@ -1,7 +1,10 @@
+import inspect
+
 import pytest
 import yaml
 
-from fgclip.config import NegativesConfig, dump_config, load_config
+from fgclip.config import SWAP_MODES, NegativesConfig, TrainConfig, dump_config, load_config
+from fgclip.schema import RULE_NAMES
 
 
 def test_yaml_round_trip(tmp_path):
@@ -52,9 +55,38 @@ def test_invalid_per_kind(per_kind):
         load_config(NegativesConfig, per_kind=per_kind)
 
 
-def test_unknown_kind_in_file(tmp_path):
-    path = tmp_path / "kinds.yaml"
-    path.write_text("kinds: [object, colour]\n")
-    with pytest.raises(ValueError, match="colour") as err:
+@pytest.mark.parametrize("line, message", [
+    ("kinds: [object, colour]", "colour"),
+    ("swaps: PAPER", "swaps must be one of plausible, paper, got 'PAPER'"),
+])
+def test_an_invalid_value_in_a_file_names_it_and_the_file(line, message, tmp_path):
+    path = tmp_path / "negatives.yaml"
+    path.write_text(line + "\n")
+    with pytest.raises(ValueError, match=message) as err:
         load_config(NegativesConfig, path)
     assert str(path) in str(err.value)
+
+
+def test_swaps_is_one_of_the_generator_modes():
+    assert NegativesConfig().swaps == "plausible" and NegativesConfig(swaps="paper").swaps == "paper"
+    with pytest.raises(ValueError, match="swaps must be one of plausible, paper, got 'absurd'"):
+        NegativesConfig(swaps="absurd")
+
+
+def test_skip_rules_are_rule_names(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("shards: s\noutput: o\nskip_rules: [swap-np, replace-rel]\n")
+    assert load_config(TrainConfig, path).skip_rules == ("swap-np", "replace-rel")
+    assert TrainConfig(shards="s", output="o").skip_rules == ()
+    with pytest.raises(ValueError, match="unknown rule\\(s\\) 'swap-objects' in skip_rules; valid rules: replace-rel"):
+        TrainConfig(shards="s", output="o", skip_rules=("swap-np", "swap-objects"))
+
+
+def test_the_light_constants_match_the_generator():
+    """The configs, the CLI and the trainer check names against fgclip.schema and fgclip.config,
+    which do not import the generator (NLTK, WordNet); these must stay its own names."""
+    from fgclip.pipeline import negatives
+
+    assert RULE_NAMES == negatives.RULE_NAMES
+    assert set(SWAP_MODES) == set(negatives.SWAP_MODES)
+    assert inspect.signature(negatives.negatives).parameters["swaps"].default == SWAP_MODES[0]

@@ -46,6 +46,19 @@ def test_the_address_reaches_the_build_and_the_training_stages(tmp_path):
     assert stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w")))["shards"].address is None
 
 
+def test_the_swaps_mode_and_skipped_rules_reach_their_stages(tmp_path):
+    from fgclip.workflow import load_workflow_config, stage_configs
+
+    stages = stage_configs(load_workflow_config(mini_config(tmp_path), output=str(tmp_path / "w")))
+    assert stages["shards"].swaps == "plausible" and stages["ce"].skip_rules == ()
+    config = yaml.safe_load(mini_config(tmp_path).read_text())
+    config["build"]["swaps"] = "paper"
+    config["finetune"]["skip_rules"] = ["swap-np"]
+    (tmp_path / "workflow.yaml").write_text(yaml.safe_dump(config))
+    stages = stage_configs(load_workflow_config(tmp_path / "workflow.yaml", output=str(tmp_path / "w")))
+    assert stages["shards"].swaps == "paper" and stages["ce"].skip_rules == ("swap-np",)
+
+
 def test_the_workflow_runs_every_stage_then_skips_them(tmp_path):
     out = tmp_path / "demo"
     first = run(tmp_path, mini_config(tmp_path))

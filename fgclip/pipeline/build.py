@@ -101,7 +101,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         task = functools.partial(
             shard_io.write_shard,
             output=output.location,
-            options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed,
+            options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed, cfg.swaps,
                                  table=output.path(table["file"]) if table else None,
                                  table_fingerprint=table["fingerprint"] if table else None),
         )

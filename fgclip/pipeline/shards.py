@@ -144,6 +144,7 @@ class ShardOptions:
     kinds: tuple[str, ...] = KINDS
     per_kind: int = 2
     seed: int = 0
+    swaps: str = "plausible"  # the generator's order swaps (fgclip.config.SWAP_MODES)
     # The corpus table the generator reads: its path or URL (beside the shards) and fingerprint;
     # None for none. Each worker process reads it once (count.cached_table).
     table: str | None = None
@@ -224,7 +225,7 @@ def _negatives(caption: str, source_key: str, options: ShardOptions, table, refu
 
     # Seeded from the source's own key, not the output key: the same image and caption get the
     # same negatives whatever the shard size or the order of the input files.
-    return negatives(caption, f"{options.seed}|{source_key}", table=table, kinds=options.kinds,
+    return negatives(caption, f"{options.seed}|{source_key}", table=table, swaps=options.swaps, kinds=options.kinds,
                      per_kind=options.per_kind, refused=refused)
 
 

@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 MAX_LOGIT_SCALE = math.log(100.0)
 SUMMARY_FILE = "summary.json"
 # Options that decide which batches a step sees: a resumed run must agree on them.
-RESUME_FIELDS = ("shards", "model", "batch_size", "accum_steps", "seed", "kinds", "no_hard_negatives", "workers")
+RESUME_FIELDS = ("shards", "model", "batch_size", "accum_steps", "seed", "kinds", "skip_rules", "no_hard_negatives",
+                 "workers")
+# What a checkpoint written before a resume field existed holds for it: that field's default.
+RESUME_DEFAULTS = {"skip_rules": []}
 
 
 class TrainingError(RuntimeError):
@@ -89,8 +92,8 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     net.to(world.device)
     tokenize = model_io.tokenizer(arch)
     hard_negatives = not cfg.no_hard_negatives
-    settings = data.StreamSettings(batch_size=cfg.batch_size, kinds=cfg.kinds, seed=cfg.seed,
-                                   workers=cfg.workers, hard_negatives=hard_negatives)
+    settings = data.StreamSettings(batch_size=cfg.batch_size, kinds=cfg.kinds, skip_rules=cfg.skip_rules,
+                                   seed=cfg.seed, workers=cfg.workers, hard_negatives=hard_negatives)
 
     def stream(epoch: int, skip: int) -> data.TrainStream:
         return data.TrainStream(shards, settings, preprocess=train_transform, tokenize=tokenize, epoch=epoch,
@@ -341,7 +344,7 @@ def _resume_record(cfg: TrainConfig, checkpoints: Path, world: distributed.World
     if cfg.resume == "latest" and not path.exists():
         return None  # nothing to resume: a fresh run, so one command serves both
     record = model_io.read_checkpoint(path)
-    saved = record.get("config", {})
+    saved = {**RESUME_DEFAULTS, **record.get("config", {})}
     current = dump_config(cfg)
     changed = [key for key in RESUME_FIELDS if saved.get(key) != current.get(key)]
     if changed:

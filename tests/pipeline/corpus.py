@@ -25,11 +25,12 @@ def jpeg_bytes(seed: int, size: int = 24) -> bytes:
     return buffer.getvalue()
 
 
-def write_jsonl_corpus(folder: Path, n: int, *, bad_rows: bool = False) -> Path:
-    """``folder/data.jsonl`` naming ``n`` images in ``folder/img``; with ``bad_rows``, one row of
-    each kind of bad input is mixed in (their reasons are in :data:`BAD_ROW_REASONS`)."""
+def write_jsonl_corpus(folder: Path, n: int, *, bad_rows: bool = False, texts: list[str] | None = None) -> Path:
+    """``folder/data.jsonl`` naming ``n`` images in ``folder/img``, captioned from ``texts`` in turn
+    (default: the sample captions); with ``bad_rows``, one row of each kind of bad input is mixed
+    in (their reasons are in :data:`BAD_ROW_REASONS`)."""
     (folder / "img").mkdir(parents=True, exist_ok=True)
-    texts = captions()
+    texts = texts or captions()
     lines = []
     for i in range(n):
         name = f"img/{i:05d}.jpg"

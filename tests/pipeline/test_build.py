@@ -451,3 +451,31 @@ def test_a_small_plan_done_before_the_check_starts_the_executor_after_it(corpus,
     assert totals["written"] == 1
     # One session for the statistics pass and the shards, whose processes keep what they loaded.
     assert events == ["session start", "count", "run", "session end"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The order swaps: plausible (swap-obj only) or the paper's (swap-np too)
+
+
+def rules_written(folder: Path) -> set[str]:
+    with tarfile.open(folder / "000000.tar") as tar:
+        records = [json.loads(tar.extractfile(m).read()) for m in tar.getmembers() if m.name.endswith(".json")]
+    return {n["rule"] for record in records for caption in record["captions"] for n in caption["negatives"]}
+
+
+def test_paper_swaps_write_swap_np_and_are_another_build(tmp_path):
+    corpus = write_jsonl_corpus(tmp_path / "corpus", 2, texts=["A man riding a horse on a beach."])
+    output = tmp_path / "out"
+    build(corpus, output, kinds=("relation",), workers=1)
+    assert "swap-np" not in rules_written(output)
+    with pytest.raises(UsageError, match="another config.*swaps.*--overwrite"):
+        build(corpus, output, kinds=("relation",), workers=1, swaps="paper")
+    totals = build(corpus, output, kinds=("relation",), workers=1, swaps="paper", overwrite=True)
+    assert "swap-np" in rules_written(output) and totals["rules"]["swap-np"] > 0
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert manifest["config"]["swaps"] == "paper" and manifest["identity"]["options"]["swaps"] == "paper"
+
+
+def test_unknown_swaps_mode_is_a_config_error():
+    with pytest.raises(ValueError, match="swaps must be one of plausible, paper, got 'absurd'"):
+        BuildConfig(input="a", output="b", swaps="absurd")

@@ -244,6 +244,8 @@ def test_settings_are_checked():
         StreamSettings(batch_size=0)
     with pytest.raises(ValueError):
         StreamSettings(batch_size=2, kinds=("relation", "colour"))
+    with pytest.raises(ValueError, match="skip_rules"):
+        StreamSettings(batch_size=2, skip_rules=("swap-np", "swap-everything"))
     assert StreamSettings(batch_size=2, kinds=["object"]).kinds == ("object",)
 
 
@@ -284,6 +286,33 @@ def test_neg_mask_marks_missing_kinds_and_plain_tars(tmp_path):
     assert sorted(plain_batch["keys"]) == [key(1, 0), key(1, 1)]
     assert not plain_batch["neg_mask"].any() and plain_batch["neg_text"].eq(0).all()
     assert plain_batch["skipped"] == {}
+
+
+def test_skipped_rules_fill_no_slot(tmp_path):
+    negatives = [{"text": "a horse riding a man", "kind": "relation", "rule": "swap-np"},
+                 {"text": "a man riding a beach", "kind": "relation", "rule": "swap-np"},
+                 {"text": "a man feeding a horse", "kind": "action", "rule": "replace-action"}]
+    both = {"text": "a man riding a horse near a cat", "negatives": negatives[2:] + [
+        {"text": "a cat riding a horse near a man", "kind": "relation", "rule": "swap-obj"},
+        {"text": "a horse riding a man near a cat", "kind": "relation", "rule": "swap-np"}]}
+    samples = [(key(0, i), {"jpg": jpeg(i), "json": json.dumps({"captions": [caption]}).encode()})
+               for i, caption in enumerate([{"text": "a man riding a horse", "negatives": negatives}, both])]
+    shards = write_dataset(tmp_path, [samples])
+    kinds = ("relation", "action")
+
+    def slots(**kw):
+        batch = next(iter(stream(shards, batch_size=2, kinds=kinds, **kw)))
+        order = sorted(range(2), key=lambda row: batch["keys"][row])
+        return batch["neg_mask"][order].tolist(), batch["neg_text"][order]
+
+    assert slots()[0] == [[True, True], [True, True]]
+    mask, texts = slots(skip_rules=("swap-np",))
+    # The first caption's relation negatives are all swap-np: its slot is empty, as for an unknown
+    # kind; the second's relation slot holds the swap-obj negative, the one left.
+    assert mask == [[False, True], [True, True]]
+    assert texts[0, 0].eq(0).all()
+    assert torch.equal(texts[1, 0], tiny_tokenize(["a cat riding a horse near a man"])[0])
+    assert slots(skip_rules=("swap-np", "swap-obj", "replace-action"))[0] == [[False, False], [False, False]]
 
 
 def test_caption_choice_differs_by_epoch_but_is_reproducible(tmp_path):

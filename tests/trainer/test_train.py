@@ -101,6 +101,20 @@ def test_resume_refuses_a_different_batch_size(tiny_config, tiny_shards, tmp_pat
                    echo=lambda _: None)
 
 
+def test_resume_refuses_other_skipped_rules_but_takes_a_checkpoint_from_before_them(tiny_config, tiny_shards, tmp_path):
+    loop.train(config(tiny_config, tiny_shards, tmp_path / "run", steps=2), echo=lambda _: None)
+    with pytest.raises(loop.TrainUsageError, match=r"skip_rules: \[\] -> \['swap-np'\]"):
+        loop.train(config(tiny_config, tiny_shards, tmp_path / "run", resume="latest", skip_rules=("swap-np",)),
+                   echo=lambda _: None)
+    # A checkpoint written before skip_rules existed skipped none.
+    latest = tmp_path / "run" / "checkpoints" / "latest.pt"
+    record = torch.load(latest, weights_only=True)
+    del record["config"]["skip_rules"]
+    torch.save(record, latest)
+    summary = loop.train(config(tiny_config, tiny_shards, tmp_path / "run", resume="latest"), echo=lambda _: None)
+    assert summary["steps"] == 4
+
+
 def _nan_on(steps_with_nan: set[int], monkeypatch):
     real = CompositionLoss.__call__
     calls = {"n": 0}
