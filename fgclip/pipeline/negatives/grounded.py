@@ -1,21 +1,21 @@
-"""Replacements proposed by the corpus's own counts, and the checks that ground them.
+"""What the corpus's own counts say of an edit: the shared judges of a corpus table.
 
-With a :class:`~.corpus.CorpusTable`, a rule no longer takes its replacements from curated lists.
-It asks the table which words this corpus puts in the slot being edited (what is ridden, what
-colours cars have, which relations hold between a cat and a couch), keeps those every other slot
-of the caption also supports, and draws among them as often as the corpus uses them. Drawing by
-the corpus's own frequencies is what keeps a negative from being told from a caption by its
-words alone: a replacement is as common in the negatives as the word it replaces is in captions.
+With a :class:`~.corpus.CorpusTable`, every replacement a rule makes is asked three things:
 
-Three judges decide what is no negative at all:
+- **alternation** (:func:`alternate`): do the captions of one image use the two words for the
+  same thing ("boat" / "ship", "large" / "big", "next to" / "beside", "standing" / "grazing")?
+  Then both describe one picture, and neither is a negative of the other;
+- **support** (:func:`supports`): is each slot the new word enters one the corpus fills that
+  way, said of this very thing or often of things of its kind (:func:`thing_kind`)? "orange
+  wine", "a ball plays", "tugs next to a leash" are not;
+- **frequency** (:func:`draw`): among the replacements left, one is drawn as often as the corpus
+  uses it, so that a negative's words are as common as the captions' own (what a text-only probe
+  would otherwise pick up).
 
-- WordNet: never a synonym, hypernym or hyponym of the original, in any sense;
-- the corpus's alternations: two words the captions of one image use for the same thing ("boat"
-  and "ship", "large" and "big", "next to" and "beside", "standing" and "grazing") describe one
-  picture, so neither is a negative of the other;
-- support: each slot the new word enters must be one the corpus fills that way (a horse is a
-  thing that is ridden; "a baby cooking" is no caption of this corpus, so neither is its
-  negative), and the other things named must be ones the corpus names beside it.
+WordNet stays the judge of synonymy (:func:`nouns_related`, :func:`verbs_related`). With
+``corpus_proposals`` the rules also propose the corpus's own words for a slot, judged besides by
+how alike the company two things keep (:func:`similarity`) and how well a thing fits the others
+named (:func:`scene_fit`); docs/negatives.md says why that is off by default.
 
 Every function here is pure: the same (caption, table, random state) gives the same result.
 """
@@ -38,10 +38,11 @@ _ALTERNATION_PRIOR = 5  # pseudo-chances: a pair seen twice in three chances is 
 # Things: named in place of each other (cd) rather than beside each other (cn) this often.
 NOUN_ALTERNATION_SHARE = 0.75
 
-# Coarse kinds of things: a replacement stays within its original's kind (a bus may become a
-# train, not an umbrella), and a rare thing is judged by what its kind does (birds fly; the other
-# animals do not, so a squirrel is not "flying over the sand"). The first of these synsets above a noun's concrete sense names its
-# kind, so more specific ones come first; a noun under none keeps its WordNet file.
+# Coarse kinds of things: a proposal stays within its original's kind (a bus may become a train,
+# not an umbrella), and a pair not said of a thing is judged by what its kind does (birds fly;
+# the other animals do not, so a squirrel is not "flying over the sand"). The first of these
+# synsets above a noun's concrete sense names its kind, so more specific ones come first; a noun
+# under none keeps its WordNet file.
 THING_KINDS: tuple[str, ...] = (
     "person.n.01", "bird.n.01", "fish.n.01", "insect.n.01", "animal.n.01", "plant.n.02",
     "dish.n.02", "beverage.n.01", "baked_goods.n.01", "fruit.n.01", "vegetable.n.01", "food.n.01", "food.n.02",
@@ -101,20 +102,18 @@ def draw(rng: Random, weights: Mapping[str, float], count: int) -> list[str]:
     return chosen
 
 
-def scene_fit(table: CorpusTable, base: str, others: set[str], own_caption: bool = False) -> float:
+def scene_fit(table: CorpusTable, base: str, others: set[str]) -> float:
     """How well a thing fits the other things a caption names: the lowest, over them, of
     log P(other | thing) / P(other) by the corpus's co-mentions, with Dirichlet smoothing
     towards P(other). A pair never seen so costs a thing named often more than a rare one: the
-    corpus has had the chance to show the frequent one in that company, and did not.
-    ``own_caption``: the counts include the caption being edited (a build's table always
-    does), so its own mentions are left out."""
+    corpus has had the chance to show the frequent one in that company, and did not."""
     things = _thing_mentions(table)
-    own = table.count("n", base) - own_caption
+    own = table.count("n", base)
     worst = math.inf
     for other in others:
         prior = (table.count("n", other) + 1) / things
-        together = table.count("cn", *sorted((base, other))) - own_caption
-        worst = min(worst, math.log((max(together, 0) + SCENE_SMOOTHING * prior) / (max(own, 0) + SCENE_SMOOTHING) / prior))
+        together = table.count("cn", *sorted((base, other)))
+        worst = min(worst, math.log((together + SCENE_SMOOTHING * prior) / (own + SCENE_SMOOTHING) / prior))
     return worst
 
 
