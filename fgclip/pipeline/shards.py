@@ -146,7 +146,7 @@ class ShardOptions:
     seed: int = 0
     swaps: str = "plausible"  # the generator's order swaps (fgclip.config.SWAP_MODES)
     # The corpus table the generator reads: its path or URL (beside the shards) and fingerprint;
-    # None for none. Each worker process reads it once (count.cached_table).
+    # None for none. Each worker process reads it once (cached_table below).
     table: str | None = None
     table_fingerprint: str | None = None
 

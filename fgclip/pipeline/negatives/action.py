@@ -22,7 +22,7 @@ from . import lexicon, wordnet
 from .core import (RuleContext, ground, has_agent, head_word, is_animate, lexname, negated, next_phrase, object_of,
                    pick, starts_phrase, subject_phrase)
 from .corpus import CorpusTable
-from .grounded import RARE_THING, alternate, by_kind, draw, fits, supports, thing_kind, verbs_related
+from .grounded import CURATED_SHARE, RARE_THING, alternate, by_kind, draw, fits, supports, thing_kind, verbs_related
 from .slots import slots_of
 from .grammar import inflect_verb, match_case
 from .parse import NOUN_TAGS, Caption, Edit, apply_edits
@@ -150,8 +150,6 @@ def _grounded_actions(table: CorpusTable, caption: Caption, index: int, ctx: Rul
     return weights
 
 
-
-
 def _act_slots(caption: Caption, index: int) -> tuple[str | None, str | None, list[str]]:
     """The verb at ``index``'s doer and object (base forms, or None) and the relations it governs."""
     slots = slots_of(caption)
@@ -161,11 +159,6 @@ def _act_slots(caption: Caption, index: int) -> tuple[str | None, str | None, li
     doer = slots.things[act.subject].base if act.subject is not None else None
     done_to = slots.things[act.object].base if act.object is not None else None
     return doer, done_to, [r.words for r in slots.relations if r.governor == "v:" + act.lemma]
-
-
-# A curated alternative the corpus does not say of this doer is drawn as if said once for every
-# this many times the corpus uses the verb at all.
-CURATED_SHARE = 20
 
 
 # --- which verbs may change -------------------------------------------------------------------

@@ -432,18 +432,19 @@ def _drawn_by_counts(caption: Caption, index: int, alternatives: list[str], ctx:
     table = ctx.table
     word = caption.tokens[index].lower
     phrase = caption.phrase_at(index) or _subject_of_predicate(caption, index)
-    thing = slots_of(caption).thing_at(phrase.start) if phrase is not None else None
-    base = slots_of(caption).things[thing].base if thing is not None else None
+    slots = slots_of(caption)
+    thing = slots.thing_at(phrase.start) if phrase is not None else None
+    base = slots.things[thing].base if thing is not None else None
     weights = {}
     for candidate in alternatives:
         if alternate(table, "a", word, candidate):
             ctx.refuse("alternates")
             continue
-        if base is not None and not any(supports(table, "an", word, base, 1) for word in _class_of(candidate)):
+        if base is not None and not any(supports(table, "an", member, base, 1) for member in _class_of(candidate)):
             ctx.refuse("unseen-with-thing")  # "open ocean" -> "closed ocean", "outside tables" -> "inside"
             continue
         said_of_it = table.count("an", candidate, base) if base else 0
-        weights[candidate] = said_of_it * CURATED_SHARE + table.count("a", candidate) + 1
+        weights[candidate] = said_of_it * SAID_OF_IT_WEIGHT + table.count("a", candidate) + 1
     return draw(ctx.rng, weights, len(weights))
 
 
@@ -460,7 +461,7 @@ def _class_of(word: str) -> frozenset:
 
 
 # How much more a modifier said of this very thing weighs than one said of anything.
-CURATED_SHARE = 20
+SAID_OF_IT_WEIGHT = 20
 
 
 # --- swap-att ---------------------------------------------------------------------------------

@@ -163,14 +163,10 @@ def fits(table: CorpusTable, name: str, first: str, second: str, thing_side: int
     kind's pairs of that name (animals *stand* in 25% of their acts and *ride* in 0.6%)."""
     if table.count(name, first, second):
         return True
-    thing = (first, second)[thing_side]
-    if table.count("n", thing) >= RARE_THING:
+    if table.count("n", (first, second)[thing_side]) >= RARE_THING:
         return False
-    kind = thing_kind(thing)
-    if kind is None:
-        return False
-    seen = by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0)
-    return seen >= 3 and seen >= KIND_SHARE * _row_total(table, name, thing_side, kind)
+    kind, seen = _said_of_kind(table, name, first, second, thing_side)
+    return kind is not None and seen >= 3 and seen >= KIND_SHARE * _row_total(table, name, thing_side, kind)
 
 
 KIND_SHARE = 0.01
@@ -188,19 +184,27 @@ def supports(table: CorpusTable, name: str, first: str, second: str, thing_side:
     if thing_side is None:  # "rg v:tug next to": is "tug" used often enough to know?
         letter, _, word = first.partition(":")
         return table.count(letter, word) < RARE_THING
-    kind = thing_kind((first, second)[thing_side])
-    if kind is None:
-        return False
-    seen = by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0)
+    kind, seen = _said_of_kind(table, name, first, second, thing_side)
     if kind == PERSON:
         return seen >= 2  # what one person is said to do or have, another can ("a child carries")
-    return seen >= 3 and seen >= CURATED_KIND_SHARE * _row_total(table, name, thing_side, kind)
+    return kind is not None and seen >= 3 and seen >= CURATED_KIND_SHARE * _row_total(table, name, thing_side, kind)
 
 
 PERSON = "person.n.01"
 # The share of its kind's pairs a pair must have for a curated replacement: lower than
 # KIND_SHARE, since the curated lists already vouch for the replacement itself.
 CURATED_KIND_SHARE = 0.003
+# A curated replacement the slot's own counts do not name is drawn as if named there once for
+# every this many times the corpus uses it at all.
+CURATED_SHARE = 20
+
+
+def _said_of_kind(table: CorpusTable, name: str, first: str, second: str, thing_side: int) -> tuple[str | None, int]:
+    """(the kind of the pair's thing, how often the pair is said of things of that kind)."""
+    kind = thing_kind((first, second)[thing_side])
+    if kind is None:
+        return None, 0
+    return kind, by_kind(table, name, thing_side).get(kind, {}).get((first, second)[1 - thing_side], 0)
 
 
 def _row_total(table: CorpusTable, name: str, side: int, kind: str) -> int:

@@ -21,8 +21,8 @@ from functools import lru_cache
 from . import lexicon, wordnet
 from .core import RuleContext, ground, head_word, idiomatic_bare_noun, lexname, negated, pick, plural
 from .corpus import CorpusTable
-from .grounded import (RARE_THING, SCENE_FLOOR, SIMILARITY_FLOOR, alternate, draw, nouns_related, placed_fits,
-                       scene_fit, similarity, supports, thing_kind)
+from .grounded import (CURATED_SHARE, PERSON, RARE_THING, SCENE_FLOOR, SIMILARITY_FLOOR, alternate, draw,
+                       nouns_related, placed_fits, scene_fit, similarity, supports, thing_kind)
 from .slots import Slots, slots_of
 from .grammar import match_case
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
@@ -77,40 +77,33 @@ def _drawn_alternatives(caption: Caption, phrase: NounPhrase, base: str, ctx: Ru
     if number is None:
         return curated
     weights = _grounded_alternatives(table, caption, slots, number, ctx) if ctx.corpus_proposals else {}
-    slot_pairs = _slot_pairs(caption, slots, number)
-    person = thing_kind(base) == "person.n.01"
+    filled = _slots_filled(caption, slots, number)
+    if thing_kind(base) == PERSON:
+        filled = [slot for slot in filled if slot[0] != "an"]  # "blonde", "barefoot": said of any person
     for candidate in curated:  # their scene was checked by the curated clues (SCENE_CLUES) below
         if candidate in weights:
             continue
         if alternate(table, "n", base, candidate):
             ctx.refuse("alternates")
-        elif not all(supports(table, name, *_with(candidate, first, second), side)
-                     for name, first, second, side in slot_pairs
-                     if not (person and name == "an")):  # "blonde", "barefoot": said of any person
+        elif not all(supports(table, name, *_pair(other, candidate, side), side) for name, other, side in filled):
             ctx.refuse("unseen-in-slot")  # "orange juice" -> "orange wine": no wine is orange here
         else:
             weights[candidate] = max(1, table.count("n", candidate) // CURATED_SHARE)
     return tuple(draw(ctx.rng, weights, len(weights)))
 
 
-def _slot_pairs(caption: Caption, slots: Slots, number: int) -> list[tuple[str, str | None, str | None, int]]:
-    """The counts a thing's slots are read in, with None where the thing goes: (name, first,
-    second, the thing's side)."""
-    tokens = caption.tokens
-    pairs = [("an", tokens[k].lower, None, 1) for k in slots.things[number].modifiers]
-    pairs += [("vo", a.lemma, None, 1) for a in slots.acts if a.object == number]
-    pairs += [("sv", None, a.lemma, 0) for a in slots.acts if a.subject == number]
-    pairs += [("ro", r.words, None, 1) for r in slots.relations if r.object == number]
-    return pairs
+def _slots_filled(caption: Caption, slots: Slots, number: int) -> list[tuple[str, str, int]]:
+    """Every slot thing ``number`` fills, as (count name, the other word, the thing's side in
+    the pair): ("vo", "ride", 1) for "riding a *horse*", ("sv", "ride", 0) for "a *man* riding"."""
+    filled = [("an", caption.tokens[k].lower, 1) for k in slots.things[number].modifiers]
+    filled += [("vo", a.lemma, 1) for a in slots.acts if a.object == number]
+    filled += [("sv", a.lemma, 0) for a in slots.acts if a.subject == number]
+    filled += [("ro", r.words, 1) for r in slots.relations if r.object == number]
+    return filled
 
 
-def _with(thing: str, first: str | None, second: str | None) -> tuple[str, str]:
-    return (thing if first is None else first, thing if second is None else second)
-
-
-# A curated alternative the slots' counts do not name is drawn as if named in the slot once for
-# every this many times the corpus names it anywhere.
-CURATED_SHARE = 20
+def _pair(other: str, thing: str, thing_side: int) -> tuple[str, str]:
+    return (other, thing) if thing_side == 1 else (thing, other)
 
 
 def _grounded_alternatives(table: CorpusTable, caption: Caption, slots: Slots, number: int, ctx: RuleContext) -> dict[str, int]:
@@ -122,12 +115,9 @@ def _grounded_alternatives(table: CorpusTable, caption: Caption, slots: Slots, n
     kind = thing_kind(base)
     if kind is None:
         return {}
-    tokens = caption.tokens
     # Every slot the thing fills, as the things the corpus puts in it (all must agree).
-    slot_fillers = [table.by_first("an", tokens[k].lower) for k in thing.modifiers]
-    slot_fillers += [table.by_first("vo", a.lemma) for a in slots.acts if a.object == number]
-    slot_fillers += [table.by_last("sv", a.lemma) for a in slots.acts if a.subject == number]
-    slot_fillers += [table.by_first("ro", r.words) for r in slots.relations if r.object == number]
+    slot_fillers = [table.by_first(name, other) if side == 1 else table.by_last(name, other)
+                    for name, other, side in _slots_filled(caption, slots, number)]
     # "a slice of *pizza*": what stands before the relation must go with the new thing too
     placed_before = [(slots.things[r.before].base, r.words) for r in slots.relations
                      if r.object == number and r.before is not None]
