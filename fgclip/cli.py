@@ -2,19 +2,140 @@
 
 Each stage is a command group (a typer sub-app) registered on :data:`app`. Heavy modules are
 imported inside the commands, so ``fgclip --help`` stays fast and never imports torch or Ray.
+
+Errors: a command turns what it expects into ``Error: ...`` and exit 2 (bad input) or 1 (a
+failed run). What escapes a command is sorted in one place, :class:`OneLineErrors`: a full disk,
+a refused permission, a Ray task's failure become one line naming the file; anything else is a
+bug and keeps its traceback. ``fgclip --debug`` (or FGCLIP_DEBUG=1) shows every traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
+import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from .schema import KINDS
 
+DEBUG_ENV = "FGCLIP_DEBUG"
+_debug = False  # --debug, set by the app's callback at each invocation
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: an error a user can act on that escapes a command is printed as one
+    ``Error:`` line with its exit status, unless --debug asks for the traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own: usage errors, exits
+            raise
+        except Exception as err:
+            failure = known_failure(err)
+            if failure is None or _debug_on():
+                raise
+            message, code = failure
+            typer.echo(f"Error: {message}", err=True)
+            raise typer.Exit(code) from None
+
+
+# fgclip's own errors that a command lets through, by module: (class name, exit status). Looked
+# up only in modules already imported: an error of a module never imported cannot have happened.
+_OWN_ERRORS = {
+    "fgclip.model": (("ModelError", 2),),
+    "fgclip.pipeline.build": (("UsageError", 2),),
+    "fgclip.trainer.data": (("ShardListError", 2),),
+    "fgclip.trainer.loop": (("TrainUsageError", 2), ("TrainingError", 1)),
+    "fgclip.eval.benchmarks": (("BenchmarkDataError", 2),),
+}
+# A missing file or a folder where a file belongs is the input's fault; any other OSError (a
+# full disk, a read-only file system, a refused permission) fails the run.
+_INPUT_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR)
+
+
+def known_failure(err: BaseException) -> tuple[str, int] | None:
+    """(one-line message, exit status) for an error of the input or of the run; None for a bug."""
+    err = _unwrap_ray(err)
+    if isinstance(err, RemoteFailure):
+        return str(err), 1
+    if isinstance(err, OSError):
+        return os_error_line(err), 2 if err.errno in _INPUT_ERRNOS else 1
+    for module_name, classes in _OWN_ERRORS.items():
+        module = sys.modules.get(module_name)
+        for class_name, code in classes if module is not None else ():
+            if isinstance(err, getattr(module, class_name)):
+                return _single_line(str(err)), code
+    return None
+
+
+def os_error_line(err: OSError) -> str:
+    """'FILE: No space left on device', or the reason alone when the error names no file."""
+    reason = err.strerror or str(err)
+    names = [str(name) for name in (err.filename, err.filename2) if name is not None]
+    if not names:
+        return f"{reason} (the error names no file; `fgclip --debug ...` shows where)"
+    return f"{' -> '.join(names)}: {reason}"
+
+
+class RemoteFailure(Exception):
+    """A Ray task's failure whose exception did not travel back, only its text."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))(?:: (.*))?")
+
+
+def _unwrap_ray(err: BaseException) -> BaseException:
+    """The error a Ray task raised, from the RayTaskError that Ray raises here instead (its text
+    is the remote traceback, 25 to 160 lines). Its ``cause`` is that error when it could travel;
+    Ray Data sends only a UserCodeException, the first error being in the traceback's text."""
+    ray_exceptions = sys.modules.get("ray.exceptions")
+    if ray_exceptions is None:
+        return err
+    while isinstance(err, ray_exceptions.RayTaskError):
+        cause = err.cause
+        if cause is None or isinstance(cause, ray_exceptions.UserCodeException):
+            return RemoteFailure(f"a Ray task failed: {_first_exception_line(str(err))}")
+        err = cause
+    return err
+
+
+def _reason(err: BaseException) -> str:
+    """What went wrong, in one line, for an error a command reports itself: Ray's copy of a
+    task's error (an instance of it too) is the task's whole traceback as text."""
+    err = _unwrap_ray(err)
+    return os_error_line(err) if isinstance(err, OSError) else _single_line(str(err))
+
+
+def _first_exception_line(text: str) -> str:
+    """The first 'SomeError: message' line of a printed traceback: a chain prints its first
+    error first."""
+    for line in _ANSI.sub("", text).splitlines():
+        match = _EXCEPTION_LINE.fullmatch(line.rstrip())
+        if match and not match.group(1).startswith("ray."):
+            return line.strip()
+    return _single_line(text)
+
+
+def _single_line(text: str, limit: int = 2000) -> str:
+    text = " ".join(_ANSI.sub("", text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _debug_on() -> bool:
+    return _debug or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="fgclip",
     help=(
         "fgclip teaches a CLIP model to tell 'a dog chasing a cat' from 'a cat chasing a dog': "
@@ -38,9 +159,35 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(setup_app, name="setup")
 
 
+@app.callback()
+def global_options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", envvar=DEBUG_ENV, help="Show the traceback of an error, not only its one-line message "
+                                          "(or set FGCLIP_DEBUG=1). Give it before the command: fgclip --debug train ...")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
 def _fail(message: str, code: int) -> typer.Exit:
+    """Print ``Error: message`` and return the Exit to raise. Called while handling an error,
+    under --debug it prints that error's traceback first."""
+    if _debug_on() and sys.exc_info()[1] is not None:
+        traceback.print_exc()
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+def _local(option: str, value: str | None) -> Path | None:
+    """``value`` of a local-path-only ``option`` as a Path; exit 2 for a URL, which Path would
+    otherwise turn into a local folder named after the scheme ("file:", "s3:")."""
+    from .config import refuse_url
+
+    try:
+        refuse_url(option, value)
+    except ValueError as err:
+        raise _fail(str(err), 2) from err
+    return None if value is None else Path(value)
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
@@ -70,7 +217,7 @@ def preview(
         typer.Argument(metavar="CAPTION", help="Captions to make negatives of.", show_default=False),
     ] = None,
     file: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--file", "-f", help="Text file of captions, one per line (blank lines skipped).",
                      show_default=False),
     ] = None,
@@ -92,7 +239,7 @@ def preview(
 
     texts = list(captions or [])
     if file is not None:
-        texts += _read_captions(file)
+        texts += _read_captions(_local("--file", file))
     if not texts:
         raise _fail("no captions: give some as arguments or with --file", 2)
     try:
@@ -179,11 +326,11 @@ AddressOption = Annotated[str | None, typer.Option(help="Ray cluster (auto, ray:
                                                    "else an embedded local Ray", show_default=False)]
 ExecutorOption = Annotated[str | None, typer.Option(help="ray, or local (a process pool, no Ray) (default: ray)",
                                                     show_default=False)]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
-                                                   show_default=False)]
+ConfigOption = Annotated[str | None, typer.Option("--config", help="YAML file of these options (flags win).",
+                                                  show_default=False)]
 
 
-def _pipeline_config(cls, config: Path | None, **values):
+def _pipeline_config(cls, config: str | None, **values):
     """The command's config from --config and the flags; exits 2 naming what is wrong."""
     from .config import load_config
 
@@ -218,7 +365,7 @@ def _run_pipeline_job(job, cfg, what: str) -> None:
     except UsageError as err:
         raise _fail(str(err), 2) from err
     except OSError as err:  # a full disk, a folder without write permission: not a usage error
-        raise _fail(f"{what} failed: {err}", 1) from err
+        raise _fail(f"{what} failed: {_reason(err)}", 1) from err
 
 
 @pipeline_app.command("count")
@@ -273,6 +420,11 @@ def build_negatives_command(
     no_stats: Annotated[bool, typer.Option("--no-stats", help="No corpus table: the generator without counts.")] = False,
     no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a build with another config in --output.")] = False,
+    max_skip_fraction: Annotated[float | None, typer.Option(
+        help="Fail (exit 2) when more than this share of the input rows is skipped; the shards written are kept "
+             "and a rerun with a higher value finishes from them. More than half lost almost always means a "
+             "wrong column, --image-root or --format, not bad records. 1 turns the check off; a build that "
+             "writes no sample always fails (default: 0.5)", show_default=False)] = None,
     config: ConfigOption = None,
 ) -> None:
     """Write WebDataset shards with hard-negative captions from a caption corpus (resumable)."""
@@ -286,7 +438,7 @@ def build_negatives_command(
         executor=executor, negatives_per_kind=negatives_per_kind, seed=seed, swaps=swaps,
         max_caption_chars=max_caption_chars, stats=stats, kinds=_names(kinds),
         no_stats=True if no_stats else None, no_negatives=True if no_negatives else None,
-        overwrite=True if overwrite else None,
+        overwrite=True if overwrite else None, max_skip_fraction=max_skip_fraction,
     )
     if not cfg.no_negatives:
         _wordnet_or_exit()
@@ -296,12 +448,12 @@ def build_negatives_command(
 @setup_app.command("wordnet")
 def setup_wordnet(
     target: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="nltk_data folder to install into (default: <python prefix>/nltk_data, "
                           "which NLTK searches)", show_default=False),
     ] = None,
     deb: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(help="Use these wordnet-base / wordnet-sense-index .deb files instead of "
                           "`apt-get download`.", show_default=False),
     ] = None,
@@ -309,8 +461,10 @@ def setup_wordnet(
     """Install WordNet 3.0 for NLTK from Debian's packages (no nltk.download, no root)."""
     from .setup_data import install_wordnet
 
+    debs = [_local("--deb", path) for path in deb] if deb else None
+    target_path = _local("--target", target)
     try:
-        installed = install_wordnet(target, list(deb) if deb else None)
+        installed = install_wordnet(target_path, debs)
     except (RuntimeError, ValueError, OSError) as err:
         raise _fail(f"WordNet setup failed: {err}", 1) from err
     typer.echo(f"WordNet is installed in {installed}")
@@ -367,8 +521,8 @@ def train_command(
                                                           show_default=False)] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster for --ray-workers; default $RAY_ADDRESS, else a local Ray",
                                                 show_default=False)] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file of these options (flags win).",
-                                                show_default=False)] = None,
+    config: Annotated[str | None, typer.Option("--config", help="YAML file of these options (flags win).",
+                                               show_default=False)] = None,
 ) -> None:
     """Fine-tune an open_clip model on fgclip shards with ITC(hard negatives) + IMC + CMR."""
     from .config import TrainConfig, load_config
@@ -399,21 +553,22 @@ def train_command(
     try:
         summary = run(cfg, echo=typer.echo)
     except (ShardListError, ModelError, TrainUsageError) as err:
-        raise _fail(str(err), 2) from err
+        raise _fail(_reason(err), 2) from err
     except TrainingError as err:
-        raise _fail(str(err), 1) from err
+        raise _fail(_reason(err), 1) from err
     typer.echo(f"done: {summary['steps']} steps, {summary['samples_seen']} samples; checkpoint {summary['checkpoint']}")
 
 
 @app.command("plot")
 def plot_command(
-    run_dir: Annotated[Path, typer.Argument(help="A training run folder (holding metrics.jsonl).")],
+    run_dir: Annotated[str, typer.Argument(help="A training run folder (holding metrics.jsonl).")],
 ) -> None:
     """Draw a training run's loss terms and adaptive margins as PNGs in its folder."""
+    run_path = _local("RUN_DIR", run_dir)
     from .trainer.metrics import plot_run
 
     try:
-        written = plot_run(run_dir)
+        written = plot_run(run_path)
     except (FileNotFoundError, ValueError) as err:
         raise _fail(str(err), 2) from err
     for path in written:
@@ -456,6 +611,11 @@ def eval_command(
     missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
     if missing:
         raise _fail(f"checkpoint(s) not found: {', '.join(missing)}", 2)
+    results_path = Path(cfg.results)
+    # Rows are appended as each benchmark finishes: a results file that cannot take them would
+    # fail the run after its first, possibly long, benchmark.
+    if results_path.exists() and not os.access(results_path, os.W_OK):
+        raise _fail(f"--results {results_path}: not writable (rows are appended to it)", 2)
 
     from .eval.run import evaluate_where_configured
     from .trainer.launch import quiet_logging
@@ -464,16 +624,17 @@ def eval_command(
     try:
         rows = evaluate_where_configured(cfg, echo=typer.echo)
     except (BenchmarkDataError, ModelError) as err:
-        raise _fail(str(err), 2) from err
+        raise _fail(_reason(err), 2) from err
     typer.echo(f"{len(rows)} row(s) added to {cfg.results}")
 
 
 @app.command("report")
 def report_command(
-    results: Annotated[Path, typer.Argument(help="A results.jsonl written by fgclip eval.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.md and the PNG charts.")],
+    results_file: Annotated[str, typer.Argument(metavar="RESULTS", help="A results.jsonl written by fgclip eval.")],
+    output_folder: Annotated[str, typer.Option("--output", "-o", help="Folder for report.md and the PNG charts.")],
 ) -> None:
     """Markdown tables and PNG charts comparing checkpoints from an eval results file."""
+    results, output = _local("RESULTS", results_file), _local("--output", output_folder)
     from .eval.report import write_report
 
     if not results.is_file():
@@ -494,6 +655,8 @@ def interpolate_command(
     alpha: Annotated[float, typer.Option(help="0 gives the base, 1 the fine-tuned weights")] = 0.5,
 ) -> None:
     """Weight-space ensembling (WiSE-FT) of a base and a fine-tuned checkpoint."""
+    for option, value in (("BASE", base), ("FINETUNED", finetuned), ("--output", output)):
+        _local(option, value)
     from .eval.interpolate import interpolate
     from .model import ModelError
 
@@ -509,7 +672,7 @@ def interpolate_command(
 
 @workflow_app.command("run")
 def workflow_run_command(
-    config: Annotated[Path | None, typer.Argument(help="Workflow YAML; default: the one shipped in the package "
+    config: Annotated[str | None, typer.Argument(help="Workflow YAML; default: the one shipped in the package "
                                                   "(fgclip/workflow_default.yaml), which it overrides section by section.",
                                                   show_default=False)] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder (default: runs/demo)",
@@ -521,9 +684,10 @@ def workflow_run_command(
     """Make the shapes corpus, build negatives, pretrain, fine-tune (CE and control), evaluate, report.
 
     Stages whose outputs exist with unchanged settings are skipped."""
+    config_path = _local("CONFIG", config)  # --output is checked by WorkflowConfig, as in the file
     from .workflow import load_workflow_config, run
 
-    if config is not None and not config.is_file():
+    if config_path is not None and not config_path.is_file():
         raise _fail(f"{config} does not exist", 2)
     try:
         cfg = load_workflow_config(config, output=output, address=address)
@@ -541,9 +705,9 @@ def workflow_run_command(
     try:
         summary = run(cfg, echo=typer.echo)
     except (UsageError, ShardListError, ModelError, TrainUsageError, BenchmarkDataError) as err:
-        raise _fail(str(err), 2) from err
+        raise _fail(_reason(err), 2) from err
     except TrainingError as err:
-        raise _fail(str(err), 1) from err
+        raise _fail(_reason(err), 1) from err
     typer.echo(f"report: {summary['report']}; results: {summary['results']}")
 
 

@@ -8,6 +8,7 @@ beside its outputs (and that ``load_config`` reads back to an equal config).
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -24,6 +25,47 @@ SWAP_MODES: tuple[str, ...] = ("plausible", "paper")
 
 T = TypeVar("T")
 
+# A scheme and "://", as fsspec reads them. A local name never looks so: pathlib would turn
+# "file:///x/run" into the local folder "file:/x/run".
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+URL_OPTIONS = ("train --shards, and the pipeline's --input, --output, --image-root and --stats "
+               "(count, build-negatives; preview --stats)")
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and _URL.match(value) is not None
+
+
+def refuse_url(option: str, value: object) -> None:
+    """ValueError naming ``option`` when its ``value`` is a URL but the option takes a local path
+    only (until run folders take URLs, a URL there would become a local folder named "file:")."""
+    if is_url(value):
+        raise ValueError(f"{option} {value!r} is a URL, but {option} takes a local path only; "
+                         f"URLs are taken by {URL_OPTIONS}")
+
+
+def _local_path_field(name: str, value: object) -> None:
+    """``refuse_url`` for a config field, named as its command-line option."""
+    refuse_url("--" + name.replace("_", "-"), value)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML document in ``path``. What safe_load refuses (a syntax error, a ``!!python/object``
+    tag) and a file that is not UTF-8 text are ValueErrors naming the file, line and column."""
+    refuse_url("--config", path)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text file (byte {err.start}); expected YAML") from err
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ValueError(f"{where}: not valid YAML: {problem}") from err
+
 
 def load_config(cls: type[T], path: str | Path | None = None, **overrides: Any) -> T:
     """Build ``cls`` from the YAML mapping in ``path`` (if any), then ``overrides`` on top.
@@ -36,8 +78,8 @@ def load_config(cls: type[T], path: str | Path | None = None, **overrides: Any) 
         raise TypeError(f"{cls!r} is not a dataclass")
     values: dict[str, Any] = {}
     if path is not None:
+        data = read_yaml(path)
         path = Path(path)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -203,9 +245,16 @@ class BuildConfig:
     # default); a path or URL uses that table file instead; no_stats uses none.
     stats: str | None = None
     no_stats: bool = False
+    # The build fails (exit 2) when it skipped more than this share of its input rows: more than
+    # half lost almost always means a wrong column, --image-root or format, not bad records.
+    # 1.0 turns the check off. It decides whether a build is accepted, not the bytes it writes, so
+    # it is not in BUILD_OUTPUT_FIELDS: raising it resumes a refused build from its shards.
+    max_skip_fraction: float = 0.5
 
     def __post_init__(self):
         _check_reading(self)
+        if not 0.0 <= self.max_skip_fraction <= 1.0:  # NaN fails this too
+            raise ValueError(f"max_skip_fraction must be in [0, 1] (1 turns the check off), got {self.max_skip_fraction}")
         unknown = [kind for kind in self.kinds if kind not in KINDS]
         if unknown:
             raise ValueError(
@@ -325,6 +374,10 @@ class TrainConfig:
     address: str | None = None  # Ray cluster address for --ray-workers
 
     def __post_init__(self):
+        for name in ("output", "pretrained", "model"):
+            _local_path_field(name, getattr(self, name))
+        if self.resume != "latest":
+            _local_path_field("resume", self.resume)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.imc_scope not in IMC_SCOPES:
@@ -381,6 +434,10 @@ class EvalConfig:
     address: str | None = None
 
     def __post_init__(self):
+        for checkpoint in self.checkpoints:
+            refuse_url("--checkpoint", checkpoint)
+        for name in ("data_root", "images", "model", "results", "cache_dir"):
+            _local_path_field(name, getattr(self, name))
         if not self.checkpoints:
             raise ValueError("at least one checkpoint is needed")
         if not self.benchmarks:

@@ -32,11 +32,18 @@ def is_temporary(name: str) -> bool:
 def write_atomically(path: str | Path, data: bytes) -> None:
     path = Path(path)
     temporary = temporary_name(str(path))
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        # A full disk or an interrupt: the half-written temporary (a whole checkpoint, maybe) is
+        # of no use to anyone, and nothing else would remove it.
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def write_json(path: str | Path, value: Any, indent: int = 1) -> None:

@@ -116,17 +116,46 @@ def create(arch: Architecture, pretrained: str | None = None, device: str = "cpu
     if pretrained is not None and not Path(pretrained).is_file():
         raise ModelError(f"--pretrained {pretrained}: no such file (weights are only read from a local path)")
     register(arch)
-    scripted = pretrained is not None and is_torchscript(pretrained)
+    # Built first and loaded after, so that a weights file that cannot be read, or does not fit,
+    # is told apart from a failure to build the architecture.
     model, train_transform, eval_transform = open_clip.create_model_and_transforms(
-        arch.name, pretrained=None if scripted else pretrained, device=device,
-        load_weights=pretrained is not None and not scripted, pretrained_text=False, pretrained_image=False,
+        arch.name, pretrained=None, device=device, pretrained_text=False, pretrained_image=False,
     )
-    if scripted:
-        state = _torchscript_state(pretrained)
-        # A scripted module lists its non-persistent buffers (the causal attn_mask) as state too.
-        buffers = {name for name, _ in model.named_buffers()} - set(model.state_dict())
-        model.load_state_dict({k: v for k, v in state.items() if k not in buffers})
+    if pretrained is not None:
+        _load_weights(model, arch, str(pretrained))
     return model, train_transform, eval_transform
+
+
+def _load_weights(model, arch: Architecture, path: str) -> None:
+    """``path``'s weights into ``model``; ModelError naming the file, in one line, when they
+    cannot be read (a text file, random bytes, a cut download) or do not fit ``arch``."""
+    import open_clip
+
+    try:
+        scripted = is_torchscript(path)
+        state = _torchscript_state(path) if scripted else open_clip.factory.load_state_dict(path)
+    except Exception as err:  # noqa: BLE001 - unpickling damaged bytes raises almost any type
+        raise ModelError(f"weights file {path} cannot be read: {_one_line(err)}") from err
+    try:
+        if scripted:
+            # A scripted module lists its non-persistent buffers (the causal attn_mask) as state too.
+            buffers = {name for name, _ in model.named_buffers()} - set(model.state_dict())
+            model.load_state_dict({k: v for k, v in state.items() if k not in buffers})
+        else:
+            # open_clip's loader converts other layouts (OpenAI's, old text towers) and loads
+            # strictly. It reads the file a second time: the read above is what tells a file
+            # that is no weights at all from weights of another architecture.
+            open_clip.load_checkpoint(model, path)
+    except (RuntimeError, KeyError, ValueError, AttributeError) as err:
+        raise ModelError(f"weights file {path} does not fit the architecture {arch.name!r}: {_one_line(err)}") from err
+
+
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception as one short line: torch's messages run over many lines and paragraphs."""
+    text = " ".join(str(err).split())
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def is_torchscript(path: str | Path) -> bool:
@@ -217,7 +246,13 @@ def save_checkpoint(path: str | Path, *, model, arch: Architecture, **state: Any
     record = {"format": CHECKPOINT_FORMAT, "arch": arch.to_dict(), "state_dict": model.state_dict(), **state}
     buffer = io.BytesIO()
     torch.save(record, buffer)
-    write_atomically(path, buffer.getvalue())
+    try:
+        write_atomically(path, buffer.getvalue())
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        # A failed write() (a full disk) names no file; the message must.
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
 
 
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict:
@@ -230,7 +265,7 @@ def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict:
     try:
         record = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
-        raise ModelError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err})") from None
+        raise ModelError(f"checkpoint {path} cannot be read ({_one_line(err)})") from None
     if not isinstance(record, dict) or record.get("format") != CHECKPOINT_FORMAT:
         raise ModelError(f"checkpoint {path} is not a fgclip checkpoint (no format {CHECKPOINT_FORMAT!r})")
     record["arch"] = Architecture.from_dict(record.get("arch"), str(path))

@@ -5,11 +5,16 @@ The stages hand this module plain picklable functions; nothing else in the packa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import pickle
+import select
+import signal
 import socket
+import subprocess
+import sys
 import warnings
 from collections import Counter
 from typing import Any, Callable, Iterable, Iterator
@@ -17,6 +22,10 @@ from typing import Any, Callable, Iterable, Iterator
 log = logging.getLogger(__name__)
 
 MAX_TASK_RETRIES = 3  # a shard whose worker dies (OOM kill, lost node) is run again this often
+REAPER_POLL_S = 1.0  # how often the reaper checks the driver and collects the Ray processes below it
+REAPER_GRACE_S = 2.0  # from SIGTERM to SIGKILL for a Ray process left by a dead driver
+
+_reaper: subprocess.Popen | None = None  # watches the embedded Ray that this process started
 
 
 def connect(address: str | None, workers: int | None) -> bool:
@@ -32,7 +41,12 @@ def connect(address: str | None, workers: int | None) -> bool:
         options["num_cpus"] = workers or os.cpu_count() or 1
     else:
         options["address"] = address
-    ray.init(**options)
+    if address is None:
+        before = _children()
+        ray.init(**options)
+        _start_reaper([pid for pid in _children() if pid not in before])
+    else:
+        ray.init(**options)
     return True
 
 
@@ -40,6 +54,85 @@ def disconnect() -> None:
     import ray
 
     ray.shutdown()
+    _stop_reaper()
+
+
+# An embedded Ray outlives a driver that is killed (SIGKILL, the OOM killer): Ray 2.60's GCS
+# server and raylet end with it, but the raylet's DashboardAgent and RuntimeEnvAgent (about
+# 170 MB) stay for a minute and more; include_dashboard=False does not stop them from starting.
+# So a small process (the reaper) watches the driver: it notes the processes that ray.init
+# started and everything they start in turn, and ends those still running once the driver is
+# gone. A clean disconnect stops it (ray.shutdown has ended them by then). It is in a session
+# of its own so that a Ctrl-C to the terminal's process group leaves it to do its work.
+
+
+def _children() -> set[int]:
+    import psutil  # Ray's dependency (it ships a copy, on sys.path once ray is imported)
+
+    return {child.pid for child in psutil.Process().children()}
+
+
+def _start_reaper(ray_processes: list[int]) -> None:
+    global _reaper
+    import psutil
+
+    if _reaper is not None or not ray_processes:
+        return
+    # The reaper imports only this module, and psutil from where this process found it.
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+             os.path.dirname(os.path.dirname(os.path.abspath(psutil.__file__)))]
+    code = "import sys; sys.path[:0] = sys.argv[1:3]; from fgclip.ray_backend import _reap; _reap(sys.argv[3:])"
+    _reaper = subprocess.Popen([sys.executable, "-c", code, *paths, str(os.getpid()), *map(str, ray_processes)],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop_reaper() -> None:
+    global _reaper
+    if _reaper is None:
+        return
+    reaper, _reaper = _reaper, None
+    try:
+        reaper.stdin.write(b"stop\n")  # a line, not only end of file: a forked child may hold the pipe
+        reaper.stdin.close()
+        reaper.wait(timeout=REAPER_POLL_S + REAPER_GRACE_S + 5)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        log.warning("the Ray reaper (pid %d) did not stop: %s", reaper.pid, err)
+        reaper.kill()
+
+
+def _reap(arguments: list[str]) -> None:
+    """The reaper's main: ``arguments`` are the driver's pid then the pids ray.init started."""
+    import psutil
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    driver, roots = int(arguments[0]), [int(pid) for pid in arguments[1:]]
+    known: dict[int, psutil.Process] = {}
+    gone_or_not_ours = contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied)
+
+    def collect() -> None:
+        for pid in roots:
+            with gone_or_not_ours:
+                root = known[pid] if pid in known else known.setdefault(pid, psutil.Process(pid))
+                for process in root.children(recursive=True):
+                    known.setdefault(process.pid, process)
+
+    while True:
+        collect()
+        if os.getppid() != driver:  # the driver is dead; its orphan here was adopted
+            break
+        readable, _, _ = select.select([sys.stdin], [], [], REAPER_POLL_S)
+        if readable:  # a line from disconnect(), or end of file when the driver died
+            break
+    collect()
+    # is_running() compares start times too: a pid that a new process took since is left alone
+    running = [process for process in known.values() if process.is_running()]
+    for process in running:
+        with gone_or_not_ours:
+            process.terminate()
+    _, left = psutil.wait_procs(running, timeout=REAPER_GRACE_S)
+    for process in left:
+        with gone_or_not_ours:
+            process.kill()
 
 
 def map_shards(
@@ -157,7 +250,6 @@ def run_torch_trainer(
     checkpoint API is not used; ``storage_path`` only holds Ray Train's run records. A failed
     worker fails the run (``--resume latest`` continues it from the last checkpoint).
     """
-    import ray
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -177,4 +269,4 @@ def run_torch_trainer(
         trainer.fit()
     finally:
         if started:
-            ray.shutdown()
+            disconnect()

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import yaml
 
-from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config
+from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config, read_yaml, refuse_url
 from .files import write_json
 
 STAGE_RECORD = "fgclip-stage.json"
@@ -57,6 +57,7 @@ class WorkflowConfig:
     address: str | None = None
 
     def __post_init__(self):
+        refuse_url("--output", self.output)
         for name in ("train_images", "test_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -73,7 +74,7 @@ def load_workflow_config(path: str | Path | None = None, **overrides: Any) -> Wo
     """The shipped default, updated section by section by ``path``, then ``overrides``."""
     values = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
     if path is not None:
-        mine = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        mine = read_yaml(path) or {}
         if not isinstance(mine, dict):
             raise ValueError(f"{path}: expected a mapping of workflow settings")
         unknown = sorted(set(mine) - {f.name for f in dataclasses.fields(WorkflowConfig)})
@@ -127,7 +128,10 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
         # (Hashed as "no address", not left out, so that runs recorded before this was so
         # keep their hashes.)
         settings = {key: None if key == "address" else value for key, value in settings.items()}
-        digest = _hash({"settings": settings, "upstream": [hashes[u] for u in upstream]})
+        # A check that only refuses bad input changes nothing a finished stage wrote; left out,
+        # so that runs recorded before it existed keep their hashes.
+        hashed = {key: value for key, value in settings.items() if key not in UNHASHED_SETTINGS}
+        digest = _hash({"settings": hashed, "upstream": [hashes[u] for u in upstream]})
         hashes[name] = digest
         if _record(folder).get("hash") == digest:
             outcome[name] = "skipped"
@@ -222,6 +226,9 @@ def _record(folder: Path) -> dict:
         return json.loads((folder / STAGE_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+UNHASHED_SETTINGS = ("max_skip_fraction",)
 
 
 def _hash(value: Any) -> str:

@@ -90,6 +90,13 @@ def test_the_workflow_runs_every_stage_then_skips_them(tmp_path):
                                          "--address", "127.0.0.1:9"])
     assert elsewhere.exit_code == 0, elsewhere.output
     assert elsewhere.output.count("skipped") == 7
+    # Nor is a check that only refuses bad input (added after runs were recorded without it).
+    stricter = yaml.safe_load(mini_config(tmp_path).read_text())
+    stricter["build"]["max_skip_fraction"] = 0.1
+    (tmp_path / "stricter.yaml").write_text(yaml.safe_dump(stricter))
+    checked = CliRunner().invoke(app, ["workflow", "run", str(tmp_path / "stricter.yaml"), "--output", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.count("skipped") == 7
 
     changed = run(tmp_path, mini_config(tmp_path, lr=0.002))  # only the fine-tunes and what follows rerun
     assert changed.exit_code == 0, changed.output

@@ -9,6 +9,7 @@ architecture (the OpenAI ViT-B/32 file, say).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import model as model_io
@@ -17,6 +18,10 @@ from .. import model as model_io
 def interpolate(base: str, finetuned: str, alpha: float, output: str) -> model_io.Architecture:
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    for name, source in (("base", base), ("finetuned", finetuned)):
+        if _same_file(output, source):
+            raise ValueError(f"--output {output} is an input ({name} {source}): writing it would replace the "
+                             "weights being read; choose another output")
     tuned = model_io.read_checkpoint(finetuned)
     arch = tuned["arch"]
     try:
@@ -30,16 +35,25 @@ def interpolate(base: str, finetuned: str, alpha: float, output: str) -> model_i
                 "only weights of one architecture can be interpolated")
         base_state = base_record["state_dict"]
     else:
-        try:
-            net, _, _ = model_io.create(arch, pretrained=base)
-        except RuntimeError as err:  # open_clip's strict load: missing or unexpected weights, wrong shapes
-            raise model_io.ModelError(f"{base} does not fit the architecture {arch.name!r} of {finetuned}: {err}") from None
+        # A file that is no weights, or weights of another architecture, is a ModelError naming it.
+        net, _, _ = model_io.create(arch, pretrained=base)
         base_state = net.state_dict()
     mixed = mix_state_dicts(base_state, tuned["state_dict"], alpha, (base, finetuned))
     holder = _StateHolder(mixed)
     model_io.save_checkpoint(output, model=holder, arch=arch, interpolation={
         "base": str(Path(base).resolve()), "finetuned": str(Path(finetuned).resolve()), "alpha": alpha})
     return arch
+
+
+def _same_file(output: str, source: str) -> bool:
+    """Whether writing ``output`` would replace ``source``: the same path once "./", ".." and
+    symbolic links are resolved, or another name (a hard link) of the same file."""
+    if os.path.realpath(output) == os.path.realpath(source):
+        return True
+    try:
+        return os.path.samefile(output, source)
+    except OSError:  # no output yet: it cannot be an existing input
+        return False
 
 
 def mix_state_dicts(base: dict, tuned: dict, alpha: float, names: tuple[str, str] = ("base", "finetuned")) -> dict:

@@ -5,6 +5,10 @@
 missing input, an unknown format, an output folder inside the input, a different config in
 a folder already in use, an unreadable ``--stats`` table) raises :class:`UsageError` before any
 shard is written; bad records inside the corpus are skipped and counted by the shards instead.
+Input that is mostly skipped is a wrong option rather than bad records (a caption column named
+otherwise): no sample at all, or more than ``max_skip_fraction`` of the rows skipped, is a
+:class:`UsageError` too, before any shard where the plan's own counts show it, else once the
+shards are written (they are kept, and a rerun with a higher threshold finishes from them).
 
 Output folder::
 
@@ -31,6 +35,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import platform
 import sys
@@ -39,7 +44,7 @@ import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, CountConfig, dump_config
 from ..files import Folder, is_temporary
@@ -48,12 +53,15 @@ from .count import chunks, count_plan_shard, count_samples, samples_of
 from .executors import LocalExecutor, RayExecutor
 from .report import plot_negatives, print_summary, print_table_summary, summarize
 from .shards import BUILD_DIR, ShardOptions
-from .sources import InputFile, SourceError, expand_input, guess_format, is_url, read_rows, url_info, url_to_fs
+from .sources import (InputFile, SourceError, expand_input, guess_format, is_url, read_rows, table_columns, url_info,
+                      url_to_fs)
 
 if TYPE_CHECKING:
     from .negatives.corpus import CorpusTable
 
 log = logging.getLogger(__name__)
+
+TOP_SKIP_REASONS = 3  # skip reasons a refused build names (the stats files count them all)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,8 +93,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
 
         phase_started = time.perf_counter()
         plan = _read_or_write_plan(cfg, files, fmt, output, start_executor=start_executor)
-        if plan["rows"] == 0:
-            echo(f"warning: {cfg.input} holds no rows")
+        _check_planned_skips(cfg, files, fmt, plan, output)
         plan_seconds = time.perf_counter() - phase_started
         # Unless it started beside the plan: one session for the statistics pass and the shards.
         phase_started = time.perf_counter()
@@ -114,6 +121,11 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     shards_seconds = time.perf_counter() - phase_started
     all_stats = [json.loads(output.read_text(shard_io.stats_name(s))) for s in range(plan["shards"])]
     totals = summarize(all_stats)
+    refusal = _skip_refusal(cfg, files, fmt, totals["rows"], totals["skipped"], totals["written"])
+    if refusal:
+        print_summary(totals, echo)
+        raise UsageError(f"{refusal}; the {plan['shards']} shards written are kept: "
+                         f"{_how_to_go_on(totals['rows'], totals['skipped'], totals['written'])}")
     totals["plan_seconds"] = round(plan_seconds, 3)  # with the executor's start when it ran beside the plan
     totals["start_seconds"] = round(start_seconds, 3)  # the executor's start when the plan was done first
     totals["stats_seconds"] = table["seconds"] if table else 0.0  # the statistics pass (or the table's copy)
@@ -159,8 +171,7 @@ def count_table(cfg: CountConfig, *, echo: Callable[[str], None] = print) -> dic
         raise UsageError(str(err)) from err
     samples = sum(map(len, items))
     if not samples:
-        why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) or "no rows"
-        raise UsageError(f"{cfg.input}: no usable caption to count ({why})")
+        raise UsageError(nothing_usable(cfg.input, "no usable caption to count", skipped, table_columns(files, fmt)))
     with executor.session():
         table = CorpusTable(executor.sum_counts(count_samples, items), source=cfg.output)
     data = table.to_bytes()
@@ -215,10 +226,85 @@ def _read_or_write_plan(cfg: BuildConfig, files: list[InputFile], fmt: str, outp
         return _beside(lambda rows: shard_io.write_plan(rows, output, cfg.shard_size, cfg.max_caption_chars),
                        rows, start_executor)
     except SourceError as err:  # a missing column, a json that is not COCO: no shard written yet
-        output.remove_tree(BUILD_DIR)
-        if not output.is_url and not os.listdir(output.path()):
-            os.rmdir(output.path())
+        _forget_unstarted_build(output)
         raise UsageError(str(err)) from err
+
+
+def _forget_unstarted_build(output: Folder) -> None:
+    """Remove what a build that stopped before its first shard left, so that the command run
+    again with a corrected column or input needs no --overwrite; a folder with shards keeps all."""
+    if output.names("[0-9]*_stats.json") or output.names("[0-9]*.tar"):
+        return
+    output.remove_tree(BUILD_DIR)
+    if not output.is_url and output.exists() and not os.listdir(output.path()):
+        os.rmdir(output.path())
+
+
+def skip_reasons(skipped: Mapping[str, int], top: int = TOP_SKIP_REASONS) -> str:
+    """``"reason n, reason n"``: the commonest skip reasons, most first ("no rows" for none)."""
+    ranked = sorted(((reason, n) for reason, n in skipped.items() if n), key=lambda item: (-item[1], item[0]))
+    if not ranked:
+        return "no rows"
+    words = ", ".join(f"{reason} {n}" for reason, n in ranked[:top])
+    return words + (f" and {len(ranked) - top} more reason(s)" if len(ranked) > top else "")
+
+
+def nothing_usable(source: str, what: str, skipped: Mapping[str, int], columns: list[str]) -> str:
+    """``"{source}: {what} (reasons)"``, why ``count`` or a build has nothing to work on: the
+    commonest skip reasons, and for a table the columns it holds (a caption column named
+    otherwise is the usual cause)."""
+    return f"{source}: {what} ({skip_reasons(skipped)})" + _columns_found(columns)
+
+
+def _columns_found(columns: list[str]) -> str:
+    if not columns:
+        return ""
+    return f"; found columns: {', '.join(columns)} (name them with --image-column / --caption-column)"
+
+
+def _skip_refusal(cfg: BuildConfig, files: list[InputFile], fmt: str, rows: int, skipped: Mapping[str, int],
+                  written: int | None) -> str | None:
+    """Why the build must stop, or None: nothing usable (always), or a larger share of the input
+    rows skipped than ``max_skip_fraction``. ``written`` is None before the shards, where
+    ``skipped`` holds the plan's skips alone (the images are not read yet)."""
+    lost = sum(skipped.values())
+    if written == 0:
+        return nothing_usable(cfg.input, "no sample written", skipped, table_columns(files, fmt))
+    if rows - lost <= 0:
+        return nothing_usable(cfg.input, "no usable caption to build from", skipped, table_columns(files, fmt))
+    share = lost / rows
+    if share <= cfg.max_skip_fraction:
+        return None
+    return (f"{cfg.input}: {lost} of {rows} input rows skipped ({share:.1%}), more than --max-skip-fraction "
+            f"{cfg.max_skip_fraction:g} allows ({skip_reasons(skipped)})" + _columns_found(table_columns(files, fmt)))
+
+
+def _check_planned_skips(cfg: BuildConfig, files: list[InputFile], fmt: str, plan: dict, output: Folder) -> None:
+    """Refuse, before any shard, input whose plan alone skips too much (the shards can only skip
+    more). A resumed build checks the plan it reads back, so it reaches the same verdict."""
+    if "skipped" not in plan:  # a plan written before plan.json summed its skips: checked after the shards
+        return
+    refusal = _skip_refusal(cfg, files, fmt, plan["rows"], plan["skipped"], None)
+    if refusal is None:
+        return
+    finished = len(output.names("[0-9]*_stats.json"))  # by a resumed run that had a higher threshold
+    if not finished:
+        _forget_unstarted_build(output)
+        raise UsageError(f"{refusal}; no shard was written")
+    usable = plan["rows"] - sum(plan["skipped"].values())
+    raise UsageError(f"{refusal}; the {finished} shards written are kept: "
+                     f"{_how_to_go_on(plan['rows'], plan['skipped'], usable)}")
+
+
+def _how_to_go_on(rows: int, skipped: Mapping[str, int], usable: int) -> str:
+    """What to rerun after a refusal that left shards: a higher threshold finishes from them; a
+    fixed input or option is another build (the images are not read again without --overwrite)."""
+    fix = "rerun with --overwrite once the input or options are fixed"
+    if usable <= 0:  # no threshold lets a build of nothing through
+        return fix
+    # Rounded up to whole percent, so that the share named lets this build through.
+    needed = math.ceil(round(sum(skipped.values()) / rows * 100, 6)) / 100
+    return f"rerun with --max-skip-fraction {needed:g} (1 turns the check off) to finish the build from them, or {fix}"
 
 
 def _beside(work: Callable[[Iterator[T]], R], items: Iterable[T], start: Callable[[], object]) -> R:

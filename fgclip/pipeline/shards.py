@@ -34,7 +34,7 @@ from typing import Iterable
 from ..files import Folder
 from ..schema import KINDS
 from .images import check_image
-from .sources import BadRow, ImageRef, SourceRow, clean_captions
+from .sources import BadRow, ImageRef, SourceRow, UnreadableImage, clean_captions
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,19 @@ def tar_name(shard: int) -> str:
 
 
 def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: int, max_caption_chars: int) -> dict:
-    """Cut ``rows`` into plan files; returns ``{"shards": n, "rows": n}`` (also in plan.json).
+    """Cut ``rows`` into plan files; returns ``{"shards": n, "rows": n, "skipped": {reason: n}}``
+    (also in plan.json).
 
     Bad rows, duplicate keys and dropped captions are counted in the plan of the shard their
-    row falls in, so that every input row is accounted for in exactly one stats file.
+    row falls in, so that every input row is accounted for in exactly one stats file. The
+    skipped rows of all shards are summed in plan.json too, so that a build can refuse input it
+    would mostly skip before it writes a shard.
     """
     output.make(f"{BUILD_DIR}/plan")
     seen: set[bytes] = set()  # 8-byte digests of the keys: about 100 bytes a row, not a row's text
     rows = iter(rows)
     shard = total = 0
+    skipped: Counter = Counter()
     while True:
         chunk = list(islice(rows, shard_size))
         if not chunk:
@@ -96,9 +100,10 @@ def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: i
                 header["errors"].append(message)
         lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in entries]
         output.write_bytes(plan_name(shard), ("\n".join(lines) + "\n").encode("utf-8"))
+        skipped.update(header["skipped"])
         total += len(chunk)
         shard += 1
-    summary = {"shards": shard, "rows": total}
+    summary = {"shards": shard, "rows": total, "skipped": dict(sorted(skipped.items()))}
     output.write_json(f"{BUILD_DIR}/plan.json", summary)
     return summary
 
@@ -272,6 +277,8 @@ def _read_image(entry: dict) -> tuple[tuple[str, bytes] | None, str | None]:
         data = ImageRef(path, offset, size).read()
     except FileNotFoundError:
         return None, "missing_image"
+    except UnreadableImage as err:
+        return None, err.reason
     except (IsADirectoryError, PermissionError, OSError):
         return None, "unreadable_image"
     if offset >= 0 and len(data) < size:

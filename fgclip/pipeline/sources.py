@@ -37,6 +37,7 @@ from typing import Any, Iterable, Iterator
 
 from ..config import SOURCE_FORMATS as FORMATS
 from ..files import open_binary
+from . import images as image_checks
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 
@@ -54,6 +55,15 @@ class SourceError(ValueError):
     """The input as a whole cannot be read (wrong format, missing column): nothing to skip."""
 
 
+class UnreadableImage(OSError):
+    """An image that is not read at all; ``reason`` is its skip reason (``image_not_a_file``,
+    ``image_too_large``). An OSError, so that a caller that knows no better still skips it."""
+
+    def __init__(self, path: str, reason: str, detail: str = ""):
+        super().__init__(f"{path}: {reason}" + (f" ({detail})" if detail else ""))
+        self.path, self.reason = path, reason
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """Where an image's bytes are: a whole file, or ``size`` bytes at ``offset`` inside a tar."""
@@ -63,15 +73,49 @@ class ImageRef:
     size: int = -1
 
     def read(self) -> bytes:
-        if is_url(self.path):
-            fs, path = url_to_fs(self.path)
-            # One ranged request for a tar member, not the file system's read-ahead blocks.
-            return fs.cat_file(path) if self.offset < 0 else fs.cat_file(path, self.offset, self.offset + self.size)
-        with open(self.path, "rb") as handle:
+        """The image's bytes; UnreadableImage for a file that is not a regular one (a FIFO
+        would block the read forever, /dev/zero never end it) or that holds more than
+        ``images.MAX_IMAGE_BYTES``; FileNotFoundError for one that is absent."""
+        path = self.path
+        if is_url(path):
+            fs, path = url_to_fs(path)
+            if not _is_local(fs):
+                return self._read_remote(fs, path)
+        size, reason = image_checks.file_problem(path, whole=self.offset < 0)
+        if reason is not None:
+            raise UnreadableImage(self.path, reason, f"{size} bytes" if size else "")
+        if self.offset >= 0:
+            self._check_member_size()
+        with open(path, "rb") as handle:
             if self.offset < 0:
-                return handle.read()
+                # The file may have grown since its size was looked at: read no more than the cap.
+                return self._within_cap(handle.read(image_checks.MAX_IMAGE_BYTES + 1))
             handle.seek(self.offset)
             return handle.read(self.size)
+
+    def _read_remote(self, fs, path: str) -> bytes:
+        if self.offset >= 0:
+            self._check_member_size()
+            # One ranged request for a tar member, not the file system's read-ahead blocks.
+            return fs.cat_file(path, self.offset, self.offset + self.size)
+        # A ranged request too, so that an object of gigabytes is not fetched to find that out
+        # (and no request for its size first: one request per image, as before the cap).
+        return self._within_cap(fs.cat_file(path, 0, image_checks.MAX_IMAGE_BYTES + 1))
+
+    def _check_member_size(self) -> None:
+        if self.size > image_checks.MAX_IMAGE_BYTES:
+            raise UnreadableImage(self.path, "image_too_large", f"tar member of {self.size} bytes")
+
+    def _within_cap(self, data: bytes) -> bytes:
+        if len(data) > image_checks.MAX_IMAGE_BYTES:
+            raise UnreadableImage(self.path, "image_too_large", f"over {image_checks.MAX_IMAGE_BYTES} bytes")
+        return data
+
+
+def _is_local(fs) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
 
 
 @dataclass
@@ -435,6 +479,46 @@ def _parquet_records(path: InputFile, fmt: str, columns: tuple[str, str]) -> Ite
             yield row, record
 
 
+TABLE_FORMATS = ("jsonl", "csv", "tsv", "parquet")
+
+
+def table_columns(files: Iterable[InputFile], fmt: str, *, files_read: int = 8, records_read: int = 100) -> list[str]:
+    """The columns a table input holds, in order of first appearance, for an error message that
+    has to name them: a csv's header, a parquet's schema, the keys of a jsonl's first objects.
+    Reads the head of the first few files only; [] for other formats, or files it cannot read."""
+    if fmt not in TABLE_FORMATS:
+        return []
+    found: dict[str, None] = {}
+    for path in list(files)[:files_read]:
+        try:
+            found.update(dict.fromkeys(_columns_of(path, fmt, records_read)))
+        except (OSError, ValueError):  # the message this feeds already names the real problem
+            continue
+    return list(found)
+
+
+def _columns_of(path: InputFile, fmt: str, records_read: int) -> list[str]:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with open_binary(path) as handle:
+            return list(pq.ParquetFile(handle).schema_arrow.names)
+    if fmt == "jsonl":
+        keys: list[str] = []
+        records = _jsonl_records(path, fmt, ("", ""))
+        try:
+            for _, (_, record) in zip(range(records_read), records):
+                if isinstance(record, dict):
+                    keys.extend(record)
+        finally:
+            records.close()  # the file, left open by a generator stopped half-way
+        return keys
+    with open_binary(path) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = (csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE) if fmt == "tsv" else csv.reader(text))
+        return next(reader, [])
+
+
 def _group_table_rows(
     records: Iterator[_Record], path: InputFile, fmt: str, root: str, image_column: str, caption_column: str
 ) -> Iterator[SourceRow | BadRow]:
@@ -463,11 +547,16 @@ def _group_table_rows(
 def _table_sample(record: dict, path: InputFile, line_number: int, fmt: str, root: str, image_column: str,
                   caption_column: str) -> SourceRow | BadRow:
     where = f"{file_name(path)}:{line_number}"
-    image, caption = record.get(image_column), record.get(caption_column)
+    # A key absent altogether (jsonl has no header to check up front) is most often a column
+    # named otherwise: its own reason, so that a build skipping every row can say so.
+    for column, reason in ((image_column, "no_image_column"), (caption_column, "no_caption_column")):
+        if column not in record:
+            return BadRow(reason, where, f"no {column!r} key (keys: {', '.join(map(str, record))})")
+    image, caption = record[image_column], record[caption_column]
     if not isinstance(image, str) or not image.strip():
         return BadRow("malformed_row", where, f"{image_column!r} is not an image path")
     if caption is None:
-        return BadRow("malformed_row", where, f"no {caption_column!r}")
+        return BadRow("malformed_row", where, f"{caption_column!r} is null")
     captions = list(caption) if isinstance(caption, (list, tuple)) else [caption]
     image = image.strip()
     return SourceRow(

@@ -22,7 +22,7 @@ import torch
 
 from .. import model as model_io
 from ..config import TrainConfig, dump_config
-from ..files import write_json
+from ..files import is_temporary, write_json
 from . import data, distributed
 from .losses import CompositionLoss, LossSettings, kind_diagnostics
 from .metrics import MetricsLog
@@ -35,6 +35,9 @@ RESUME_FIELDS = ("shards", "model", "batch_size", "accum_steps", "seed", "kinds"
                  "workers")
 # What a checkpoint written before a resume field existed holds for it: that field's default.
 RESUME_DEFAULTS = {"skip_rules": []}
+# Micro-batches of this rank looked at, from the start, for a hard negative of an enabled kind:
+# enough that sparse negatives show up, few enough that a run without any says so at once.
+NEGATIVES_CHECK_BATCHES = 4
 
 
 class TrainingError(RuntimeError):
@@ -126,6 +129,8 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     metrics = MetricsLog(run_dir, enabled=world.is_main, truncate_after=progress.step)
     if world.is_main:
         checkpoints.mkdir(parents=True, exist_ok=True)
+        for folder in (checkpoints, run_dir):
+            _remove_stale_temporaries(folder, echo)
         write_json(run_dir / "train_config.json", {"config": dump_config(cfg), "arch": arch.to_dict(),
                                                     "world_size": world.size, "total_steps": total_steps,
                                                     "steps_per_epoch": steps_per_epoch,
@@ -147,7 +152,14 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
             os.link(latest, snapshot)
         return latest
 
-    bad_in_row, skipped, terms = 0, {}, None
+    bad_in_row, skipped, terms, warnings = 0, {}, None, []
+    negatives_check = _NegativesCheck(cfg) if hard_negatives else None
+
+    def warn(message: str | None) -> None:
+        if message:
+            warnings.append(message)
+            echo(f"warning: {message}")
+
     interval_started, interval_samples = time.perf_counter(), 0
     run_started, first_step = time.perf_counter(), progress.step
     batches = _micro_batches(stream, progress, cfg.accum_steps)
@@ -157,6 +169,8 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
             for batch in micro:
                 for reason, count in batch.get("skipped", {}).items():
                     skipped[reason] = skipped.get(reason, 0) + count
+                if negatives_check is not None:
+                    warn(negatives_check.see(batch))
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(progress.step, total_steps, cfg.lr, cfg.warmup)
             optimizer.zero_grad(set_to_none=True)
@@ -192,14 +206,52 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     finally:
         batches.close()  # stops the data loader's worker processes
         metrics.close()
+    if negatives_check is not None:
+        warn(negatives_check.finish())  # a run of fewer batches than the check takes
     distributed.barrier(world)
     summary = {"steps": progress.step, "epochs_started": progress.epoch + 1, "samples_seen": progress.samples_seen,
                "bad_steps": progress.bad_steps, "skipped": skipped, "checkpoint": str(checkpoints / "latest.pt"),
                "final_loss": float(terms["total"]) if terms is not None else None,
-               "seconds": round(time.perf_counter() - run_started, 2)}
+               "seconds": round(time.perf_counter() - run_started, 2), "warnings": warnings}
     if world.is_main:
         write_json(run_dir / SUMMARY_FILE, summary)
     return summary
+
+
+class _NegativesCheck:
+    """Whether the first :data:`NEGATIVES_CHECK_BATCHES` micro-batches hold any hard negative of
+    an enabled kind. Without one, the hard-negative terms are all masked out and the run is
+    plain CLIP: shards built with ``--no-negatives``, or kinds and skip_rules that leave none.
+    This rank's batches only: one rank in a multi-process run may warn alone, which is rare on
+    batches of real size and harmless."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.kinds, self.skip_rules = cfg.kinds, cfg.skip_rules
+        self.left, self.seen = NEGATIVES_CHECK_BATCHES, 0
+
+    def see(self, batch: dict) -> str | None:
+        """The warning, once the last batch to check has no negative either."""
+        if not self.left:
+            return None
+        self.left -= 1
+        self.seen += 1
+        if bool(batch["neg_mask"].any()):
+            self.left = 0
+            return None
+        return None if self.left else self._message()
+
+    def finish(self) -> str | None:
+        """The warning for a run that ended before the check had seen all its batches."""
+        if not self.left or not self.seen:
+            return None
+        self.left = 0
+        return self._message()
+
+    def _message(self) -> str:
+        skipping = f" once skip_rules {', '.join(self.skip_rules)} are left out" if self.skip_rules else ""
+        return (f"no hard negative of the kinds {', '.join(self.kinds)} in the first {self.seen} batches{skipping}: "
+                "this run trains plain CLIP (shards built with --no-negatives?); --no-hard-negatives says so "
+                "on purpose")
 
 
 def _micro_batches(stream: Callable[[int, int], data.TrainStream], progress: Progress, accum: int):
@@ -355,6 +407,40 @@ def _resume_record(cfg: TrainConfig, checkpoints: Path, world: distributed.World
                             f"(this run has {world.size})")
     record["path"] = str(path)
     return record
+
+
+def _remove_stale_temporaries(folder: Path, echo: Callable[[str], None]) -> None:
+    """Remove what killed or failed writes left in ``folder``: fgclip temporaries (a checkpoint's
+    is as large as the checkpoint) whose writer is gone.
+
+    The writer is the process whose id ends the name. One that is still running, other than
+    this one, is left alone: it may be another run writing into the same folder (a mistake,
+    but its files are not ours to delete), or an unrelated process that got the id again, in
+    which case the file goes at a later start. The id is checked on this host only; only rank
+    0 writes here, so a writer elsewhere would be another run too.
+    """
+    for path in sorted(folder.iterdir()):
+        if not is_temporary(path.name) or not path.is_file():
+            continue
+        pid = path.name.rpartition(".tmp-")[2]
+        if not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and _is_running(int(pid)):
+            echo(f"{path} left in place: process {pid} that writes it is still running")
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        log.info("removed %s, left by an interrupted write", path)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running all the same
+        pass
+    return True
 
 
 def _metrics_row(progress: Progress, terms: dict, features: Features, hard_negatives: bool,

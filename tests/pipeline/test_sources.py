@@ -257,7 +257,7 @@ def test_jsonl_bad_lines_are_bad_rows_with_file_and_line(tmp_path):
         ("row", "a.jpg", ["one"]),
         ("bad", "malformed_row", "d.jsonl:2"),
         ("bad", "invalid_utf8", "d.jsonl:3"),
-        ("bad", "malformed_row", "d.jsonl:4"),
+        ("bad", "no_caption_column", "d.jsonl:4"),
         ("bad", "malformed_row", "d.jsonl:5"),
         ("bad", "malformed_row", "d.jsonl:6"),
         ("bad", "malformed_row", "d.jsonl:7"),
@@ -298,7 +298,7 @@ def test_jsonl_consecutive_rows_of_one_image_are_one_sample(tmp_path):
 def test_jsonl_custom_columns(tmp_path):
     path = write_lines(tmp_path / "d.jsonl", [{"url": "a.jpg", "text": "x", "caption": "ignored"}, {"url": "b.jpg"}])
     out = rows(path, "jsonl", image_column="url", caption_column="text")
-    assert brief(out) == [("row", "a.jpg", ["x"]), ("bad", "malformed_row", "d.jsonl:2")]
+    assert brief(out) == [("row", "a.jpg", ["x"]), ("bad", "no_caption_column", "d.jsonl:2")]
     assert "'text'" in out[1].detail
 
 

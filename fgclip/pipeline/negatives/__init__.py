@@ -13,6 +13,7 @@ the :class:`.core.RuleContext` of :mod:`.core` and the shared word lists of :mod
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -67,6 +68,35 @@ rule_errors: Counter = Counter()
 _MAX_LOGGED_ERRORS = 20
 
 
+# The rules read at most this many characters of a caption and carry the rest unchanged into
+# every negative. Several rules look phrases up across the whole caption or pair every phrase
+# with every other, so their work grew about as the square of a caption's length (88 s for one
+# 33.6k-character caption in the audit that found it, 8 s at 16.8k). The cap equals the default
+# of a build's --max-caption-chars, so no caption a default build accepts is cut; a build that
+# raises that limit gets negatives whose edits all fall in a caption's first 2,000 characters
+# (CLIP's text encoder reads 77 tokens, a few hundred characters: an edit past them would not
+# be seen in training anyway).
+MAX_CHARS_READ = 2000
+# Where a sentence ends: its mark, any closing quotes or brackets, then the space before the next.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s)")
+_SPACE = re.compile(r"\s")
+
+
+def part_read(caption: str) -> tuple[str, str]:
+    """The part of ``caption`` the rules read and the rest they leave as it is (``read + rest
+    == caption``): the whole caption up to MAX_CHARS_READ characters; past that, the caption up
+    to the last sentence end within its first MAX_CHARS_READ characters, else up to the last
+    space there, else (one unbroken run of characters) its first MAX_CHARS_READ characters."""
+    if len(caption) <= MAX_CHARS_READ:
+        return caption, ""
+    window = caption[:MAX_CHARS_READ + 1]  # a space right after the cap still marks a sentence end
+    cut = max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= MAX_CHARS_READ), default=0)
+    if cut == 0:
+        cut = max((m.start() for m in _SPACE.finditer(window)), default=0)
+        cut = len(caption[:cut].rstrip()) or MAX_CHARS_READ
+    return caption[:cut], caption[cut:]
+
+
 def fold(text: str) -> str:
     """Case- and whitespace-insensitive form, to tell a negative from its caption."""
     return " ".join(text.lower().split())
@@ -101,6 +131,9 @@ def negatives(
     ``refused``: a Counter to which each edit a rule's veto refuses is added, as "kind/reason"
     (the names in :data:`REFUSAL_REASONS`), for every enabled rule of the chosen kinds, also where
     the kind's ``per_kind`` negatives were found without that edit; None counts nothing.
+
+    A caption longer than :data:`MAX_CHARS_READ` is read only up to a cut near there (see
+    :func:`part_read`): its negatives are those of that part, with the rest appended unchanged.
     """
     if not isinstance(caption, str) or not caption.strip():
         return []
@@ -114,6 +147,7 @@ def negatives(
     if swaps not in SWAP_MODES:
         raise ValueError(f"unknown swaps mode {swaps!r}; expected one of {', '.join(SWAP_MODES)}")
     enabled = enabled - SWAP_MODES[swaps]
+    caption, rest = part_read(caption)  # from here on, "caption" is the part the rules read
     parsed = parse(caption, tagger)
     original = fold(caption)
     seen = {original}
@@ -133,7 +167,7 @@ def negatives(
                     folded = fold(text)
                     if text.strip() and folded not in seen:
                         seen.add(folded)
-                        result.append(Negative(text, kind, rule.name))
+                        result.append(Negative(text + rest, kind, rule.name))
                         taken += 1
                         break
     return result
@@ -167,5 +201,5 @@ def _run_rule(rule: Rule, parsed: Caption, ctx: RuleContext) -> list[str]:
         return []
 
 
-__all__ = ["CorpusTable", "SWAP_MODES", "KINDS", "Negative", "REFUSAL_REASONS", "RULES", "RULE_NAMES", "Rule", "RuleContext", "negatives", "parse",
-           "rule_errors", "fold"]
+__all__ = ["CorpusTable", "MAX_CHARS_READ", "SWAP_MODES", "KINDS", "Negative", "REFUSAL_REASONS", "RULES",
+           "RULE_NAMES", "Rule", "RuleContext", "negatives", "parse", "part_read", "rule_errors", "fold"]
