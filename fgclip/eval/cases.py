@@ -64,3 +64,25 @@ class Subset:
     task: object  # list[Selection] | list[Group] | RetrievalSet | ClassificationSet
     missing_images: list[str] = field(default_factory=list)  # referenced but absent: counted, never dropped silently
     meta: dict = field(default_factory=dict)  # e.g. {"category": "replace"} for the averages
+    # Images present but unusable (empty, corrupt, a FIFO...), found while scoring: path ->
+    # reason. Each is in missing_images too, and is counted as one.
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def missing_summary(self, examples: int = 3) -> str:
+        """'3 image(s) missing or unreadable: missing_image 1 (a.jpg), empty_image 2 (b.jpg, c.jpg)',
+        naming the first ``examples`` images of each reason."""
+        by_reason: dict[str, list[str]] = {}
+        for path in self.missing_images:
+            by_reason.setdefault(self.unreadable.get(path, "missing_image"), []).append(path)
+        return f"{len(self.missing_images)} image(s) missing or unreadable: " + ", ".join(
+            f"{reason} {len(paths)} ({', '.join(paths[:examples])}{', ...' if len(paths) > examples else ''})"
+            for reason, paths in sorted(by_reason.items(), key=lambda item: -len(item[1])))
+
+
+class UnreadableImages(Exception):
+    """Raised by an encoder, before it encodes the images it was given, for those it cannot read:
+    ``reasons`` maps each one's path to why (the reasons of fgclip.pipeline.images)."""
+
+    def __init__(self, reasons: dict[str, str]):
+        super().__init__(", ".join(f"{path}: {reason}" for path, reason in reasons.items()))
+        self.reasons = reasons

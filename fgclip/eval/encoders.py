@@ -5,6 +5,10 @@ encoder with a :class:`FeatureCache`, a folder per checkpoint (named by the hash
 checkpoint file) holding the features already computed: an image is keyed by its path, crop
 box, size and modification time (a replaced file is encoded again), a text by itself. A second
 benchmark, or a rerun, that meets the same image or text reads it back instead.
+
+An image that cannot be read (empty, corrupt, cut short, a decompression bomb, a folder or
+FIFO or device, over ``fgclip.pipeline.images.MAX_IMAGE_BYTES``) raises
+:class:`~fgclip.eval.cases.UnreadableImages`; the scorer counts its cases as missing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Sequence
 import torch
 
 from ..files import write_atomically
-from .cases import ImageRef
+from ..pipeline import images as image_checks
+from .cases import ImageRef, UnreadableImages
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
@@ -104,6 +109,9 @@ class ClipEncoder:
 
     @torch.no_grad()
     def encode_images(self, images: Sequence[ImageRef]) -> torch.Tensor:
+        problems = image_problems(images)
+        if problems:
+            raise UnreadableImages(problems)
         out = []
         for start in range(0, len(images), self.batch_size):
             pixels = torch.stack([self.preprocess(load_image(ref)) for ref in images[start:start + self.batch_size]])
@@ -123,18 +131,42 @@ class ClipEncoder:
         return torch.cat(out) if out else torch.empty(0, 0)
 
 
+def image_problems(images: Sequence[ImageRef]) -> dict[str, str]:
+    """Path -> why, for those of ``images`` that cannot be decoded, found without decoding any:
+    the build's checks (the file's type and size, the header, the end marker), which cost a
+    stat and two small reads an image. A .npy frame is checked as a file only."""
+    problems = {}
+    for path in dict.fromkeys(image.path for image in images):
+        try:
+            if path.endswith(".npy"):
+                reason = image_checks.file_problem(path)[1]
+            else:
+                reason = image_checks.check_image_file(path)
+        except FileNotFoundError:
+            reason = "missing_image"  # gone since the benchmark was loaded
+        except OSError:
+            reason = "unreadable_image"  # no permission, an I/O error
+        if reason is not None:
+            problems[path] = reason
+    return problems
+
+
 def load_image(ref: ImageRef):
-    """The image as RGB, cropped to ``ref.box`` (x, y, w, h) when it has one."""
+    """The image as RGB, cropped to ``ref.box`` (x, y, w, h) when it has one; UnreadableImages
+    when it does not decode."""
     from PIL import Image
 
-    if ref.path.endswith(".npy"):
-        # EqBen's YouCook2 frames are arrays in BGR channel order, as its authors load them
-        import numpy as np
+    try:
+        if ref.path.endswith(".npy"):
+            # EqBen's YouCook2 frames are arrays in BGR channel order, as its authors load them
+            import numpy as np
 
-        image = Image.fromarray(np.ascontiguousarray(np.load(ref.path)[:, :, ::-1]).astype("uint8"))
-    else:
-        with Image.open(ref.path) as image:
-            image = image.convert("RGB")
+            image = Image.fromarray(np.ascontiguousarray(np.load(ref.path)[:, :, ::-1]).astype("uint8"))
+        else:
+            with Image.open(ref.path) as image:
+                image = image.convert("RGB")
+    except Exception as err:  # Pillow and numpy raise many kinds; each means this image is unusable
+        raise UnreadableImages({ref.path: "corrupt_image"}) from err
     if ref.box is not None:
         x, y, w, h = ref.box
         image = image.crop((x, y, x + w, y + h))

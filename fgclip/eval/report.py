@@ -6,25 +6,34 @@
   missing images).
 - ``summary.png``: the headline numbers as grouped bars, compositional benchmarks next to
   retrieval and zero-shot (hard-negative fine-tuning is known to cost the latter).
-- ``<benchmark>.png``: its subsets as grouped bars.
+- ``<benchmark>.png``: its subsets as grouped bars; the benchmark's name passes through
+  :func:`safe_file_name` first, since a results file is data and may name anything.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import OrderedDict
 from pathlib import Path
 
 from ..files import write_atomically
 from ..plots import pyplot, save_figure
-from .run import read_results
+from .run import current_rows, describe_skipped, read_results_counted
 
 HEADLINE_METRICS = ("accuracy", "group", "text", "image", "top1", "i2t_r1", "t2i_r1")
+# Lower case only: on a case-blind file system (macOS, Windows) "Fake" and "fake" would share a file.
+_KEPT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+_LOOKS_HASHED = re.compile(r"-[0-9a-f]{10}$")
+_RESERVED_NAMES = frozenset({"summary"})  # summary.png is the report's own chart
+_NAME_LIMIT = 100
 
 
 def write_report(results: str | Path, output: str | Path) -> list[Path]:
-    rows = read_results(results)
+    rows, skipped = read_results_counted(results)
+    rows = current_rows(rows)  # the latest subset scores, and averages recomputed from them
     if not rows:
-        raise ValueError(f"{results} holds no results rows")
+        raise ValueError(f"{results} holds no results rows" + (f" ({describe_skipped(skipped)})" if skipped else ""))
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoints = list(OrderedDict.fromkeys(r["name"] for r in rows))
@@ -35,6 +44,8 @@ def write_report(results: str | Path, output: str | Path) -> list[Path]:
     lines = [f"# Results: {len(checkpoints)} checkpoint(s), {len(benchmarks)} benchmark(s)", "",
              f"From `{results}`. Values in percent; ties count as wrong; a case whose image is missing "
              "counts as wrong and is listed under missing.", ""]
+    if skipped:
+        lines += [f"{describe_skipped(skipped)} (see the warnings of this run).", ""]
     lines += _markdown_table(["checkpoint"] + [_label(b, s, m) for b, s, m in columns],
                              [[name] + [_fmt(table.get((name, b, s, m))) for b, s, m in columns] for name in checkpoints])
     written = []
@@ -49,7 +60,7 @@ def write_report(results: str | Path, output: str | Path) -> list[Path]:
             details.append([subset, metric] + [_fmt(table.get((name, benchmark, subset, metric))) for name in checkpoints]
                            + [str(n), str(missing), convention or "subset"])
         lines += _markdown_table(["subset", "metric"] + checkpoints + ["n", "missing", "how"], details)
-        written.append(output / f"{benchmark}.png")
+        written.append(output / f"{safe_file_name(benchmark)}.png")
         _bars(pyplot(), [(s, m) for s, m, c in keys if not c], checkpoints,
               lambda name, key: table.get((name, benchmark) + key), f"{benchmark}: every subset", written[-1])
     written.insert(0, output / "summary.png")
@@ -58,6 +69,24 @@ def write_report(results: str | Path, output: str | Path) -> list[Path]:
     report = output / "report.md"
     write_atomically(report, ("\n".join(lines) + "\n").encode("utf-8"))
     return [report] + written
+
+
+def safe_file_name(name: str) -> str:
+    """``name`` as a single file-name component, the same one every time.
+
+    A name that is already plain (lower-case letters, digits, '.', '_', '-'; no leading dot, no
+    '..'; at most 100 characters) is kept. Any other has every character but ASCII letters,
+    digits, '_' and '-' replaced by '_' (so no dot is left), is cut to length, and gets a hash of
+    the whole original name, so two names that differ only in the replaced characters still get
+    two files. A plain name that looks hashed is hashed too, so a kept name never equals a
+    changed one.
+    """
+    if (_KEPT_NAME.fullmatch(name) and ".." not in name and not _LOOKS_HASHED.search(name)
+            and name not in _RESERVED_NAMES):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:_NAME_LIMIT - len(digest) - 1]
+    return f"{stem or '_'}-{digest}"
 
 
 def _values(rows: list[dict]) -> dict:
@@ -88,7 +117,7 @@ def _fmt(value) -> str:
 
 def _markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
     def line(cells):
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(_one_line(str(c)).replace("|", "\\|") for c in cells) + " |"
 
     def numeric(column: int) -> bool:
         return all(_is_number(row[column]) for row in body)
@@ -105,18 +134,30 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _one_line(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+
+def _chart_text(text: str, legend: bool = False) -> str:
+    """``text`` shown as it is: matplotlib would read "$...$" as TeX (and fail on bad TeX), and a
+    legend leaves out a label that starts with "_"."""
+    text = _one_line(text).replace("$", "\\$")
+    return " " + text if legend and text.startswith("_") else text
+
+
 def _bars(plt, keys: list[tuple], checkpoints: list[str], value, title: str, path: Path) -> None:
     width = 0.8 / max(len(checkpoints), 1)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(keys) * max(1, len(checkpoints)) + 2), 4.5))
     for i, name in enumerate(checkpoints):
         heights = [value(name, key) for key in keys]
-        ax.bar([k + i * width for k in range(len(keys))], [h if h is not None else 0 for h in heights], width, label=name)
+        ax.bar([k + i * width for k in range(len(keys))], [h if h is not None else 0 for h in heights], width,
+               label=_chart_text(name, legend=True))
     ax.set_xticks([k + width * (len(checkpoints) - 1) / 2 for k in range(len(keys))])
-    ax.set_xticklabels([_label(*key) if len(key) == 3 else f"{key[0]} {key[1]}" for key in keys], rotation=40,
-                       ha="right", fontsize=8)
+    ax.set_xticklabels([_chart_text(_label(*key) if len(key) == 3 else f"{key[0]} {key[1]}") for key in keys],
+                       rotation=40, ha="right", fontsize=8)
     ax.set_ylabel("percent")
     ax.set_ylim(0, 100)
-    ax.set_title(title)
+    ax.set_title(_chart_text(title))
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

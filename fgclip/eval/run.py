@@ -2,15 +2,20 @@
 
 Rows go to a jsonl file as each subset finishes: ``{"checkpoint", "name", "benchmark", "subset",
 "metric", "value", "n", "convention", "missing"}`` (value in percent, n the cases scored). A rerun
-skips the (checkpoint, benchmark, subset) already there, so an interrupted eval resumes; the
-averages are computed from the subset rows once all are in.
+skips the (checkpoint, benchmark, subset) already there, so an interrupted eval resumes. A
+benchmark's averages (rows with a non-empty ``convention``, and ``covers``: the subsets they were
+computed from) are recomputed from every subset row present after each run, and appended again
+when they changed; a table (:func:`current_rows`, ``fgclip report``) always recomputes them, so an
+average never shows fewer subsets than the file holds.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -66,20 +71,56 @@ def evaluate(cfg: EvalConfig, echo: Callable[[str], None] = print,
                 rows += new
                 written += new
                 if subset.missing_images:
-                    echo(f"{name} {benchmark}/{subset.name}: {len(subset.missing_images)} image(s) missing "
-                         f"(their cases count as wrong), e.g. {subset.missing_images[0]}")
-            have = {(r["subset"], r["metric"]) for r in rows}
-            subset_scores = [Score(r["subset"], r["metric"], r["value"], r["n"], "", r.get("missing", 0))
-                             for r in rows if not r["convention"]]
-            averages = [_row(checkpoint_id, name, benchmark, s) for s in module.averages(subset_scores)
-                        if (s.subset, s.metric) not in have]
-            _append(results, averages)
-            written += averages
+                    echo(f"{name} {benchmark}/{subset.name}: {subset.missing_summary()}; their cases count as wrong")
+            # Averages are recomputed from every subset row there is now, never kept from an
+            # earlier run that saw fewer subsets; a new snapshot is written when they changed.
+            subset_rows = _latest_subset_rows(rows)
+            averages = average_rows(module, checkpoint_id, name, benchmark, subset_rows)
+            stored = {(r["subset"], r["metric"]): r for r in rows if r["convention"]}
+            if any(stored.get((r["subset"], r["metric"])) != r for r in averages):
+                _append(results, averages)
+                written += averages
             if hasattr(encoder, "flush"):
                 encoder.flush()  # the features so far reach the disk cache benchmark by benchmark
             if len(written) > before:
-                echo(_headline(name, benchmark, rows + averages))
+                echo(_headline(name, benchmark, subset_rows + averages))
     return written
+
+
+def average_rows(module, checkpoint: str, name: str, benchmark: str, subset_rows: list[dict]) -> list[dict]:
+    """The benchmark's averages over ``subset_rows``, as rows; each names the subsets it covers."""
+    scores = [Score(r["subset"], r["metric"], r["value"], r["n"], "", r.get("missing", 0)) for r in subset_rows]
+    return [_row(checkpoint, name, benchmark, score) for score in module.averages(scores)]
+
+
+def _latest_subset_rows(rows: list[dict]) -> list[dict]:
+    """Each (checkpoint, benchmark, subset, metric)'s last subset row, in first-seen order."""
+    latest: dict[tuple, dict] = {}
+    for row in rows:
+        if not row["convention"]:
+            latest[(row["checkpoint"], row["benchmark"], row["subset"], row["metric"])] = row
+    return list(latest.values())
+
+
+def current_rows(rows: list[dict]) -> list[dict]:
+    """What a table of ``rows`` (a results file, read in order) should show: each subset's latest
+    score, then its benchmark's averages recomputed from those. A results file is a log, and an
+    average in it is a snapshot of the subsets scored when it was written (its ``covers``); a
+    later run may have added subsets, or an older fgclip averaged differently. For a benchmark
+    fgclip does not know, the last stored value of each average is kept."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["checkpoint"], row["benchmark"]), []).append(row)
+    out: list[dict] = []
+    for (checkpoint, benchmark), group in groups.items():
+        subset_rows = _latest_subset_rows(group)
+        out += subset_rows
+        if benchmark in benchmarks.BENCHMARKS:
+            name = (subset_rows or group)[-1]["name"]
+            out += average_rows(benchmarks.module(benchmark), checkpoint, name, benchmark, subset_rows)
+        else:
+            out += list({(r["subset"], r["metric"]): r for r in group if r["convention"]}.values())
+    return out
 
 
 def _load_benchmark(cfg: EvalConfig, name: str) -> tuple[object, list[Subset]]:
@@ -103,33 +144,114 @@ def _per_benchmark(folder: Path, name: str, count: int) -> Path:
 
 
 def _row(checkpoint: str, name: str, benchmark: str, score: Score) -> dict:
-    return {"checkpoint": checkpoint, "name": name, "benchmark": benchmark, "subset": score.subset,
-            "metric": score.metric, "value": round(score.value, 4), "n": score.n, "convention": score.convention,
-            "missing": score.missing}
+    row = {"checkpoint": checkpoint, "name": name, "benchmark": benchmark, "subset": score.subset,
+           "metric": score.metric, "value": round(score.value, 4), "n": score.n, "convention": score.convention,
+           "missing": score.missing}
+    if score.convention:
+        row["covers"] = list(score.covers)
+    return row
 
 
 def _append(path: Path, rows: list[dict]) -> None:
+    """Add ``rows`` to the results file in one write, then fsync, so that a kill leaves at most a
+    cut last line. A line already cut by a kill is ended first: it stays a bad line of its own
+    (skipped on reading) instead of swallowing the first row written after it."""
     if not rows:
         return
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write("".join(json.dumps(row) + "\n" for row in rows))
-        handle.flush()
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+    handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        size = os.fstat(handle).st_size
+        if size:
+            os.lseek(handle, size - 1, os.SEEK_SET)  # O_APPEND still sends the write to the end
+            if os.read(handle, 1) != b"\n":
+                data = b"\n" + data
+        view = memoryview(data)
+        while view:  # a regular file takes it whole; the loop only guards a short write
+            view = view[os.write(handle, view):]
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+# What a results row must hold, and the fields it may leave out (rows of early versions had no
+# convention); the report and the resume logic rely on these types.
+ROW_FIELDS = {"checkpoint": str, "name": str, "benchmark": str, "subset": str, "metric": str, "value": float, "n": int}
+OPTIONAL_ROW_FIELDS = {"convention": ("", str), "missing": (0, int)}
+_WARNED_LINES = 20  # per file; the rest are only counted, so a garbage file does not flood the log
 
 
 def read_results(path: str | Path) -> list[dict]:
-    """The rows of a results file; a torn last line (an eval killed mid-write) is left out."""
-    rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    """The rows of a results file. A line that is not a row (a line cut by a kill, a hand edit,
+    another program's output) is skipped with a warning naming the file and line, and counted."""
+    return read_results_counted(path)[0]
+
+
+def read_results_counted(path: str | Path) -> tuple[list[dict], dict[str, int]]:
+    """``read_results``, and the lines skipped per reason."""
+    rows: list[dict] = []
+    skipped: dict[str, int] = {}
+    for number, line in enumerate(Path(path).read_bytes().split(b"\n"), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            log.warning("%s:%d: unreadable results row skipped", path, number)
+        row, problem = _parse_row(line)
+        if problem:
+            skipped[problem] = skipped.get(problem, 0) + 1
+            if sum(skipped.values()) <= _WARNED_LINES:
+                log.warning("%s:%d: %s; line skipped", path, number, problem)
             continue
-        row.setdefault("convention", "")
         rows.append(row)
-    return rows
+    if skipped:
+        unnamed = sum(skipped.values()) - _WARNED_LINES
+        log.warning("%s: %s%s", path, describe_skipped(skipped),
+                    f" (only the first {_WARNED_LINES} named)" if unnamed > 0 else "")
+    return rows, skipped
+
+
+def describe_skipped(skipped: dict[str, int]) -> str:
+    """``skipped`` (reason -> lines) as one phrase: '3 bad line(s) skipped: 2 not JSON, ...'."""
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items(), key=lambda rc: -rc[1]))
+    return f"{sum(skipped.values())} bad line(s) skipped: {reasons}"
+
+
+def _parse_row(line: bytes) -> tuple[dict | None, str]:
+    """The row a line holds, or None and why it is not one."""
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    except (ValueError, RecursionError):  # also a number too long for an int, arrays nested too deep
+        return None, "not JSON (cut by a kill?)"
+    if not isinstance(row, dict):
+        return None, f"{_JSON_KINDS[type(row)]}, not a JSON object"
+    for key, kind in ROW_FIELDS.items():
+        if key not in row:
+            return None, f"no {key!r}"
+        if not _is_a(row[key], kind):
+            return None, f"{key!r} is not {_KIND_NAMES[kind]}"
+    for key, (default, kind) in OPTIONAL_ROW_FIELDS.items():
+        row.setdefault(key, default)
+        if not _is_a(row[key], kind):
+            return None, f"{key!r} is not {_KIND_NAMES[kind]}"
+    return row, ""
+
+
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_KIND_NAMES = {str: "a string of UTF-8 text", int: "a whole number >= 0", float: "a finite number"}
+
+
+def _is_a(value, kind: type) -> bool:
+    if isinstance(value, bool):  # JSON true is no count and no score
+        return False
+    if kind is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if kind is int:
+        return isinstance(value, int) and value >= 0
+    if kind is str:  # a lone surrogate ("\\ud800" in the JSON) is text no UTF-8 file can hold
+        return isinstance(value, str) and not _SURROGATE.search(value)
+    return isinstance(value, kind)
 
 
 def _headline(name: str, benchmark: str, rows: list[dict]) -> str:

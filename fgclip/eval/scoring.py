@@ -3,7 +3,9 @@
 Every image and every text of a subset is encoded once, however many cases share it
 (SugarCrepe's 7,511 cases use 1,560 images). Ties count as wrong, as the benchmarks' own
 scripts do: a caption is chosen only when its similarity is strictly the highest. A case whose
-image is missing stays in the denominator as wrong and is counted in ``missing``.
+image is missing stays in the denominator as wrong and is counted in ``missing``; so does one
+whose image the encoder cannot read (empty, corrupt, not a regular file: see
+:class:`~fgclip.eval.cases.UnreadableImages`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Protocol, Sequence
 import torch
 
 from .benchmarks import Score
-from .cases import ClassificationSet, Group, ImageRef, RetrievalSet, Selection, Subset
+from .cases import ClassificationSet, Group, ImageRef, RetrievalSet, Selection, Subset, UnreadableImages
 
 RECALL_AT = (1, 5, 10)  # metrics i2t_r1 ... t2i_r10: image-to-text and text-to-image recall@K
 TOP_K = (1, 5)
@@ -28,7 +30,22 @@ class Encoder(Protocol):
 
 
 def score_subset(subset: Subset, encoder: Encoder) -> list[Score]:
-    missing = set(subset.missing_images)
+    """The subset's scores. Images the encoder reports unreadable join ``subset.missing_images``
+    (their reasons in ``subset.unreadable``) and the subset is scored again without them: the
+    encoder checks a call's images before encoding any, so only an image that passes that check
+    and then fails to decode costs work done twice."""
+    while True:
+        try:
+            return _score(subset, set(subset.missing_images), encoder)
+        except UnreadableImages as err:
+            found = {path: reason for path, reason in err.reasons.items() if path not in subset.missing_images}
+            if not found:
+                raise  # nothing new to leave out: scoring again would fail the same way
+            subset.missing_images.extend(found)
+            subset.unreadable.update(found)
+
+
+def _score(subset: Subset, missing: set[str], encoder: Encoder) -> list[Score]:
     task = subset.task
     if isinstance(task, RetrievalSet):
         return _retrieval(subset.name, task, missing, encoder)
@@ -53,11 +70,20 @@ class _Features:
         self.images = encoder.encode_images(unique_images) if unique_images else torch.empty(0, 0)
         self.texts = encoder.encode_texts(unique_texts) if unique_texts else torch.empty(0, 0)
 
-    def image(self, ref: ImageRef) -> torch.Tensor:
-        return self.images[self.image_row[ref.key()]]
-
     def text_rows(self, texts: Sequence[str]) -> torch.Tensor:
         return self.texts[[self.text_row[t] for t in texts]]
+
+    def similarities(self, texts: Sequence[str], images: Sequence[ImageRef]) -> torch.Tensor:
+        """``[text, image]`` similarities, each distinct (text, image) pair computed once.
+
+        Two equal captions (or images) must score bit for bit the same, so that the tie counts as
+        wrong as the authors' scripts count it; a matrix product over two equal rows need not give
+        equal results in the last bits, so the product runs over the distinct ones and is indexed."""
+        text_rows = [self.text_row[t] for t in texts]
+        image_rows = [self.image_row[i.key()] for i in images]
+        distinct_texts, distinct_images = list(dict.fromkeys(text_rows)), list(dict.fromkeys(image_rows))
+        product = self.texts[distinct_texts] @ self.images[distinct_images].T
+        return product[[distinct_texts.index(r) for r in text_rows]][:, [distinct_images.index(r) for r in image_rows]]
 
 
 def _percent(correct: int, n: int) -> float:
@@ -69,7 +95,7 @@ def _selection(name: str, cases: list[Selection], missing: set[str], encoder: En
     features = _Features(encoder, [c.image for c in present], [t for c in present for t in c.captions])
     correct = 0
     for case in present:
-        similarity = features.text_rows(case.captions) @ features.image(case.image)
+        similarity = features.similarities(case.captions, [case.image])[:, 0]
         correct += bool(similarity[0] > similarity[1:].max()) if len(case.captions) > 1 else 1
     return [Score(name, "accuracy", _percent(correct, len(cases)), len(cases), missing=len(cases) - len(present))]
 
@@ -82,8 +108,7 @@ def _groups(name: str, cases: list[Group], missing: set[str], encoder: Encoder) 
     features = _Features(encoder, [i for c in present for i in c.images], [t for c in present for t in c.captions])
     text = image = group = 0
     for case in present:
-        c = features.text_rows(case.captions)
-        s = c @ torch.stack([features.image(case.images[0]), features.image(case.images[1])]).T  # s[caption, image]
+        s = features.similarities(case.captions, case.images)  # s[caption, image]
         text_ok = bool(s[0, 0] > s[1, 0]) and bool(s[1, 1] > s[0, 1])
         image_ok = bool(s[0, 0] > s[0, 1]) and bool(s[1, 1] > s[1, 0])
         text, image, group = text + text_ok, image + image_ok, group + (text_ok and image_ok)
@@ -102,12 +127,15 @@ def _rank_of_best(scores: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
 def _retrieval(name: str, task: RetrievalSet, missing: set[str], encoder: Encoder) -> list[Score]:
     present = [i for i, image in enumerate(task.images) if image.path not in missing]
     features = _Features(encoder, [task.images[i] for i in present], task.captions)
-    image_features = torch.stack([features.image(task.images[i]) for i in present]) if present else None
+    image_features = features.images if present else None
     caption_image = torch.tensor(task.caption_image)
     n_images, n_captions = len(task.images), len(task.captions)
     scores = []
     if image_features is not None:
-        similarity = image_features @ features.text_rows(task.captions).T  # [present images, captions]
+        # [present images, captions], from the distinct ones: equal captions tie exactly
+        distinct = image_features @ features.texts.T
+        similarity = distinct[[features.image_row[task.images[i].key()] for i in present]][
+            :, [features.text_row[c] for c in task.captions]]
         owns = caption_image.unsqueeze(0) == torch.tensor(present).unsqueeze(1)
         rank_i2t = _rank_of_best(similarity, owns)
         # a caption whose image is missing has no positive in the gallery: never found

@@ -73,6 +73,23 @@ def test_winoground_subsets_all_and_collapsed_tags(winoground_root: Path):
     assert by_name["Both"].meta == {"collapsed_tag": "Both"}
 
 
+def test_winoground_secondary_tags_are_subsets_beside_the_collapsed_tags(tmp_path: Path):
+    secondary = ["", "Symbolic", "Pragmatics", "Symbolic, Series", "Series", "NewTag"]
+    records = []
+    for i, tag in enumerate(secondary):
+        record = wino_record(i, "Object" if i % 2 else "Relation")
+        record["secondary_tag"] = tag
+        records.append(record)
+    write_jsonl(tmp_path / "data" / "examples.jsonl", records)
+    by_name = {s.name: s for s in winoground.load(tmp_path, None)}
+    assert list(by_name) == ["all", "Object", "Relation", "secondary:Symbolic", "secondary:Series",
+                             "secondary:Pragmatics", "secondary:NewTag"]
+    assert [c.case_id for c in by_name["secondary:Symbolic"].task] == ["1", "3"]
+    assert [c.case_id for c in by_name["secondary:Series"].task] == ["3", "4"]
+    assert by_name["secondary:Pragmatics"].meta == {"secondary_tag": "Pragmatics"}
+    assert len(by_name["all"].task) == 6  # the tags add subsets, they take nothing from "all"
+
+
 def test_winoground_missing_image_counted_in_all_and_its_tag(winoground_root: Path):
     by_name = {s.name: s for s in winoground.load(winoground_root, None)}
     absent = str(winoground_root / "data" / "images" / "ex_4_img_1.png")
@@ -138,19 +155,20 @@ def test_eqben_vllm_layout_subsets_by_source(tmp_path: Path):
             if case[key] != "eqbenag/v2/f2.png":
                 draw(root / "images" / case[key])
     subsets = eqben.load(tmp_path, None)  # the parent of eqben_vllm/
-    assert [s.name for s in subsets] == ["eqbenag", "eqbeny", "eqbeng", "eqbenk", "eqbensd"]
-    assert [len(s.task) for s in subsets] == [2, 1, 1, 3, 1]
-    ag, _, _, kubric, sd = subsets
+    # the seven subsets of the authors' evaluate_eqben_locally.py, in its order: Kubric's three apart
+    assert [s.name for s in subsets] == ["eqbenag", "eqbenyoucook2", "eqbengebc", "eqbenkubric_loc",
+                                         "eqbenkubric_attr", "eqbenkubric_cnt", "eqbensd"]
+    assert [len(s.task) for s in subsets] == [2, 1, 1, 1, 1, 1, 1]
+    ag, _, _, kubric_loc, _, kubric_cnt, sd = subsets
     assert ag.missing_images == [str(root / "images" / "eqbenag/v2/f2.png")]
     assert all(s.missing_images == [] for s in subsets[1:])
-    assert [c.captions for c in kubric.task] == [("caption a 1", "caption b 1"), ("caption a 4", "caption b 4"),
-                                                 ("caption a 7", "caption b 7")]
-    assert kubric.meta["sources"] == ["eqbenkubric_attr", "eqbenkubric_cnt", "eqbenkubric_loc"]
-    assert kubric.meta["kind"] == "synthetic" and ag.meta["kind"] == "natural"
+    assert [c.captions for c in kubric_loc.task] == [("caption a 4", "caption b 4")]
+    assert [c.captions for c in kubric_cnt.task] == [("caption a 1", "caption b 1")]
+    assert kubric_cnt.meta["kind"] == "synthetic" and ag.meta["kind"] == "natural"
     assert sd.task[0].images[1].path == str(root / "images" / "eqbensd/b.png")
     assert sd.task[0].case_id == "all_select[3]"
     # the folder itself works as data root as well
-    assert [len(s.task) for s in eqben.load(root, None)] == [2, 1, 1, 3, 1]
+    assert [len(s.task) for s in eqben.load(root, None)] == [2, 1, 1, 1, 1, 1, 1]
 
 
 def test_eqben_annotation_files_nested_and_winoground_style(tmp_path: Path):
@@ -166,7 +184,7 @@ def test_eqben_annotation_files_nested_and_winoground_style(tmp_path: Path):
     write_json(tmp_path / "subtest.json", [eq_case("x/1.png", "x/2.png", 0), eq_case("y.png", "z.png", 1)])
     write_json(tmp_path / "unrelated.json", {"version": 1, "files": ["a", "b"]})  # no case records: ignored
     subsets = eqben.load(tmp_path, tmp_path / "img")
-    assert [s.name for s in subsets] == ["eqbenag", "eqbenk", "subtest"]
+    assert [s.name for s in subsets] == ["eqbenag", "eqbenkubric_attr", "subtest"]
     assert [len(s.task) for s in subsets] == [1, 1, 2]
     ag = subsets[0].task[0]
     assert ag.captions == ("first ag caption", "other ag caption")
@@ -194,15 +212,19 @@ def test_eqben_malformed_record_named(tmp_path: Path):
         eqben.load(tmp_path, None)
 
 
-def test_eqben_all_is_micro_average():
-    scores = [Score("eqbenag", "text", 50.0, 2, missing=1), Score("eqbenk", "text", 100.0, 3),
-              Score("eqbenag", "group", 0.0, 2, missing=1), Score("eqbenk", "group", 20.0, 3)]
-    rows = {r.metric: r for r in eqben.averages(scores)}
-    assert set(rows) == {"text", "group"}
-    assert rows["text"].subset == "all" and rows["text"].value == pytest.approx(80.0)
-    assert rows["text"].n == 5 and rows["text"].missing == 1
-    assert rows["group"].value == pytest.approx(12.0)
-    assert "micro" in rows["text"].convention and "5 cases" in rows["text"].convention
+def test_eqben_reports_the_subsets_only_as_its_authors_do():
+    scores = [Score("eqbenag", "text", 50.0, 2, missing=1), Score("eqbenkubric_cnt", "text", 100.0, 3)]
+    assert eqben.averages(scores) == []
+
+
+def test_eqben_full_test_annotation_is_refused_with_the_reason(tmp_path: Path):
+    # The authors' full test set: shuffled single pairs whose grouping into cases is private.
+    write_json(tmp_path / "ann_json_finegrained_random.json",
+               [{"image": "eqbensd/a.png", "caption": "a cat"}, {"image": "eqbenag/v/1.png", "caption": "a man"}])
+    with pytest.raises(BenchmarkDataError) as error:
+        eqben.load(tmp_path, None)
+    message = str(error.value)
+    assert "ann_json_finegrained_random.json" in message and "full-test" in message and "private" in message
 
 
 # --- retrieval ----------------------------------------------------------------------------------

@@ -210,12 +210,30 @@ def test_valse_filters_on_caption_votes_and_rejects_items_without_them(tmp_path)
 def test_valse_average_is_the_mean_over_instruments():
     scores = [accuracy("existence", 90, n=505), accuracy("relations", 60, n=535, missing=2),
               accuracy("actant-swap", 75, n=949)]
-    (row,) = valse.averages(scores)
-    assert (row.subset, row.metric) == ("all", "accuracy")
+    rows = {row.subset: row for row in valse.averages(scores)}
+    row = rows["all"]
+    assert row.metric == "accuracy"
     assert row.value == pytest.approx(75.0)
     assert (row.n, row.missing) == (505 + 535 + 949, 2)
-    assert "3 instruments" in row.convention
+    assert row.convention.startswith("incomplete") and "8 of 11" in row.convention
     assert valse.averages([]) == []
+
+
+def test_valse_pieces_as_the_ce_clip_authors_print_them():
+    values = {name: 10.0 * (i + 1) for i, name in enumerate(valse.INSTRUMENTS)}
+    rows = {row.subset: row for row in valse.averages([accuracy(name, v, n=10) for name, v in values.items()])}
+    assert list(rows) == ["Existence", "Plurality", "Counting", "Relations", "Actions", "Coreference", "Foil-it", "all"]
+    assert rows["Counting"].value == pytest.approx((30 + 40 + 50) / 3)
+    assert rows["Actions"].value == pytest.approx((70 + 80) / 2)
+    assert rows["Coreference"].value == pytest.approx((90 + 100) / 2)
+    assert rows["Foil-it"].value == pytest.approx(110)
+    assert rows["all"].value == pytest.approx(60.0)  # the mean over instruments, not over pieces
+    assert not any(row.convention.startswith("incomplete") for row in rows.values())
+    # A piece with one of its instruments absent is marked, and the absent one named.
+    del values["counting-hard"]
+    rows = {row.subset: row for row in valse.averages([accuracy(name, v, n=10) for name, v in values.items()])}
+    assert rows["Counting"].convention.startswith("incomplete") and "counting-hard" in rows["Counting"].convention
+    assert not rows["Actions"].convention.startswith("incomplete")
 
 
 # --- VL-CheckList -----------------------------------------------------------------------------
@@ -297,18 +315,53 @@ def test_vl_checklist_missing_folder_names_what_is_expected(tmp_path):
         assert part in message
 
 
-def test_vl_checklist_averages_per_category_then_over_categories():
-    scores = [accuracy("Attribute/vg/color", 80, n=100), accuracy("Attribute/vaw/color", 60, n=300),
-              accuracy("Object/Size/vg_size/vg_obj_small", 90, n=50, missing=3),
-              accuracy("Object/Size/swig_size/swig_place/swig_place_large", 0.0, n=0),  # empty file
-              accuracy("Relation/vg/action", 70, n=20), accuracy("Relation/vg/spatial", 50, n=20),
-              accuracy("Relation/swig_action", 30, n=20)]
+def _every_corpus_file(value_of=lambda name: 50.0, n=10):
+    return [accuracy(name, value_of(name), n=n) for sources in vl_checklist.AXES.values()
+            for names in sources.values() for name in names]
+
+
+def test_vl_checklist_axes_are_the_authors_corpus():
+    files = [name for sources in vl_checklist.AXES.values() for names in sources.values() for name in names]
+    assert len(files) == len(set(files)) == 56  # corpus.json: 6 Object axes x 7 files, 10 Attribute, 4 Relation
+    categories = [category for category, _ in vl_checklist.AXES]
+    assert (categories.count("Object"), categories.count("Attribute"), categories.count("Relation")) == (6, 5, 2)
+    shipped = shared("vl-checklist")  # every file of the real data that is in the corpus names one of its files
+    for path in shipped.rglob("*.json"):
+        assert path.relative_to(shipped).with_suffix("").as_posix() in files
+
+
+def test_vl_checklist_a_source_weighs_the_same_whatever_its_file_count():
+    # One HAKE file right, every other file wrong: the authors give HAKE 1/3 of each Object axis,
+    # so 1/18 of Object, where a plain mean over the 42 Object files would give 1/42.
+    hake = "Object/Size/hake_size/hake_obj_large"
+    rows = {row.subset: row for row in vl_checklist.averages(_every_corpus_file(lambda name: 100.0 * (name == hake)))}
+    assert rows["Object-Large"].value == pytest.approx(100 / 3)
+    assert rows["Object"].value == pytest.approx(100 / 18)
+    # Relation: Spatial is one of two axes (1/2), not one of four files (1/4).
+    rows = {row.subset: row for row in vl_checklist.averages(
+        _every_corpus_file(lambda name: 100.0 * (name == "Relation/vg/spatial")))}
+    assert rows["Relation-Spatial"].value == pytest.approx(100.0)
+    assert rows["Relation"].value == pytest.approx(50.0)
+    assert rows["all"].value == pytest.approx(50.0 / 3)
+    assert not any(row.convention.startswith("incomplete") for row in rows.values())
+    assert [r for r in rows if "-" not in r] == ["Attribute", "Object", "Relation", "all"]
+
+
+def test_vl_checklist_missing_files_make_their_axis_category_and_all_incomplete():
+    scores = [s for s in _every_corpus_file() if s.subset != "Relation/swig_action"]
+    scores.append(accuracy("Object/Size/swig_size/swig_place/swig_place_large", 0.0, n=0))  # empty, outside the corpus
     rows = {row.subset: row for row in vl_checklist.averages(scores)}
-    assert list(rows) == ["Attribute", "Object", "Relation", "all"]
-    assert rows["Attribute"].value == pytest.approx(70.0) and rows["Attribute"].n == 400
-    assert rows["Object"].value == pytest.approx(90.0) and rows["Object"].missing == 3
-    assert rows["Relation"].value == pytest.approx(50.0) and rows["Relation"].n == 60
-    assert rows["all"].value == pytest.approx(70.0)
-    assert (rows["all"].n, rows["all"].missing) == (510, 3)
-    assert "1 Object files" in rows["Object"].convention and "category means" in rows["all"].convention
+    assert rows["Relation-Action"].convention.startswith("incomplete")
+    assert "Relation/swig_action" in rows["Relation-Action"].convention
+    assert rows["Relation"].convention.startswith("incomplete") and rows["all"].convention.startswith("incomplete")
+    assert not rows["Object"].convention.startswith("incomplete")
+    assert not rows["Relation-Spatial"].convention.startswith("incomplete")
+    # Only the three Attribute color files' category present: "all" names the absent categories.
+    rows = {row.subset: row for row in vl_checklist.averages([accuracy("Attribute/vg/color", 80, n=100, missing=2),
+                                                               accuracy("Attribute/vaw/color", 60, n=300)])}
+    assert list(rows) == ["Attribute-Color", "Attribute", "all"]
+    assert rows["Attribute-Color"].value == pytest.approx(70.0) and rows["Attribute-Color"].n == 400
+    assert rows["Attribute-Color"].missing == 2
+    assert "4 of 5 axes absent" in rows["Attribute"].convention
+    assert "2 of 3 categories absent" in rows["all"].convention
     assert vl_checklist.averages([]) == []

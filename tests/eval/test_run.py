@@ -155,3 +155,43 @@ def test_an_empty_subset_gets_no_row_and_needs_no_model(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmarks, "module", lambda name: empty)
     rows = run.evaluate(config(tmp_path), echo=lambda _: None, encoder_for=lambda path: pytest.fail("no model needed"))
     assert rows == []
+
+
+def test_averages_are_recomputed_when_subsets_are_added_later(tmp_path, monkeypatch):
+    # A user scores the one subset they have, then adds the other: the "all" of the first run
+    # must not survive as the benchmark's number.
+    full = fake_benchmark()
+    first_only = types.SimpleNamespace(**{**vars(full), "load": lambda root, images: full.load(root, images)[:1]})
+    monkeypatch.setitem(benchmarks.BENCHMARKS, "fake", "fake")  # known, so tables recompute its averages
+    monkeypatch.setattr(benchmarks, "module", lambda name: first_only)
+    first = run.evaluate(config(tmp_path), echo=lambda _: None, encoder_for=lambda path: stub())
+    assert [(r["subset"], r["value"], r.get("covers")) for r in first] == [("first", 100.0, None),
+                                                                          ("all", 100.0, ["first"])]
+    monkeypatch.setattr(benchmarks, "module", lambda name: full)
+    second = run.evaluate(config(tmp_path), echo=lambda _: None, encoder_for=lambda path: stub())
+    assert [(r["subset"], r["value"], r.get("covers")) for r in second] == [("second", 50.0, None),
+                                                                           ("all", 75.0, ["first", "second"])]
+    # The file keeps both snapshots; a table shows the one over every subset there is.
+    rows = run.read_results(tmp_path / "results.jsonl")
+    assert [r["subset"] for r in rows] == ["first", "all", "second", "all"]
+    shown = [r for r in run.current_rows(rows) if r["subset"] == "all"]
+    assert len(shown) == 1 and shown[0]["covers"] == ["first", "second"]
+    # A rerun with nothing new writes nothing, not another identical snapshot.
+    assert run.evaluate(config(tmp_path), echo=lambda _: None, encoder_for=lambda path: stub()) == []
+
+
+def test_a_table_recomputes_an_average_stored_by_an_older_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(benchmarks.BENCHMARKS, "fake", "fake")
+    monkeypatch.setattr(benchmarks, "module", lambda name: fake_benchmark())
+    base = {"checkpoint": "/ck.pt", "name": "ck", "benchmark": "fake", "metric": "accuracy", "missing": 0}
+    rows = [dict(base, subset="first", value=80.0, n=2, convention=""),
+            dict(base, subset="all", value=80.0, n=2, convention="mean of 1 subset"),  # stale
+            dict(base, subset="second", value=40.0, n=2, convention=""),
+            dict(base, subset="first", value=60.0, n=2, convention="")]  # rescored: the last row wins
+    shown = {(r["subset"], r["metric"]): r for r in run.current_rows(rows)}
+    assert shown[("first", "accuracy")]["value"] == 60.0
+    assert shown[("all", "accuracy")]["value"] == 50.0 and shown[("all", "accuracy")]["covers"] == ["first", "second"]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = write_report(tmp_path / "r.jsonl", tmp_path / "out")[0].read_text()
+    all_line = next(line for line in report.splitlines() if line.startswith("| all |"))
+    assert "50.0" in all_line and "80.0" not in report

@@ -162,3 +162,45 @@ def test_load_image_crops_to_the_box_and_reads_bgr_frames(tmp_path):
     assert cropped.size == (5, 4) and cropped.getpixel((0, 0)) == (200, 0, 0)
     np.save(tmp_path / "frame.npy", pixels)  # stored BGR: channel 0 is blue
     assert load_image(ImageRef(str(tmp_path / "frame.npy"))).getpixel((0, 0)) == (0, 0, 200)
+
+
+class RandomEncoder:
+    """Random 512-d unit features, the same for the same image path or text (a seeded table)."""
+
+    def __init__(self, seed: int = 0):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.table: dict[str, torch.Tensor] = {}
+
+    def _rows(self, keys):
+        for key in keys:
+            if key not in self.table:
+                self.table[key] = torch.nn.functional.normalize(torch.randn(512, generator=self.generator), dim=0)
+        return torch.stack([self.table[key] for key in keys])
+
+    def encode_images(self, refs):
+        return self._rows([f"image:{ref.path}" for ref in refs])
+
+    def encode_texts(self, texts):
+        return self._rows([f"text:{t}" for t in texts])
+
+
+def test_identical_captions_tie_exactly_inside_a_large_batch():
+    # A case whose true and false captions are one string is a tie, wrong in the authors' scripts:
+    # its two scores must be bit-identical, whatever row of a big text matrix the string sits on.
+    cases = [Selection(ImageRef(f"{i % 50}.jpg"), (f"caption {i}", f"caption {i}")) for i in range(1000)]
+    cases += [Selection(ImageRef(f"{i % 50}.jpg"), (f"other {i}", f"caption {i}", f"other {i}")) for i in range(200)]
+    score, = score_subset(Subset("same", cases), RandomEncoder())
+    assert score.value == 0.0
+    groups = [Group((ImageRef(f"{i}.jpg"), ImageRef(f"{i}.jpg")), (f"g {i}", f"g {i}")) for i in range(300)]
+    by_metric = scores_by_metric(score_subset(Subset("groups", groups), RandomEncoder()))
+    assert by_metric["text"].value == by_metric["image"].value == by_metric["group"].value == 0.0
+
+
+def test_identical_captions_of_two_images_tie_exactly_in_retrieval():
+    images = tuple(ImageRef(f"{i}.jpg") for i in range(40))
+    # images 2k and 2k+1 have one caption each, the same text: for each image its own caption
+    # ties with the other image's, so none is found at rank 1 (a tie with a wrong item loses)
+    captions = tuple(f"shared {i // 2}" for i in range(40))
+    task = RetrievalSet(images, captions, tuple(range(40)))
+    by_metric = scores_by_metric(score_subset(Subset("r", task), RandomEncoder()))
+    assert by_metric["i2t_r1"].value == 0.0

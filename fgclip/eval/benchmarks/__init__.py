@@ -55,6 +55,7 @@ class Score:
     n: int
     convention: str = ""  # how an average was taken; "" for a subset's own score
     missing: int = 0  # cases whose image was absent (scored as wrong, and counted here)
+    covers: tuple[str, ...] = ()  # an average's subsets (the rows it was computed from)
 
 
 def module(name: str) -> ModuleType:
@@ -68,7 +69,12 @@ def mean_score(scores: list[Score], subset: str, metric: str, convention: str) -
     if not scores:
         return None
     return Score(subset, metric, sum(s.value for s in scores) / len(scores), sum(s.n for s in scores), convention,
-                 sum(s.missing for s in scores))
+                 sum(s.missing for s in scores), covered(scores))
+
+
+def covered(scores: list[Score]) -> tuple[str, ...]:
+    """The subsets behind ``scores``: a subset's own name, or what an average of them covers."""
+    return tuple(dict.fromkeys(name for s in scores for name in (s.covers or (s.subset,))))
 
 
 def read_json(path: Path) -> object:

@@ -23,15 +23,22 @@ with the source folder (``eqbenag/``, ``eqbenyoucook2/``, ``eqbengebc/``, ``eqbe
 ``eqbenkubric_cnt/``, ``eqbenkubric_loc/``, ``eqbensd/``). EqBen-Youcook2 frames are ``.npy`` arrays
 (BGR, the authors' ``process_img_npy``), not image files: the image reader has to know that.
 
-Subsets: by source, as the authors group them (their eqben_vllm evaluation): ``eqbenag``
-(Action Genome), ``eqbeny`` (YouCook2), ``eqbeng`` (GEBC), ``eqbenk`` (the three Kubric sets) and
-``eqbensd`` (Stable Diffusion). A case whose path starts with no known source folder goes in a
-subset named after its annotation file's stem.
+3. The authors' full-test annotation ("after randomize", read by their ``EqBenALL``) is refused
+   with a message that says why: it is a shuffled list of single ``{"image", "caption"}`` pairs,
+   and which four pairs form a case, and in which role (c0i0, c0i1, c1i0, c1i1), is kept in the
+   authors' private files (``src_file/private_info.json`` and ``private_random_idx.json`` of
+   ``evaluate_eqben_locally.py``, run on their CodaLab server). No local scorer can rebuild the
+   cases from it; the sub-test annotation and the per-source files carry whole cases.
+
+Subsets: the seven the authors' ``evaluate_eqben_locally.py`` reports, named as it names them,
+one per source folder, in its order: ``eqbenag`` (Action Genome), ``eqbenyoucook2``,
+``eqbengebc``, ``eqbenkubric_loc``, ``eqbenkubric_attr``, ``eqbenkubric_cnt`` (the three Kubric
+sets, each on its own) and ``eqbensd`` (Stable Diffusion). A case whose path starts with no known
+source folder goes in a subset named after its annotation file's stem.
 
 Scoring (the authors' ``evaluate_eqben_locally.py``, Winoground's): text, image and group scores
-per subset. The paper reports the subsets only; :func:`averages` adds "all", the micro average
-over every case (each subset weighted by its size), which is how the eqben_vllm evaluation in
-t2v_metrics (linzhiqiu/t2v_metrics, ``EqBen_Mini``) reports its overall number.
+per subset, ties counting as wrong. The authors report the subsets only, so :func:`averages` adds
+nothing: no overall number is the authors'.
 """
 
 from __future__ import annotations
@@ -48,16 +55,11 @@ EXPECTED = ("EqBen annotation: eqben_vllm/all_select.json with its images/ folde
             "subset for MLLMs, github.com/Wangt-CN/EqBen), or EqBen annotation *.json/*.jsonl files "
             "with case records {image0, image1, caption0, caption1} and the extracted EqBen images")
 
-# Subset name -> the source folders (first path component of an image) it gathers, in the
-# paper's order: natural video sources first, then the synthetic ones.
-SOURCES: dict[str, tuple[str, ...]] = {
-    "eqbenag": ("eqbenag",),
-    "eqbeny": ("eqbenyoucook2",),
-    "eqbeng": ("eqbengebc",),
-    "eqbenk": ("eqbenkubric_attr", "eqbenkubric_cnt", "eqbenkubric_loc"),
-    "eqbensd": ("eqbensd",),
-}
-_SUBSET_OF = {folder: name for name, folders in SOURCES.items() for folder in folders}
+# The source folders (first path component of an image), each its own subset, in the order of
+# the authors' evaluate_eqben_locally.py (SUBSET_LENGTH_INFO).
+SOURCES: tuple[str, ...] = ("eqbenag", "eqbenyoucook2", "eqbengebc", "eqbenkubric_loc", "eqbenkubric_attr",
+                            "eqbenkubric_cnt", "eqbensd")
+NATURAL = ("eqbenag", "eqbenyoucook2", "eqbengebc")  # video frames; the others are synthetic renders
 
 # Accepted spellings of each field: the eqben_vllm / per-source files write image0, the
 # Winoground-style files image_0.
@@ -78,9 +80,17 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
 
     groups: dict[str, list[Group]] = {}
     for path in files:
-        for where, record in _case_records(_read(path)):
+        content = _read(path)
+        if _is_shuffled_pairs(content):
+            raise BenchmarkDataError(
+                f"{path}: this is EqBen's full-test annotation (shuffled single image-caption pairs, read by the "
+                "authors' EqBenALL); which pairs form a case is in the authors' private files, scored only on their "
+                "CodaLab server, so it cannot be scored here. Use the sub-test annotation (Winoground-style cases) "
+                "or the per-source annotation files, which hold whole cases")
+        for where, record in _case_records(content):
             fields = _fields(path, where, record)
-            subset = _SUBSET_OF.get(_source_folder(fields["image0"]), path.stem)
+            source = _source_folder(fields["image0"])
+            subset = source if source in SOURCES else path.stem
             groups.setdefault(subset, []).append(
                 Group((ImageRef(str(image_root / fields["image0"])), ImageRef(str(image_root / fields["image1"]))),
                       (fields["caption0"], fields["caption1"]), f"{path.stem}{where}"))
@@ -91,9 +101,7 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
 
     order = [n for n in SOURCES if n in groups] + sorted(n for n in groups if n not in SOURCES)
     return [Subset(name, groups[name], missing_paths(r.path for c in groups[name] for r in c.images),
-                   {"sources": list(SOURCES.get(name, ())),
-                    "kind": "natural" if name in ("eqbenag", "eqbeny", "eqbeng")
-                    else "synthetic" if name in SOURCES else "unknown"})
+                   {"kind": "natural" if name in NATURAL else "synthetic" if name in SOURCES else "unknown"})
             for name in order]
 
 
@@ -105,6 +113,13 @@ def _read(path: Path) -> object:
             return json.load(handle)
     except (OSError, ValueError) as error:
         raise BenchmarkDataError(f"{path}: cannot read as json ({error})") from error
+
+
+def _is_shuffled_pairs(content: object) -> bool:
+    """The full-test layout: a list of {"image", "caption"} objects, none of them a case."""
+    return (isinstance(content, list) and bool(content) and all(isinstance(item, dict) for item in content)
+            and all("image" in item and "caption" in item for item in content[:100])
+            and not any(key in content[0] for key in _KEYS["image0"]))
 
 
 def _case_records(node: object, where: str = ""):
@@ -144,17 +159,5 @@ def _source_folder(image: str) -> str:
 
 
 def averages(scores: list[Score]) -> list[Score]:
-    rows = []
-    for metric in ("text", "image", "group"):
-        own = [s for s in scores if s.metric == metric and not s.convention and s.subset != "all"]
-        n = sum(s.n for s in own)
-        if not own or n == 0:
-            continue
-        # Each subset's value is correct/n in percent, so the n-weighted mean is the score over
-        # all cases pooled (the subsets partition the cases: each case is in exactly one).
-        value = sum(s.value * s.n for s in own) / n
-        rows.append(Score("all", metric, value, n,
-                          f"micro average over all {n} cases of the {len(own)} subsets "
-                          f"({', '.join(s.subset for s in own)}), i.e. each subset weighted by its size",
-                          sum(s.missing for s in own)))
-    return rows
+    # The authors report each subset on its own; an overall number would be fgclip's invention.
+    return []

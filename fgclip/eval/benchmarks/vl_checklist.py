@@ -25,16 +25,32 @@ to the data root is used (``<data-root>/..``), where the authors' yamls find ``v
 ``data/``.
 
 Scoring: a case is right when sim(image, POS) > sim(image, NEG) (the authors' ITC accuracy), per
-file. :func:`averages` gives each category (Attribute, Object, Relation) as the unweighted mean over
-its files, and "all" as the unweighted mean of the three category means.
+file. :func:`averages` follows the authors' ``radar.py`` with its ``corpus.json``: the 13 radar
+axes (Object: Large, Medium, Small, Center, Mid, Margin; Attribute: Color, Material, Size, State,
+Action; Relation: Action, Spatial), each the mean over its data sources (vg, swig, hake, vaw) of
+the mean over that source's files, so a source weighs the same whatever its number of files
+(:data:`AXES` lists the files of each). Each category is then the unweighted mean of its axes,
+and "all" the unweighted mean of the three categories. Those two steps are fgclip's: the authors
+draw the 13 axes only, and the CE-CLIP authors' VL-CheckList code (rabiulcste/vl_checklist at
+ca0c68d, the submodule of lezhang7/Enhance-FineGrained) ships the same ``radar.py`` and
+``corpus.json`` byte for byte and computes no category number either, so the paper's Attribute /
+Object / Relation columns are most likely these axis means, but nothing published says so.
+vl_compo (ytaek-oh/vl_compo) publishes the 13 axes per model as its ``vl_checklist::`` columns,
+which these axis rows match in definition; its single ``vl_checklist`` number is neither the mean
+of the three category means nor the mean of the 13 axes of its own table (DAC-SAM: 84.71 against
+82.46 and 83.68), so it is not reproduced here. An axis, category or
+"all" some of whose files were not scored still gets its row, but its convention starts with
+"incomplete" and names the missing files: it is not the authors' number. Files outside the
+authors' corpus (the three empty ``swig_place`` files) keep their own rows and enter no axis.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path, PurePosixPath
 
 from ..cases import ImageRef, Selection, Subset
-from . import BenchmarkDataError, Score, mean_score, read_json, missing_paths
+from . import BenchmarkDataError, Score, covered, mean_score, missing_paths, read_json
 
 NAME = "vl-checklist"
 
@@ -92,17 +108,76 @@ def _fields(path: Path, index: int, record: object) -> tuple[str, str, str]:
     return record[0], texts["POS"][0], texts["NEG"][0]
 
 
+def _object_files(axis: str, group: str) -> dict[str, tuple[str, ...]]:
+    """The files of one Object axis by source, as corpus.json lists them (group: Location or Size)."""
+    folder = f"Object/{group}"
+    swig = tuple(f"{folder}/swig_{group.lower()}/swig_{role}/swig_{role}_{axis}"
+                 for role in ("agent", "destination", "item", "tool"))
+    return {"vg": (f"{folder}/vg_{group.lower()}/vg_obj_{axis}", f"{folder}/vg_{group.lower()}/vg_subj_{axis}"),
+            "swig": swig,
+            "hake": (f"{folder}/hake_{group.lower()}/hake_obj_{axis}",)}
+
+
+# (category, axis) -> source -> the files (subset names) averaged for that source: the authors'
+# corpus.json, whose keys are the radar's 13 axes; the axis names here are the radar's labels.
+AXES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    **{("Object", axis.capitalize()): _object_files(axis, "Size") for axis in ("large", "medium", "small")},
+    **{("Object", axis.capitalize()): _object_files(axis, "Location") for axis in ("center", "mid", "margin")},
+    **{("Attribute", attribute.capitalize()): {"vg": (f"Attribute/vg/{attribute}",),
+                                               "vaw": (f"Attribute/vaw/{attribute}",)}
+       for attribute in ("color", "material", "size", "state", "action")},
+    ("Relation", "Action"): {"vg": ("Relation/vg/action",), "swig": ("Relation/swig_action",),
+                             "hake": ("Relation/hake_action",)},
+    ("Relation", "Spatial"): {"vg": ("Relation/vg/spatial",)},
+}
+
+
 def averages(scores: list[Score]) -> list[Score]:
     # Per-file accuracies only; an empty file (n == 0) has no accuracy to average.
-    own = [s for s in scores if s.metric == "accuracy" and not s.convention and s.n > 0
-           and s.subset.split("/")[0] in CATEGORIES]
-    rows = []
+    scored = {s.subset: s for s in scores if s.metric == "accuracy" and not s.convention and s.n > 0}
+    rows: list[Score] = []
     for category in CATEGORIES:
-        files = [s for s in own if s.subset.split("/")[0] == category]
-        row = mean_score(files, category, "accuracy",
-                         f"unweighted mean over the {len(files)} {category} files' accuracies")
-        if row:
-            rows.append(row)
-    overall = mean_score(rows, "all", "accuracy",
-                         f"unweighted mean of the {len(rows)} category means ({', '.join(r.subset for r in rows)})")
-    return rows + [overall] if overall else rows
+        axes = [_axis_row(category, axis, sources, scored)
+                for (of, axis), sources in AXES.items() if of == category]
+        present = [row for row in axes if row is not None]
+        if present:
+            rows += present
+            rows.append(_mean_of(present, category, f"unweighted mean of its {len(present)} radar axes",
+                                 expected=len(axes), unit="axes"))
+    categories = [row for row in rows if row.subset in CATEGORIES]
+    if categories:
+        rows.append(_mean_of(categories, "all", "unweighted mean of the category means "
+                                                f"({', '.join(row.subset for row in categories)})",
+                             expected=len(CATEGORIES), unit="categories"))
+    return rows
+
+
+def _axis_row(category: str, axis: str, sources: dict[str, tuple[str, ...]], scored: dict[str, Score]) -> Score | None:
+    """One radar axis: the mean over sources of the mean over each source's files."""
+    means, files, absent = [], [], []
+    for names in sources.values():
+        found = [scored[name] for name in names if name in scored]
+        absent += [name for name in names if name not in scored]
+        if found:
+            means.append(sum(s.value for s in found) / len(found))
+            files += found
+    if not files:
+        return None
+    how = (f"radar.py: mean over {len(means)} source(s) of the mean over each source's files "
+           f"({len(files)} file(s))")
+    if absent:
+        how = f"incomplete, not the authors' number: {len(absent)} file(s) not scored ({', '.join(absent)}); {how}"
+    return Score(f"{category}-{axis}", "accuracy", sum(means) / len(means), sum(s.n for s in files), how,
+                 sum(s.missing for s in files), covered(files))
+
+
+def _mean_of(parts: list[Score], subset: str, how: str, expected: int, unit: str) -> Score:
+    """The unweighted mean of ``parts``, incomplete when any part is or when parts are absent."""
+    row = mean_score(parts, subset, "accuracy", how)
+    incomplete = [p.subset for p in parts if p.convention.startswith("incomplete")]
+    lacking = len(parts) < expected
+    if incomplete or lacking:
+        why = [f"incomplete parts: {', '.join(incomplete)}"] if incomplete else []
+        why += [f"{expected - len(parts)} of {expected} {unit} absent"] if lacking else []
+        row = dataclasses.replace(row, convention=f"incomplete, not the authors' number ({'; '.join(why)}); {how}")
+    return row

@@ -13,7 +13,11 @@ looked up in ``images/`` next to ``examples.jsonl`` (``data/images/<name>.png``,
 ``images.zip`` extracts to).
 
 Subsets: "all" holds every example; then one subset per ``collapsed_tag`` ("Object", "Relation",
-"Both": what the swapped words are), so an example counts in "all" and in its tag's subset.
+"Both": what the swapped words are), so an example counts in "all" and in its tag's subset; then
+one subset per ``secondary_tag`` beside it ("secondary:Symbolic", "secondary:Series",
+"secondary:Pragmatics": the visual reasoning the example needs beyond word order), which the
+paper also scores. An example without a secondary tag is in none of those; one with several
+(separated by commas or spaces) is in each.
 
 Scoring (the paper's): text score = both images prefer their own caption; image score = both
 captions prefer their own image; group score = both hold; the paper reports the three over all
@@ -37,6 +41,9 @@ EXPECTED = ("data/examples.jsonl of the facebook/winoground dataset (huggingface
 # The paper's order of the collapsed tags; any other value found gets a subset after these.
 TAGS = ("Object", "Relation", "Both")
 
+# The secondary tags the paper analyses, in its order; any other value found gets a subset after these.
+SECONDARY_TAGS = ("Symbolic", "Series", "Pragmatics")
+
 FIELDS = ("id", "image_0", "image_1", "caption_0", "caption_1", "collapsed_tag")
 
 
@@ -50,6 +57,7 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
     image_root = Path(images) if images is not None else path.parent / "images"
 
     by_tag: dict[str, list[Group]] = {}
+    by_secondary: dict[str, list[Group]] = {}
     every: list[Group] = []
     for line_no, record in _read_jsonl(path):
         fields = _fields(path, line_no, record)
@@ -58,6 +66,8 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
                      (fields["caption_0"], fields["caption_1"]), str(fields["id"]))
         every.append(case)
         by_tag.setdefault(fields["collapsed_tag"], []).append(case)
+        for secondary in _secondary_tags(path, line_no, record):
+            by_secondary.setdefault(secondary, []).append(case)
     if not every:
         raise BenchmarkDataError(f"{path}: no examples in the file; expected {EXPECTED}")
 
@@ -66,7 +76,19 @@ def load(data_root: Path, images: Path | None) -> list[Subset]:
     subsets = [Subset("all", every, _missing(every, exists), {"collapsed_tag": None})]
     for tag in [t for t in TAGS if t in by_tag] + sorted(t for t in by_tag if t not in TAGS):
         subsets.append(Subset(tag, by_tag[tag], _missing(by_tag[tag], exists), {"collapsed_tag": tag}))
+    for tag in [t for t in SECONDARY_TAGS if t in by_secondary] + sorted(t for t in by_secondary if t not in SECONDARY_TAGS):
+        cases = by_secondary[tag]
+        subsets.append(Subset(f"secondary:{tag}", cases, _missing(cases, exists), {"secondary_tag": tag}))
     return subsets
+
+
+def _secondary_tags(path: Path, line_no: int, record: dict) -> list[str]:
+    value = record.get("secondary_tag", "")
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        raise BenchmarkDataError(f"{path}, line {line_no}: secondary_tag is {type(value).__name__}, expected text")
+    return list(dict.fromkeys(tag for tag in value.replace(",", " ").split() if tag))
 
 
 def _read_jsonl(path: Path):
