@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 
 import pytest
 import torch
@@ -165,17 +166,16 @@ def test_load_image_crops_to_the_box_and_reads_bgr_frames(tmp_path):
 
 
 class RandomEncoder:
-    """Random 512-d unit features, the same for the same image path or text (a seeded table)."""
+    """Random 512-d unit features, each drawn from a seed made of the image path or text, so the
+    same input gets the same vector whatever else is encoded with it."""
 
     def __init__(self, seed: int = 0):
-        self.generator = torch.Generator().manual_seed(seed)
-        self.table: dict[str, torch.Tensor] = {}
+        self.seed = seed
 
     def _rows(self, keys):
-        for key in keys:
-            if key not in self.table:
-                self.table[key] = torch.nn.functional.normalize(torch.randn(512, generator=self.generator), dim=0)
-        return torch.stack([self.table[key] for key in keys])
+        rows = [torch.randn(512, generator=torch.Generator().manual_seed(zlib.crc32(f"{self.seed}:{key}".encode())))
+                for key in keys]
+        return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
 
     def encode_images(self, refs):
         return self._rows([f"image:{ref.path}" for ref in refs])
@@ -204,3 +204,21 @@ def test_identical_captions_of_two_images_tie_exactly_in_retrieval():
     task = RetrievalSet(images, captions, tuple(range(40)))
     by_metric = scores_by_metric(score_subset(Subset("r", task), RandomEncoder()))
     assert by_metric["i2t_r1"].value == 0.0
+
+
+def test_vl_checklists_own_equal_caption_cases_all_count_as_wrong(tmp_path):
+    # The real files hold cases whose POS and NEG are one string (35 in the three shipped here).
+    from fgclip.eval.benchmarks import vl_checklist
+
+    from .test_loaders_text import shared
+
+    same = [case for subset in vl_checklist.load(shared("vl-checklist"), tmp_path) for case in subset.task
+            if case.captions[0] == case.captions[1]]
+    assert len(same) >= 30
+    others = [Selection(ImageRef(f"{i}.jpg"), (f"t{i}", f"u{i}")) for i in range(500)]  # a large text matrix
+    # images count as present (features by path): the equal-caption cases add no right answer
+    mixed, = score_subset(Subset("mixed", same + others), RandomEncoder())
+    alone, = score_subset(Subset("others", others), RandomEncoder())
+    assert round(mixed.value * mixed.n) == round(alone.value * alone.n) and mixed.missing == 0
+    same_only, = score_subset(Subset("same", same), RandomEncoder(seed=1))
+    assert same_only.value == 0.0
