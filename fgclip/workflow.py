@@ -19,10 +19,6 @@ with the CLI, that knows every stage.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import shutil
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,8 +28,8 @@ import yaml
 
 from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config, read_yaml, refuse_url
 from .files import write_json
+from .stages import STAGE_RECORD, run_build, run_eval, main_table, run_report, run_train, without, run_stage  # noqa: F401
 
-STAGE_RECORD = "fgclip-stage.json"
 MODEL_NAME = "fgclip-shapes-tiny"
 CHECKPOINT_NAMES = ("pretrained", "control", "ce")
 
@@ -47,7 +43,8 @@ class WorkflowConfig:
     train_images: int = 2000
     test_images: int = 500
     world: dict = field(default_factory=dict)  # fgclip.synthetic.shapes.WorldConfig fields
-    model: dict = field(default_factory=dict)  # an open_clip model config (embed_dim, vision_cfg, text_cfg)
+    # An open_clip model config (embed_dim, vision_cfg, text_cfg); with a corpus, also a model name or config path.
+    model: dict | str = field(default_factory=dict)
     build: dict = field(default_factory=dict)  # BuildConfig fields
     pretrain: dict = field(default_factory=dict)  # TrainConfig fields
     finetune: dict = field(default_factory=dict)  # TrainConfig fields, for both ce and control
@@ -55,12 +52,30 @@ class WorkflowConfig:
     # A Ray cluster (auto, ray://host:10001) for the build and for training with ray_workers;
     # None: $RAY_ADDRESS, else a local Ray. A stage section's own `address` wins.
     address: str | None = None
+    # The real-data workflow (fgclip.workflow_real), chosen by giving a corpus: build-negatives'
+    # input and options (BuildConfig fields but output). Then `model` may also be an open_clip
+    # name or a config JSON path, and the fields below apply; world, train_images, test_images
+    # and pretrain do not.
+    corpus: dict | None = None
+    pretrained: str | None = None  # a local weights file, or an open_clip pretrained tag ("openai")
+    runs: dict = field(default_factory=dict)  # fine-tune name -> its TrainConfig fields (over `finetune`)
+    wise_ft: tuple[float, ...] = ()  # WiSE-FT alphas: each fine-tune mixed with the pretrained weights
 
     def __post_init__(self):
         refuse_url("--output", self.output)
         for name in ("train_images", "test_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.corpus is not None:
+            from .workflow_real import validate
+
+            validate(self)
+            return
+        for name in ("pretrained", "runs", "wise_ft"):
+            if getattr(self, name):
+                raise ValueError(f"{name}: only for the real-data workflow; give a corpus (docs/workflow.md)")
+        if not isinstance(self.model, dict):
+            raise ValueError(f"model: the shapes workflow needs an open_clip model config mapping, got {self.model!r}")
         for key in ("embed_dim", "vision_cfg", "text_cfg"):
             if key not in self.model:
                 raise ValueError(f"model: missing key {key!r} (an open_clip model config)")
@@ -81,6 +96,15 @@ def load_workflow_config(path: str | Path | None = None, **overrides: Any) -> Wo
         if unknown:
             raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; valid: "
                              f"{', '.join(f.name for f in dataclasses.fields(WorkflowConfig))}")
+        if mine.get("corpus") is not None:
+            # A real-data config is complete on its own: the demo's sizes and learning rates
+            # must not leak into a fine-tune of real weights.
+            from .workflow_real import DEMO_ONLY
+
+            misplaced = [key for key in DEMO_ONLY if key in mine]
+            if misplaced:
+                raise ValueError(f"{path}: {', '.join(misplaced)} only apply to the shapes workflow, not with a corpus")
+            values = {"output": values["output"]}
         for key, value in mine.items():
             values[key] = {**values[key], **value} if isinstance(value, dict) and isinstance(values.get(key), dict) \
                 else value
@@ -94,7 +118,8 @@ def check(cfg: WorkflowConfig) -> None:
     """Build the world's and every stage's config (no files touched): ValueError naming a bad key."""
     from .synthetic.shapes import WorldConfig
 
-    WorldConfig(**cfg.world)
+    if cfg.corpus is None:
+        WorldConfig(**cfg.world)
     stage_configs(cfg)
 
 
@@ -102,6 +127,10 @@ def stage_configs(cfg: WorkflowConfig) -> dict:
     """{stage: its config} for "shards" (BuildConfig), "pretrained", "ce", "control"
     (TrainConfig) and "eval" (EvalConfig), with the paths ``run`` gives them."""
     out = Path(cfg.output)
+    if cfg.corpus is not None:
+        from .workflow_real import stage_configs as real_stage_configs
+
+        return real_stage_configs(cfg)
     return _stage_configs(cfg, out, out / "model" / f"{MODEL_NAME}.json")
 
 
@@ -109,6 +138,10 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
     """Run every stage not already done; returns {stage: "ran" | "skipped"} and the report path."""
     from .synthetic.shapes import WorldConfig
 
+    if cfg.corpus is not None:
+        from .workflow_real import run as run_real
+
+        return run_real(cfg, echo)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     world = WorldConfig(**cfg.world)
@@ -120,43 +153,19 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
     hashes: dict[str, str] = {}
 
     def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None]) -> None:
-        folder = out / name
-        # Paths inside the output folder are hashed relative to it: a moved run folder is still done.
-        settings = json.loads(json.dumps(settings, default=str).replace(str(out.resolve()), "<output>")
-                              .replace(str(out), "<output>"))
-        # Where a stage runs does not change what it writes: moving to a cluster reruns nothing.
-        # (Hashed as "no address", not left out, so that runs recorded before this was so
-        # keep their hashes.)
-        settings = {key: None if key == "address" else value for key, value in settings.items()}
-        # A check that only refuses bad input changes nothing a finished stage wrote; left out,
-        # so that runs recorded before it existed keep their hashes.
-        hashed = {key: value for key, value in settings.items() if key not in UNHASHED_SETTINGS}
-        digest = _hash({"settings": hashed, "upstream": [hashes[u] for u in upstream]})
-        hashes[name] = digest
-        if _record(folder).get("hash") == digest:
-            outcome[name] = "skipped"
-            echo(f"[{name}] done before, settings unchanged: skipped")
-            return
-        echo(f"[{name}] running")
-        started = time.perf_counter()
-        shutil.rmtree(folder, ignore_errors=True)  # a changed stage starts from scratch
-        folder.mkdir(parents=True)
-        work(folder)
-        write_json(folder / STAGE_RECORD, {"hash": digest, "settings": settings, "upstream": list(upstream),
-                                           "seconds": round(time.perf_counter() - started, 1)})
-        outcome[name] = "ran"
+        run_stage(out, name, settings, upstream, work, hashes, outcome, echo)
 
     stage("corpus", {"world": dataclasses.asdict(world), "train_images": cfg.train_images,
                      "test_images": cfg.test_images, "seed": cfg.seed}, (),
           lambda folder: _make_corpus(folder, cfg, world))
-    stage("shards", dump_config(stages["shards"]), ("corpus",), lambda folder: _build(stages["shards"], echo))
+    stage("shards", dump_config(stages["shards"]), ("corpus",), lambda folder: run_build(stages["shards"], echo))
     stage("pretrained", dump_config(stages["pretrained"]) | {"model": cfg.model}, ("shards",),
-          lambda folder: _train(stages["pretrained"], echo))
+          lambda folder: run_train(stages["pretrained"], echo))
     for name in ("ce", "control"):
-        stage(name, dump_config(stages[name]), ("pretrained",), lambda folder, name=name: _train(stages[name], echo))
-    stage("eval", dump_config(stages["eval"]), ("corpus", "ce", "control"), lambda folder: _evaluate(stages["eval"], echo))
-    stage("report", {}, ("eval",), lambda folder: _report(stages["eval"].results, folder))
-    table = _main_table(out / "report" / "report.md")
+        stage(name, dump_config(stages[name]), ("pretrained",), lambda folder, name=name: run_train(stages[name], echo))
+    stage("eval", dump_config(stages["eval"]), ("corpus", "ce", "control"), lambda folder: run_eval(stages["eval"], echo))
+    stage("report", {}, ("eval",), lambda folder: run_report(stages["eval"].results, folder))
+    table = main_table(out / "report" / "report.md")
     echo(table)
     return {"stages": outcome, "report": str(out / "report" / "report.md"), "results": stages["eval"].results}
 
@@ -170,7 +179,7 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
     finetune = {**common, "pretrained": checkpoints["pretrained"], **cfg.finetune}
     return {
         "shards": load_config(BuildConfig, input=str(out / "corpus" / "train" / "corpus.jsonl"), output=shards,
-                              seed=cfg.seed, **{**cluster, **_without(cfg.build, "input", "output")}),
+                              seed=cfg.seed, **{**cluster, **without(cfg.build, "input", "output")}),
         "pretrained": load_config(TrainConfig, output=str(out / "pretrained"), no_hard_negatives=True,
                                   **{**common, **cfg.pretrain}),
         "ce": load_config(TrainConfig, output=str(out / "ce"), **{**finetune, "no_hard_negatives": False}),
@@ -179,15 +188,8 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
                             names=CHECKPOINT_NAMES, benchmarks=("shapes", "shapes-retrieval"),
                             data_root=str(out / "corpus" / "benchmark"), results=str(out / "eval" / "results.jsonl"),
                             cache_dir=str(out / "eval" / "cache"),
-                            **{**cluster, **_without(cfg.eval, "checkpoints", "results")}),
+                            **{**cluster, **without(cfg.eval, "checkpoints", "results")}),
     }
-
-
-def _without(values: dict, *keys: str) -> dict:
-    clash = [k for k in keys if k in values]
-    if clash:
-        raise ValueError(f"the workflow sets {', '.join(clash)} itself; remove it from the config")
-    return values
 
 
 def _make_corpus(folder: Path, cfg: WorkflowConfig, world) -> None:
@@ -197,47 +199,3 @@ def _make_corpus(folder: Path, cfg: WorkflowConfig, world) -> None:
     write_benchmark(folder / "benchmark", cfg.test_images, world, cfg.seed)
 
 
-def _build(build: BuildConfig, echo: Callable[[str], None]) -> None:
-    from .pipeline.build import build_negatives
-
-    build_negatives(dataclasses.replace(build, overwrite=True), echo=echo)
-
-
-def _train(train: TrainConfig, echo: Callable[[str], None]) -> None:
-    from .trainer.launch import run as train_run
-
-    train_run(train, echo=echo)
-
-
-def _evaluate(evaluation: EvalConfig, echo: Callable[[str], None]) -> None:
-    from .eval.run import evaluate_where_configured
-
-    evaluate_where_configured(evaluation, echo=echo)
-
-
-def _report(results: str, folder: Path) -> None:
-    from .eval.report import write_report
-
-    write_report(results, folder)
-
-
-def _record(folder: Path) -> dict:
-    try:
-        return json.loads((folder / STAGE_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-UNHASHED_SETTINGS = ("max_skip_fraction",)
-
-
-def _hash(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
-
-
-def _main_table(report: Path) -> str:
-    """The report's first table (checkpoints x benchmarks)."""
-    lines = report.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
-    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    return "\n".join(lines[start:end])

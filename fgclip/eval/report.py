@@ -29,7 +29,9 @@ _RESERVED_NAMES = frozenset({"summary"})  # summary.png is the report's own char
 _NAME_LIMIT = 100
 
 
-def write_report(results: str | Path, output: str | Path) -> list[Path]:
+def write_report(results: str | Path, output: str | Path, published: str | Path | None = None) -> list[Path]:
+    """``published``: a file of published scores (default: fgclip/eval/published.yaml); its rows
+    for the benchmarks of ``results`` are shown beside the run's own."""
     rows, skipped = read_results_counted(results)
     rows = current_rows(rows)  # the latest subset scores, and averages recomputed from them
     if not rows:
@@ -63,12 +65,67 @@ def write_report(results: str | Path, output: str | Path) -> list[Path]:
         written.append(output / f"{safe_file_name(benchmark)}.png")
         _bars(pyplot(), [(s, m) for s, m, c in keys if not c], checkpoints,
               lambda name, key: table.get((name, benchmark) + key), f"{benchmark}: every subset", written[-1])
+    lines += published_section(rows, read_published(published))
     written.insert(0, output / "summary.png")
     _bars(pyplot(), [(b, s, m) for b, s, m in columns], checkpoints, lambda name, key: table.get((name,) + key),
           "headline numbers (compositional, retrieval, zero-shot)", written[0])
     report = output / "report.md"
     write_atomically(report, ("\n".join(lines) + "\n").encode("utf-8"))
     return [report] + written
+
+
+PUBLISHED_KEYS = {"model": str, "benchmark": str, "subset": str, "metric": str, "value": (int, float),
+                  "source": str}
+
+
+def default_published_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("fgclip.eval") / "published.yaml"))
+
+
+def read_published(path: str | Path | None = None) -> list[dict]:
+    """The rows of a published-scores file; ValueError naming the file, row and key when one is bad."""
+    from ..config import read_yaml
+
+    path = Path(path) if path is not None else default_published_path()
+    data = read_yaml(path) or {}
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a mapping with a list 'rows'")
+    for number, row in enumerate(rows):
+        for key, kind in PUBLISHED_KEYS.items():
+            if not isinstance(row, dict) or not isinstance(row.get(key), kind) or isinstance(row.get(key), bool):
+                raise ValueError(f"{path}: rows[{number}]: {key!r} missing or not {getattr(kind, '__name__', 'a number')}")
+    return rows
+
+
+def published_section(rows: list[dict], published: list[dict]) -> list[str]:
+    """Markdown: for each benchmark this run scored that has published rows, the run's checkpoints
+    and the published models side by side on the (subset, metric) pairs the source reports."""
+    lines: list[str] = []
+    checkpoints = list(OrderedDict.fromkeys(r["name"] for r in rows))
+    mine = _values(rows)
+    for benchmark in OrderedDict.fromkeys(r["benchmark"] for r in rows):
+        theirs = [p for p in published if p["benchmark"] == benchmark]
+        if not theirs:
+            continue
+        if not lines:
+            lines += ["", "## Published numbers beside this run", "",
+                      "Percent, as the cited tables print them; a published value is the source's own run "
+                      "(its model, data and averaging convention), not a rerun here.", ""]
+        models = list(OrderedDict.fromkeys(p["model"] for p in theirs))
+        keys = list(OrderedDict.fromkeys((p["subset"], p["metric"]) for p in theirs))
+        value = {(p["model"], p["subset"], p["metric"]): p["value"] for p in theirs}
+        lines += [f"### {benchmark}", ""]
+        lines += _markdown_table(
+            ["subset", "metric"] + checkpoints + [f"{m} (published)" for m in models],
+            [[s, m] + [_fmt(mine.get((name, benchmark, s, m))) for name in checkpoints]
+             + [_fmt(value.get((model, s, m))) for model in models] for s, m in keys])
+        sources = OrderedDict.fromkeys(f"{p['model']}: {p['source']}" + (f" ({p['convention']})" if p.get("convention") else "")
+                                       for p in theirs)
+        lines += [""] + [f"- {line}" for line in sources]
+    return lines
 
 
 def safe_file_name(name: str) -> str:

@@ -1,0 +1,106 @@
+"""The stage machinery both workflows share (fgclip.workflow, fgclip.workflow_real): a stage runs
+into its own folder unless its record holds the same hash of its settings and upstream stages,
+and the calls into the three stages and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import BuildConfig, EvalConfig, TrainConfig
+from .files import write_json
+
+STAGE_RECORD = "fgclip-stage.json"
+
+
+def run_stage(out: Path, name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None],
+              hashes: dict[str, str], outcome: dict[str, str], echo: Callable[[str], None],
+              aliases: dict[str, str] | None = None) -> None:
+    """Run stage ``name`` into ``out/name`` unless its record holds the same hash of ``settings``
+    and of its ``upstream`` stages' hashes (in ``hashes``, which gets this stage's). ``aliases``
+    (text -> stand-in) replaces machine-specific paths in the hashed settings."""
+    folder = out / name
+    # Paths inside the output folder are hashed relative to it: a moved run folder is still done.
+    text = json.dumps(settings, default=str)
+    for original, stand_in in (aliases or {}).items():
+        text = text.replace(json.dumps(original)[1:-1], stand_in)
+    settings = json.loads(text.replace(str(out.resolve()), "<output>").replace(str(out), "<output>"))
+    # Where a stage runs does not change what it writes: moving to a cluster reruns nothing.
+    # (Hashed as "no address", not left out, so that runs recorded before this was so
+    # keep their hashes.)
+    settings = {key: None if key == "address" else value for key, value in settings.items()}
+    # A check that only refuses bad input changes nothing a finished stage wrote; left out,
+    # so that runs recorded before it existed keep their hashes.
+    hashed = {key: value for key, value in settings.items() if key not in UNHASHED_SETTINGS}
+    digest = settings_hash({"settings": hashed, "upstream": [hashes[u] for u in upstream]})
+    hashes[name] = digest
+    if record(folder).get("hash") == digest:
+        outcome[name] = "skipped"
+        echo(f"[{name}] done before, settings unchanged: skipped")
+        return
+    echo(f"[{name}] running")
+    started = time.perf_counter()
+    shutil.rmtree(folder, ignore_errors=True)  # a changed stage starts from scratch
+    folder.mkdir(parents=True)
+    work(folder)
+    write_json(folder / STAGE_RECORD, {"hash": digest, "settings": settings, "upstream": list(upstream),
+                                       "seconds": round(time.perf_counter() - started, 1)})
+    outcome[name] = "ran"
+
+
+def without(values: dict, *keys: str) -> dict:
+    clash = [k for k in keys if k in values]
+    if clash:
+        raise ValueError(f"the workflow sets {', '.join(clash)} itself; remove it from the config")
+    return values
+
+
+def run_build(build: BuildConfig, echo: Callable[[str], None]) -> None:
+    from .pipeline.build import build_negatives
+
+    build_negatives(dataclasses.replace(build, overwrite=True), echo=echo)
+
+
+def run_train(train: TrainConfig, echo: Callable[[str], None]) -> None:
+    from .trainer.launch import run as train_run
+
+    train_run(train, echo=echo)
+
+
+def run_eval(evaluation: EvalConfig, echo: Callable[[str], None]) -> None:
+    from .eval.run import evaluate_where_configured
+
+    evaluate_where_configured(evaluation, echo=echo)
+
+
+def run_report(results: str, folder: Path) -> None:
+    from .eval.report import write_report
+
+    write_report(results, folder)
+
+
+def record(folder: Path) -> dict:
+    try:
+        return json.loads((folder / STAGE_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+UNHASHED_SETTINGS = ("max_skip_fraction",)
+
+
+def settings_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+def main_table(report: Path) -> str:
+    """The report's first table (checkpoints x benchmarks)."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
