@@ -55,6 +55,8 @@ _OWN_ERRORS = {
     "fgclip.trainer.data": (("ShardListError", 2),),
     "fgclip.trainer.loop": (("TrainUsageError", 2), ("TrainingError", 1)),
     "fgclip.eval.benchmarks": (("BenchmarkDataError", 2),),
+    "fgclip.workflow_real": (("WorkflowError", 2),),
+    "fgclip.export": (("ExportError", 2),),
 }
 # A missing file or a folder where a file belongs is the input's fault; any other OSError (a
 # full disk, a read-only file system, a refused permission) fails the run.
@@ -152,7 +154,7 @@ pipeline_app = typer.Typer(
 )
 setup_app = typer.Typer(help="Install the offline data fgclip needs.", no_args_is_help=True)
 
-workflow_app = typer.Typer(help="The stages chained on the synthetic shapes world.", no_args_is_help=True)
+workflow_app = typer.Typer(help="The stages chained: on the synthetic shapes world, or on a real corpus.", no_args_is_help=True)
 
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(workflow_app, name="workflow")
@@ -506,6 +508,8 @@ def train_command(
                                                   show_default=False)] = None,
     accum_steps: Annotated[int | None, typer.Option(help="Micro-batches per step, exact large-batch gradient (default: 1)",
                                                     show_default=False)] = None,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model's forward (the first steps pay "
+                                          "the compilation; eager if it fails)")] = False,
     workers: Annotated[int | None, typer.Option(help="Data loader processes per training process (default: 4)",
                                                 show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of weights init, shuffles and caption choice (default: 0)",
@@ -538,6 +542,7 @@ def train_command(
             ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
             kinds=_names(kinds), skip_rules=_names(skip_rules),
             no_hard_negatives=True if no_hard_negatives else None,
+            compile=True if compile else None,
         )
     except TypeError as err:  # a required field given neither as flag nor in the file
         raise _fail(f"--shards and --output are required ({err})", 2) from err
@@ -670,6 +675,28 @@ def interpolate_command(
     typer.echo(f"{output}: {arch.name}, alpha {alpha}")
 
 
+@app.command("export")
+def export_command(
+    checkpoint: Annotated[str, typer.Argument(metavar="CKPT", help="A fgclip checkpoint (it records its architecture).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder to write (open_clip_config.json + "
+                                                              "open_clip_model.safetensors).")],
+    overwrite: Annotated[bool, typer.Option(help="Replace a folder that is not empty.")] = False,
+) -> None:
+    """A checkpoint as open_clip's Hugging Face folder: open_clip.create_model_and_transforms("local-dir:DIR")."""
+    checkpoint_path, output_path = _local("CKPT", checkpoint), _local("--output", output)
+    from .export import ExportError, export
+    from .model import ModelError
+
+    if not checkpoint_path.is_file():
+        raise _fail(f"{checkpoint} does not exist", 2)
+    try:
+        arch = export(checkpoint_path, output_path, overwrite=overwrite)
+    except (ModelError, ExportError) as err:
+        raise _fail(str(err), 2) from err
+    typer.echo(f"{output}: {arch.name} (quick_gelu={arch.quick_gelu}); load with "
+               f"open_clip.create_model_and_transforms('local-dir:{output}')")
+
+
 @workflow_app.command("run")
 def workflow_run_command(
     config: Annotated[str | None, typer.Argument(help="Workflow YAML; default: the one shipped in the package "
@@ -683,6 +710,7 @@ def workflow_run_command(
 ) -> None:
     """Make the shapes corpus, build negatives, pretrain, fine-tune (CE and control), evaluate, report.
 
+    A config with a corpus runs on real data instead (recipes/ce-clip-coco.yaml, docs/workflow.md).
     Stages whose outputs exist with unchanged settings are skipped."""
     config_path = _local("CONFIG", config)  # --output is checked by WorkflowConfig, as in the file
     from .workflow import load_workflow_config, run

@@ -361,6 +361,7 @@ class TrainConfig:
     # to train with plausible order swaps only on shards built with --swaps paper.
     skip_rules: tuple[str, ...] = ()
     precision: str = "amp_bf16"  # bf16 autocast on CUDA; CPU always runs fp32
+    compile: bool = False  # torch.compile the model's forward (falls back to eager if compiling fails)
     accum_steps: int = 1
     workers: int = 4  # data loader processes per training process
     seed: int = 0

@@ -16,15 +16,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
+from .. import text_encoding
 from ..files import write_atomically
 from ..pipeline import images as image_checks
 from .cases import ImageRef, UnreadableImages
+
+log = logging.getLogger(__name__)
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 22) -> str:
@@ -96,11 +100,17 @@ class CachedEncoder:
 
 
 class ClipEncoder:
-    """An open_clip model's normalised features, in batches, on ``device`` (bf16 autocast on CUDA)."""
+    """An open_clip model's normalised features, in batches, on ``device`` (bf16 autocast on CUDA).
+
+    Texts are encoded in batches of like length, each cut to its longest text where the text
+    tower allows it (fgclip.text_encoding): the features are open_clip's, up to float rounding.
+    """
 
     def __init__(self, model, preprocess, tokenizer, device: str = "cpu", batch_size: int = 256):
         self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
         self.device, self.batch_size = torch.device(device), batch_size
+        self.text_path = text_encoding.text_path(model)
+        log.info("%s", self.text_path.describe())
 
     def _autocast(self):
         if self.device.type == "cuda":
@@ -122,13 +132,25 @@ class ClipEncoder:
 
     @torch.no_grad()
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        if not texts:
+            return torch.empty(0, 0)
+        tokens = torch.cat([self.tokenizer(list(texts[start:start + self.batch_size]))
+                            for start in range(0, len(texts), self.batch_size)])
+        # Shortest first, so that a batch's longest text is not much longer than the rest.
+        order = torch.argsort(self.text_path.row_lengths(tokens), stable=True)
         out = []
         for start in range(0, len(texts), self.batch_size):
-            tokens = self.tokenizer(list(texts[start:start + self.batch_size])).to(self.device)
+            batch = self.text_path.cut(tokens[order[start:start + self.batch_size]]).to(self.device)
             with self._autocast():
-                features = self.model.encode_text(tokens, normalize=True)
+                if self.text_path.trimmed:
+                    features = text_encoding.encode_prefix(self.model, batch, normalize=True)
+                else:
+                    features = self.model.encode_text(batch, normalize=True)
             out.append(features.float().cpu())
-        return torch.cat(out) if out else torch.empty(0, 0)
+        features = torch.cat(out)
+        in_order = torch.empty_like(features)
+        in_order[order] = features
+        return in_order
 
 
 def image_problems(images: Sequence[ImageRef]) -> dict[str, str]:

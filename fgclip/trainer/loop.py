@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from .. import model as model_io
+from .. import text_encoding
 from ..config import TrainConfig, dump_config
 from ..files import is_temporary, write_json
 from . import data, distributed
@@ -123,9 +124,10 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
         progress = Progress(**resumed["progress"])
         echo(f"resumed from {resumed['path']} at step {progress.step} (epoch {progress.epoch})")
 
-    model = net
+    text_path = text_encoding.text_path(net)
+    model = text_encoding.TrimmedTextCLIP(net) if text_path.trimmed else net
     if world.size > 1:
-        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[world.device] if use_cuda else None)
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[world.device] if use_cuda else None)
     metrics = MetricsLog(run_dir, enabled=world.is_main, truncate_after=progress.step)
     if world.is_main:
         checkpoints.mkdir(parents=True, exist_ok=True)
@@ -137,6 +139,7 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
                                                     "samples_per_epoch": samples_per_epoch})
     echo(f"training {arch.name} on {len(shards)} shards ({samples_per_epoch} samples): {total_steps} steps of "
          f"{cfg.batch_size * cfg.accum_steps * world.size} samples, {world.size} process(es) on {world.device}")
+    echo(text_path.describe())
 
     def save(reason: str) -> Path | None:
         if not world.is_main:
@@ -160,6 +163,9 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
             warnings.append(message)
             echo(f"warning: {message}")
 
+    if cfg.compile:
+        model = compile_forward(model, warn)
+
     interval_started, interval_samples = time.perf_counter(), 0
     run_started, first_step = time.perf_counter(), progress.step
     batches = _micro_batches(stream, progress, cfg.accum_steps)
@@ -174,7 +180,8 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(progress.step, total_steps, cfg.lr, cfg.warmup)
             optimizer.zero_grad(set_to_none=True)
-            terms, features = accumulate_gradients(model, loss_fn, micro, world, hard_negatives, autocast_dtype, scaler)
+            terms, features = accumulate_gradients(model, loss_fn, micro, world, hard_negatives, autocast_dtype, scaler,
+                                                   text_path)
             grad_norm, finite = _apply_gradients(net, optimizer, scaler, terms)
             if finite:
                 loss_fn.advance_margins(features.image, features.text, features.neg_text, features.neg_mask, features.scale)
@@ -285,7 +292,8 @@ def _apply_gradients(net, optimizer, scaler, terms: dict) -> tuple[torch.Tensor,
 
 
 def accumulate_gradients(model, loss_fn: CompositionLoss, micro: list[dict], world: distributed.World,
-                         hard_negatives: bool, autocast_dtype, scaler) -> tuple[dict, Features]:
+                         hard_negatives: bool, autocast_dtype, scaler,
+                         text_path: text_encoding.TextPath | None = None) -> tuple[dict, Features]:
     """Back-propagate the global-batch loss of ``micro`` (this rank's micro-batches).
 
     With several micro-batches, every one is first encoded without gradient; then each in turn
@@ -295,6 +303,8 @@ def accumulate_gradients(model, loss_fn: CompositionLoss, micro: list[dict], wor
     The loss is scaled by ``world.size * len(micro)`` where needed: each rank and each pass
     computes the full loss, but reaches the features only through its own slice, while the
     shared ``logit_scale`` would otherwise collect its gradient once per pass and per rank.
+    ``text_path``, where it trims, cuts each micro-batch's tokens (``model`` then being a
+    :class:`~fgclip.text_encoding.TrimmedTextCLIP`, however wrapped).
     """
     device = world.device
     passes = len(micro)
@@ -302,12 +312,12 @@ def accumulate_gradients(model, loss_fn: CompositionLoss, micro: list[dict], wor
     cached: list[Features] | None = None
     if passes > 1:
         with torch.no_grad(), autocast():
-            cached = [encode(model, batch, device, hard_negatives) for batch in micro]
+            cached = [encode(model, batch, device, hard_negatives, text_path) for batch in micro]
     for j, batch in enumerate(micro):
         sync = j == passes - 1 or not hasattr(model, "no_sync")
         with (contextlib.nullcontext() if sync else model.no_sync()):
             with autocast():
-                own = encode(model, batch, device, hard_negatives)
+                own = encode(model, batch, device, hard_negatives, text_path)
             parts = [own if i == j else cached[i] for i in range(passes)] if cached else [own]
             local = _concat(parts, own.scale)
             if world.size * passes > 1:
@@ -320,16 +330,22 @@ def accumulate_gradients(model, loss_fn: CompositionLoss, micro: list[dict], wor
     return terms, _detached(global_features)
 
 
-def encode(model, batch: dict, device: torch.device, hard_negatives: bool) -> Features:
+def encode(model, batch: dict, device: torch.device, hard_negatives: bool,
+           text_path: text_encoding.TextPath | None = None) -> Features:
     """Features of a batch's images, captions and valid negatives, in one forward call (so DDP
-    sees every parameter use); masked negatives are not encoded at all."""
+    sees every parameter use); masked negatives are not encoded at all. The tokens are put
+    together and cut where the batch is (the loader's host memory), so that only the columns
+    the text tower reads travel to the device, with no wait on it to find their number."""
     image = data.images_on(batch, device)
-    text = batch["text"].to(device, non_blocking=True)
+    text = batch["text"]
     tokens, mask = text, None
     if hard_negatives:
-        mask = batch["neg_mask"].to(device, non_blocking=True).bool()
-        tokens = torch.cat([text, batch["neg_text"].to(device, non_blocking=True)[mask]])
-    output = model(image, tokens)
+        host_mask = batch["neg_mask"].bool()
+        tokens = torch.cat([text, batch["neg_text"][host_mask.to(batch["neg_text"].device)]])
+        mask = host_mask.to(device, non_blocking=True)
+    if text_path is not None:
+        tokens = text_path.cut(tokens)
+    output = model(image, tokens.to(device, non_blocking=True))
     if isinstance(output, dict):
         image_features, text_features, scale = output["image_features"], output["text_features"], output["logit_scale"]
     else:
@@ -341,6 +357,45 @@ def encode(model, batch: dict, device: torch.device, hard_negatives: bool) -> Fe
         slots = captions.new_zeros(size, mask.shape[1], captions.shape[1])
         negatives = slots.masked_scatter(mask.unsqueeze(-1), text_features[size:])
     return Features(image_features, captions, negatives, mask, scale)
+
+
+def compile_forward(model, warn: Callable[[str], None]):
+    """``model`` called through ``torch.compile``, or as it is once compiling fails."""
+    try:
+        import torch._dynamo  # noqa: F401 - CompiledForward catches its exceptions
+
+        compiled = torch.compile(model)
+    except Exception as err:  # noqa: BLE001 - a build without a compiler backend fails in many ways
+        warn(f"torch.compile is not available here ({_first_line(err)}); training runs uncompiled")
+        return model
+    return CompiledForward(model, compiled, warn)
+
+
+class CompiledForward:
+    """Calls the compiled module, falling back to the eager one for good when compiling fails.
+    torch.compile compiles at the first call (and again for new shapes), so that is where a
+    missing compiler or an unsupported operation shows; errors of the model itself are raised
+    again by the eager call."""
+
+    def __init__(self, eager, compiled, warn: Callable[[str], None]):
+        self.eager, self.compiled, self.warn = eager, compiled, warn
+        if hasattr(eager, "no_sync"):
+            self.no_sync = eager.no_sync
+
+    def __call__(self, *args):
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except torch._dynamo.exc.TorchDynamoException as err:
+                self.warn(f"torch.compile failed ({_first_line(err)}); training runs uncompiled")
+                self.compiled = None
+        return self.eager(*args)
+
+
+def _first_line(err: BaseException) -> str:
+    # torch's compile errors run over pages (the traceback of the traced code, the generated C++).
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0][:300]}" if lines else type(err).__name__
 
 
 def _concat(parts: list[Features], scale: torch.Tensor) -> Features:
