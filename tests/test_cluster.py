@@ -3,6 +3,7 @@ machine, each with its own raylet and one CPU, joined by the stages through `add
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,37 @@ def test_eval_runs_as_a_task_on_the_cluster_and_scores_as_it_does_here(cluster, 
     def values(path):
         return {(r["subset"], r["metric"], r["convention"]): r["value"] for r in read_results(path)}
     assert values(there) == values(here) and len(values(here)) >= 5
+
+
+def test_the_real_data_workflow_runs_its_stages_on_the_cluster(cluster, tmp_path):
+    # The same config as the real-data workflow test, with --address: its build, fine-tunes and eval
+    # run as Ray work on the two nodes, and the report holds all three checkpoints.
+    import yaml
+
+    from test_workflow_real import TINY, coco_corpus, needs_shared_data, random_weights, sugarcrepe_subset
+
+    needs_shared_data()
+    corpus = coco_corpus(tmp_path / "coco", images=16)
+    sugarcrepe = sugarcrepe_subset(tmp_path / "benchmarks", tmp_path / "val2017", per_file=2)
+    config = {
+        "output": str(tmp_path / "run"),
+        "corpus": {"input": str(corpus), "format": "coco", "image_root": str(tmp_path / "coco" / "train2014")},
+        "build": {"shard_size": 8, "negatives_per_kind": 1},  # the Ray executor: the cluster's
+        "model": TINY,
+        "pretrained": str(random_weights(tmp_path / "tiny-random.pt")),
+        "finetune": {"steps": 2, "batch_size": 8, "workers": 0, "log_every": 1, "save_every": 2, "device": "cpu",
+                     "precision": "fp32", "warmup": 0},
+        "runs": {"ce": {}, "control": {}},
+        "eval": {"device": "cpu", "batch_size": 32,
+                 "benchmarks": {"sugarcrepe": {"data_root": str(sugarcrepe), "images": str(tmp_path / "val2017")}}},
+    }
+    path = tmp_path / "workflow.yaml"
+    path.write_text(yaml.safe_dump(config))
+    done = subprocess.run([sys.executable, "-m", "fgclip.cli", "workflow", "run", str(path), "--address", cluster.address],
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = tmp_path / "run"
+    for stage in ("shards", "ce", "control", "exports", "eval", "report"):
+        assert (out / stage / "fgclip-stage.json").is_file(), stage
+    assert {r["name"] for r in read_results(out / "eval" / "results.jsonl")} == {"pretrained", "ce", "control"}
+    assert json.loads((out / "ce" / "train_config.json").read_text())["config"]["address"] == cluster.address
