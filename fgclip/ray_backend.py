@@ -177,6 +177,16 @@ def sum_counts(
     return total
 
 
+# Set in its workers by an executor that spans machines; the shards' stats record it ("node").
+NODE_ENV = "FGCLIP_NODE"
+
+
+def node_name() -> str:
+    """Where this process works: the executor's node label (Ray: host name and node id, which
+    tells apart two Ray nodes on one host), else the host name."""
+    return os.environ.get(NODE_ENV) or socket.gethostname()
+
+
 def _map_on_actors(
     call: Callable[[Any], dict], items: list, *, workers: int | None, address: str | None
 ) -> Iterator[dict]:
@@ -186,7 +196,6 @@ def _map_on_actors(
     import ray
     from ray.data import ActorPoolStrategy
 
-    from .pipeline.shards import NODE_ENV
 
     if not items:
         return

@@ -81,7 +81,7 @@ class Subset:
 
 class UnreadableImages(Exception):
     """Raised by an encoder, before it encodes the images it was given, for those it cannot read:
-    ``reasons`` maps each one's path to why (the reasons of fgclip.pipeline.images)."""
+    ``reasons`` maps each one's path to why (the reasons of fgclip.images)."""
 
     def __init__(self, reasons: dict[str, str]):
         super().__init__(", ".join(f"{path}: {reason}" for path, reason in reasons.items()))

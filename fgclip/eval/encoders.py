@@ -7,7 +7,7 @@ box, size and modification time (a replaced file is encoded again), a text by it
 benchmark, or a rerun, that meets the same image or text reads it back instead.
 
 An image that cannot be read (empty, corrupt, cut short, a decompression bomb, a folder or
-FIFO or device, over ``fgclip.pipeline.images.MAX_IMAGE_BYTES``) raises
+FIFO or device, over ``fgclip.images.MAX_IMAGE_BYTES``) raises
 :class:`~fgclip.eval.cases.UnreadableImages`; the scorer counts its cases as missing.
 """
 
@@ -25,7 +25,7 @@ import torch
 
 from .. import text_encoding
 from ..files import write_atomically
-from ..pipeline import images as image_checks
+from .. import images as image_checks
 from .cases import ImageRef, UnreadableImages
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import resource
-import socket
 import tarfile
 import time
 from collections import Counter
@@ -33,7 +32,8 @@ from typing import Iterable
 
 from ..files import Folder
 from ..schema import KINDS
-from .images import check_image
+from ..images import check_image
+from ..ray_backend import node_name
 from .sources import BadRow, ImageRef, SourceRow, UnreadableImage, clean_captions
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 BUILD_DIR = "_build"  # the plan and the config of a build in progress
 TAR_MTIME = 0  # every member gets this mtime, so that equal input gives byte-equal tars
 MAX_ERRORS_KEPT = 20  # bad-input messages kept per shard in its stats (all are counted)
-NODE_ENV = "FGCLIP_NODE"  # set in its workers by an executor that spans machines (ray_backend)
 
 
 def shard_name(shard: int) -> str:
@@ -213,12 +212,6 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
     }
     output.write_json(stats_name(shard), stats)
     return stats
-
-
-def node_name() -> str:
-    """Where this shard was written: the executor's node label (Ray: host name and node id, which
-    tells apart two Ray nodes on one host), else the host name."""
-    return os.environ.get(NODE_ENV) or socket.gethostname()
 
 
 def _negatives(caption: str, source_key: str, options: ShardOptions, table, refused: Counter) -> list:

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Iterator
 
 from ..config import SOURCE_FORMATS as FORMATS
 from ..files import open_binary
-from . import images as image_checks
+from .. import images as image_checks
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 

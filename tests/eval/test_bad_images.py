@@ -14,7 +14,7 @@ from fgclip.eval.cases import ImageRef, Selection, Subset, UnreadableImages
 from fgclip.eval.encoders import CachedEncoder, ClipEncoder, FeatureCache
 from fgclip.eval.run import read_results
 from fgclip.eval.scoring import score_subset
-from fgclip.pipeline import images as image_checks
+from fgclip import images as image_checks
 
 from pipeline.test_bad_images import bomb_png, fifo_unblocked_after, noise_jpeg  # tests/ is on sys.path
 from .test_eval_cli import SUBSETS, app_

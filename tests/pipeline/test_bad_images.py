@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fgclip.pipeline import images as image_checks
-from fgclip.pipeline.images import check_image
+from fgclip import images as image_checks
+from fgclip.images import check_image
 from fgclip.pipeline.sources import ImageRef, UnreadableImage
 
 from .corpus import captions, jpeg_bytes
@@ -129,7 +129,7 @@ def test_a_fifo_through_a_file_url_is_not_opened(tmp_path):
 _BUILD_IN_A_CHILD = textwrap.dedent("""
     import resource, sys
     resource.setrlimit(resource.RLIMIT_DATA, (4 << 30, 4 << 30))
-    from fgclip.pipeline import images
+    from fgclip import images
     images.MAX_IMAGE_BYTES = int(sys.argv[1])
     from fgclip.cli import app
     app(sys.argv[2:], prog_name="fgclip")

@@ -8,7 +8,7 @@ import random
 import pytest
 from PIL import Image
 
-from fgclip.pipeline.images import check_image
+from fgclip.images import check_image
 
 
 def _noise(size: tuple[int, int], seed: int = 0) -> Image.Image:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import lexicon, wordnet
-from .core import (RuleContext, ground, has_agent, head_word, is_animate, lexname, negated, next_phrase, object_of,
-                   pick, starts_phrase, subject_phrase)
+from .core import (RuleContext, ground, has_agent, head_word, irregular_past, is_animate, lexname, negated, next_phrase,
+                   object_of, pick, starts_phrase, subject_phrase)
 from .corpus import CorpusTable
 from .grounded import CURATED_SHARE, RARE_THING, alternate, by_kind, draw, fits, supports, thing_kind, verbs_related
 from .slots import slots_of
@@ -143,7 +143,7 @@ def _grounded_actions(table: CorpusTable, caption: Caption, index: int, ctx: Rul
             ctx.refuse("unseen-without-object")
         elif not all(table.count("rg", "v:" + candidate, r) for r in relations):
             ctx.refuse("unseen-before-relation")
-        elif following and not table.count("b", inflect_verb(candidate, form_tag, wordnet.irregular_past()), following):
+        elif following and not table.count("b", inflect_verb(candidate, form_tag, irregular_past()), following):
             ctx.refuse("unseen-before-word")  # "walking together" is said; "checking together" is not
         else:
             weights[candidate] = count
@@ -344,7 +344,7 @@ def _verb_edit(caption: Caption, index: int, ctx: RuleContext) -> list[str]:
     kept = _fitting_actions(caption, index, lemma, alternatives, has_object, following, airborne, ctx)
     edits = []
     for replacement in pick(ctx.rng, kept, 1) if ctx.table is None else kept[:1]:
-        form = inflect_verb(replacement, form_tag, wordnet.irregular_past())
+        form = inflect_verb(replacement, form_tag, irregular_past())
         if form != token.lower:
             edits.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
     return edits
@@ -506,7 +506,7 @@ def _handling_verb_edits(caption: Caption, index: int, ctx: RuleContext) -> list
             options.append(option)
     edits = []
     for replacement in pick(ctx.rng, options):
-        form = inflect_verb(replacement, token.tag, wordnet.irregular_past())
+        form = inflect_verb(replacement, token.tag, irregular_past())
         edits.append(apply_edits(caption, [Edit(index, index + 1, match_case(token.text, form))]))
     return edits
 

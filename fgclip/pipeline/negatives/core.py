@@ -22,11 +22,15 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 from random import Random
+from typing import TYPE_CHECKING
 
 from . import lexicon, wordnet
 from .grammar import inflect_verb, match_case, pluralize
 from .parse import NOUN_TAGS, PLURAL_TAGS, Caption, Edit, NounPhrase
 from .tagging import default_tagger
+
+if TYPE_CHECKING:
+    from .corpus import CorpusTable
 
 
 class RuleContext:
@@ -35,7 +39,7 @@ class RuleContext:
 
     __slots__ = ("rng", "kind", "table", "refused", "corpus_proposals")
 
-    def __init__(self, rng: Random, kind: str, table: "CorpusTable | None" = None,  # corpus.CorpusTable
+    def __init__(self, rng: Random, kind: str, table: CorpusTable | None = None,
                  refused: Counter | None = None, corpus_proposals: bool = False):
         self.rng = rng  # seeded lazily by the caller: most rules never draw
         self.kind = kind
@@ -249,3 +253,25 @@ def agree_verbs(caption: Caption, start: int, end: int, plural_subject: bool) ->
             if form != token.lower:
                 edits.append(Edit(k, k + 1, match_case(token.text, form)))
     return edits
+
+
+@lru_cache(maxsize=1)
+def irregular_past() -> dict[str, tuple[str, str]]:
+    """lemma -> (past, past participle) from ``verb.exc``, told apart by the tagger's lexicon."""
+    tags = getattr(default_tagger(), "lexicon", {})
+    forms: dict[str, dict[str, str]] = {}
+    for form, lemmas in wordnet.wn().exceptions["v"].items():
+        if "_" in form or not form.isalpha():
+            continue
+        tag = tags.get(form)
+        for verb in lemmas:
+            slot = forms.setdefault(verb, {})
+            if tag in ("VBD", "VBN") and tag not in slot:
+                slot[tag] = form
+            slot.setdefault("any", form)
+    table = {}
+    for verb, slot in forms.items():
+        past = slot.get("VBD", slot.get("VBN", slot["any"]))
+        participle = slot.get("VBN", slot.get("VBD", slot["any"]))
+        table[verb] = (past, participle)
+    return table

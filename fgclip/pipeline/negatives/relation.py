@@ -20,7 +20,7 @@ from . import lexicon, wordnet
 from .core import (RuleContext, VAGUE_PART_NOUNS, ground, has_agent, head_word, idiomatic_bare_noun, is_animate,
                    is_clothing, lexname, negated, next_phrase, object_of, pick, starts_phrase, subject_phrase)
 from .corpus import CorpusTable
-from .grammar import inflect_verb, match_case
+from .grammar import match_case
 from .grounded import alternate, draw, supports
 from .parse import PLURAL_TAGS, Caption, Edit, NounPhrase, apply_edits
 from .slots import slots_of

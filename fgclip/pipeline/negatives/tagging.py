@@ -22,6 +22,8 @@ from typing import Callable, Protocol, Sequence
 
 import regex
 
+from . import wordnet
+
 # Words (with inner hyphens: "8-year-old"), clitics split off as the Penn Treebank does
 # ("man 's", "do n't"), numbers with separators, and single punctuation marks.
 _TOKEN_PATTERN = r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\d+(?:[.,:]\d+)+|\w+(?:-\w+)*|[^\w\s]"
@@ -263,8 +265,6 @@ def default_tagger() -> Tagger:
     if _default_tagger is None:
         with _lock:
             if _default_tagger is None:
-                from . import wordnet
-
                 start = time.perf_counter()
                 _default_tagger = BrillTagger(extra_nouns=wordnet.is_concrete_noun_only, is_verb=wordnet.is_verb_form)
                 load_seconds["tagger"] = time.perf_counter() - start

@@ -131,6 +131,8 @@ def _english_wordnet_class():
                     if terms:
                         self._exception_map[pos][terms[0]] = terms[1:]
             self._exception_map[ADJ_SAT] = self._exception_map[ADJ]
+            # NLTK keeps the map private; fgclip's readers of it use this name (the same dict).
+            self.exceptions = self._exception_map
 
         def _data_file(self, pos):
             pos = ADJ if pos == ADJ_SAT else pos
@@ -405,32 +407,8 @@ def verb_lemma(word: str) -> str | None:
 def irregular_plurals() -> dict[str, str]:
     """singular -> plural for nouns WordNet lists as exceptions (``noun.exc``)."""
     plurals: dict[str, str] = {}
-    for plural, singulars in wn()._exception_map["n"].items():
+    for plural, singulars in wn().exceptions["n"].items():
         for singular in singulars:
             if "_" not in plural and plural.isalpha() and singular != plural:
                 plurals.setdefault(singular, plural)
     return plurals
-
-
-@lru_cache(maxsize=1)
-def irregular_past() -> dict[str, tuple[str, str]]:
-    """lemma -> (past, past participle) from ``verb.exc``, told apart by the tagger's lexicon."""
-    from .tagging import default_tagger
-
-    tags = getattr(default_tagger(), "lexicon", {})
-    forms: dict[str, dict[str, str]] = {}
-    for form, lemmas in wn()._exception_map["v"].items():
-        if "_" in form or not form.isalpha():
-            continue
-        tag = tags.get(form)
-        for verb in lemmas:
-            slot = forms.setdefault(verb, {})
-            if tag in ("VBD", "VBN") and tag not in slot:
-                slot[tag] = form
-            slot.setdefault("any", form)
-    table = {}
-    for verb, slot in forms.items():
-        past = slot.get("VBD", slot.get("VBN", slot["any"]))
-        participle = slot.get("VBN", slot.get("VBD", slot["any"]))
-        table[verb] = (past, participle)
-    return table
