@@ -420,7 +420,14 @@ def build_negatives_command(
     stats: Annotated[str | None, typer.Option("--stats", help="Use this corpus table (from `fgclip pipeline count` or "
                                               "an earlier build) instead of counting the input's", show_default=False)] = None,
     no_stats: Annotated[bool, typer.Option("--no-stats", help="No corpus table: the generator without counts.")] = False,
-    no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator.")] = False,
+    no_negatives: Annotated[bool, typer.Option("--no-negatives", help="A plain reshard: no generator (with "
+                                               "--extra-negatives: the imported negatives alone).")] = False,
+    extra_negatives: Annotated[list[str] | None, typer.Option(
+        "--extra-negatives", help="Merge negatives made elsewhere into the shards, beside the generated ones: a jsonl "
+        "of {key or caption, negatives: [{text, kind, source}]}, NegCLIP's tsv or a SugarCrepe json (repeatable)",
+        show_default=False)] = None,
+    extra_negatives_format: Annotated[str | None, typer.Option(
+        help="jsonl, negclip or sugarcrepe (default: from each file's name and content)", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a build with another config in --output.")] = False,
     max_skip_fraction: Annotated[float | None, typer.Option(
         help="Fail (exit 2) when more than this share of the input rows is skipped; the shards written are kept "
@@ -441,6 +448,8 @@ def build_negatives_command(
         max_caption_chars=max_caption_chars, stats=stats, kinds=_names(kinds),
         no_stats=True if no_stats else None, no_negatives=True if no_negatives else None,
         overwrite=True if overwrite else None, max_skip_fraction=max_skip_fraction,
+        extra_negatives=tuple(extra_negatives) if extra_negatives else None,
+        extra_negatives_format=extra_negatives_format,
     )
     if not cfg.no_negatives:
         _wordnet_or_exit()
@@ -504,6 +513,9 @@ def train_command(
     skip_rules: Annotated[str | None, typer.Option(help="Comma-separated rules whose negatives fill no slot, e.g. "
                                                    "swap-np to train on plausible swaps only (default: none)",
                                                    show_default=False)] = None,
+    negative_sources: Annotated[str | None, typer.Option(help="Comma-separated sources whose negatives fill slots, "
+                                                         "e.g. generated,negclip (a negative without a source is "
+                                                         "generated; default: all)", show_default=False)] = None,
     precision: Annotated[str | None, typer.Option(help="amp_bf16|amp|fp32; CPU always runs fp32 (default: amp_bf16)",
                                                   show_default=False)] = None,
     accum_steps: Annotated[int | None, typer.Option(help="Micro-batches per step, exact large-batch gradient (default: 1)",
@@ -540,7 +552,7 @@ def train_command(
             accum_steps=accum_steps, workers=workers,
             seed=seed, resume=resume, save_every=save_every, log_every=log_every, device=device,
             ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
-            kinds=_names(kinds), skip_rules=_names(skip_rules),
+            kinds=_names(kinds), skip_rules=_names(skip_rules), negative_sources=_names(negative_sources),
             no_hard_negatives=True if no_hard_negatives else None,
             compile=True if compile else None,
         )

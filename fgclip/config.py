@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .schema import KINDS, RULE_NAMES
+from .schema import KINDS, RULE_NAMES, check_source_names
 
 # The generator's two modes of order swaps (fgclip.pipeline.negatives.SWAP_MODES), the default
 # first: "plausible" makes only swaps whose scene is possible (swap-obj); "paper" also the CE-CLIP
@@ -211,6 +211,9 @@ def _check_swaps(swaps: str) -> None:
         raise ValueError(f"swaps must be one of {', '.join(SWAP_MODES)}, got {swaps!r}")
 
 
+# The shapes of --extra-negatives files (fgclip.pipeline.extra_negatives has one reader each).
+EXTRA_NEGATIVE_FORMATS = ("jsonl", "negclip", "sugarcrepe")
+
 # The corpus shapes build-negatives reads (fgclip.pipeline.sources has one reader each).
 SOURCE_FORMATS = ("coco", "jsonl", "csv", "tsv", "parquet", "webdataset")
 
@@ -250,9 +253,24 @@ class BuildConfig:
     # 1.0 turns the check off. It decides whether a build is accepted, not the bytes it writes, so
     # it is not in BUILD_OUTPUT_FIELDS: raising it resumes a refused build from its shards.
     max_skip_fraction: float = 0.5
+    # Files of negatives made elsewhere, merged into the shards beside the generated ones
+    # (fgclip.pipeline.extra_negatives); with no_negatives, the shards hold them alone. Not in
+    # BUILD_OUTPUT_FIELDS: the build's identity records each file by path and content hash, and
+    # only when some are given, so that builds without them keep the identity they had.
+    extra_negatives: tuple[str, ...] = ()
+    extra_negatives_format: str | None = None  # one of EXTRA_NEGATIVE_FORMATS; None: told per file
 
     def __post_init__(self):
         _check_reading(self)
+        object.__setattr__(self, "extra_negatives", tuple(self.extra_negatives or ()))
+        if any(not isinstance(path, str) or not path.strip() for path in self.extra_negatives):
+            raise ValueError(f"extra_negatives: give paths of files, got {list(self.extra_negatives)!r}")
+        if self.extra_negatives_format is not None:
+            if self.extra_negatives_format not in EXTRA_NEGATIVE_FORMATS:
+                raise ValueError(f"extra_negatives_format must be one of {', '.join(EXTRA_NEGATIVE_FORMATS)}, "
+                                 f"got {self.extra_negatives_format!r}")
+            if not self.extra_negatives:
+                raise ValueError("extra_negatives_format is for extra_negatives files; none is given")
         if not 0.0 <= self.max_skip_fraction <= 1.0:  # NaN fails this too
             raise ValueError(f"max_skip_fraction must be in [0, 1] (1 turns the check off), got {self.max_skip_fraction}")
         unknown = [kind for kind in self.kinds if kind not in KINDS]
@@ -360,6 +378,9 @@ class TrainConfig:
     # Negatives made by these rules (names of fgclip.schema.RULE_NAMES) fill no slot: say swap-np,
     # to train with plausible order swaps only on shards built with --swaps paper.
     skip_rules: tuple[str, ...] = ()
+    # Negatives of these sources fill slots ("generated" for fgclip's rules, or the source an
+    # imported negative was labelled with: "negclip", "sugarcrepe", "scene-graph"...); None: all.
+    negative_sources: tuple[str, ...] | None = None
     precision: str = "amp_bf16"  # bf16 autocast on CUDA; CPU always runs fp32
     compile: bool = False  # torch.compile the model's forward (falls back to eager if compiling fails)
     accum_steps: int = 1
@@ -395,6 +416,7 @@ class TrainConfig:
             raise ValueError(
                 f"unknown rule(s) {', '.join(map(repr, unknown))} in skip_rules; valid rules: {', '.join(RULE_NAMES)}"
             )
+        object.__setattr__(self, "negative_sources", check_source_names("negative_sources", self.negative_sources))
         for name in ("epochs", "batch_size", "accum_steps", "save_every", "log_every", "max_bad_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -34,10 +34,7 @@ def run_stage(out: Path, name: str, settings: dict, upstream: tuple[str, ...], w
     # (Hashed as "no address", not left out, so that runs recorded before this was so
     # keep their hashes.)
     settings = {key: None if key == "address" else value for key, value in settings.items()}
-    # A check that only refuses bad input changes nothing a finished stage wrote; left out,
-    # so that runs recorded before it existed keep their hashes.
-    hashed = {key: value for key, value in settings.items() if key not in UNHASHED_SETTINGS}
-    digest = settings_hash({"settings": hashed, "upstream": [hashes[u] for u in upstream]})
+    digest = settings_hash({"settings": hashed_settings(settings), "upstream": [hashes[u] for u in upstream]})
     hashes[name] = digest
     if record(folder).get("hash") == digest:
         outcome[name] = "skipped"
@@ -91,7 +88,17 @@ def record(folder: Path) -> dict:
         return {}
 
 
+# A check that only refuses bad input changes nothing a finished stage wrote: never hashed.
 UNHASHED_SETTINGS = ("max_skip_fraction",)
+# Settings added after runs were recorded, with their defaults: hashed only when set, since at
+# their defaults they change nothing a stage writes, and finished stages keep their hashes.
+LATER_DEFAULTS = {"extra_negatives": [], "extra_negatives_format": None, "negative_sources": None, "compile": False}
+
+
+def hashed_settings(settings: dict) -> dict:
+    """The part of a stage's settings (plain JSON types) that its hash covers."""
+    return {key: value for key, value in settings.items()
+            if key not in UNHASHED_SETTINGS and not (key in LATER_DEFAULTS and value == LATER_DEFAULTS[key])}
 
 
 def settings_hash(value: Any) -> str:

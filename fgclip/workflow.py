@@ -31,6 +31,8 @@ from .files import write_json
 from .stages import STAGE_RECORD, run_build, run_eval, main_table, run_report, run_train, without, run_stage  # noqa: F401
 
 MODEL_NAME = "fgclip-shapes-tiny"
+NEGATIVE_CHOICES = ("generated", "scene-graph", "both")
+SCENE_GRAPH_FILE = "scene_graph_negatives.jsonl"  # in the corpus's train folder
 CHECKPOINT_NAMES = ("pretrained", "control", "ce")
 
 
@@ -49,6 +51,10 @@ class WorkflowConfig:
     pretrain: dict = field(default_factory=dict)  # TrainConfig fields
     finetune: dict = field(default_factory=dict)  # TrainConfig fields, for both ce and control
     eval: dict = field(default_factory=dict)  # EvalConfig fields (batch_size, device)
+    # The shapes corpus's training negatives (NEGATIVE_CHOICES): "generated" by the pipeline's
+    # rules (the default), "scene-graph" made exact from each scene (fgclip.synthetic.shapes,
+    # merged by build-negatives --extra-negatives), or "both" side by side.
+    negatives: str = "generated"
     # A Ray cluster (auto, ray://host:10001) for the build and for training with ray_workers;
     # None: $RAY_ADDRESS, else a local Ray. A stage section's own `address` wins.
     address: str | None = None
@@ -63,6 +69,10 @@ class WorkflowConfig:
 
     def __post_init__(self):
         refuse_url("--output", self.output)
+        if self.negatives not in NEGATIVE_CHOICES:
+            raise ValueError(f"negatives must be one of {', '.join(NEGATIVE_CHOICES)}, got {self.negatives!r}")
+        if self.corpus is not None and self.negatives != "generated":
+            raise ValueError("negatives: scene-graph negatives are the shapes world's; a corpus has no scene graph")
         for name in ("train_images", "test_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -155,9 +165,11 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
     def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None]) -> None:
         run_stage(out, name, settings, upstream, work, hashes, outcome, echo)
 
-    stage("corpus", {"world": dataclasses.asdict(world), "train_images": cfg.train_images,
-                     "test_images": cfg.test_images, "seed": cfg.seed}, (),
-          lambda folder: _make_corpus(folder, cfg, world))
+    corpus = {"world": dataclasses.asdict(world), "train_images": cfg.train_images, "test_images": cfg.test_images,
+              "seed": cfg.seed}
+    if cfg.negatives != "generated":  # then the corpus holds the scene-graph negatives too
+        corpus["negatives"] = cfg.negatives
+    stage("corpus", corpus, (), lambda folder: _make_corpus(folder, cfg, world))
     stage("shards", dump_config(stages["shards"]), ("corpus",), lambda folder: run_build(stages["shards"], echo))
     stage("pretrained", dump_config(stages["pretrained"]) | {"model": cfg.model}, ("shards",),
           lambda folder: run_train(stages["pretrained"], echo))
@@ -170,6 +182,14 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
     return {"stages": outcome, "report": str(out / "report" / "report.md"), "results": stages["eval"].results}
 
 
+def _negative_options(cfg: WorkflowConfig, out: Path) -> dict:
+    """The build options that give the shards the chosen negatives (none for the default)."""
+    if cfg.negatives == "generated":
+        return {}
+    scene_graph = (str(out / "corpus" / "train" / SCENE_GRAPH_FILE),)
+    return {"extra_negatives": scene_graph, **({"no_negatives": True} if cfg.negatives == "scene-graph" else {})}
+
+
 def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
     """Each stage's own config, built (and so validated) before any stage runs."""
     checkpoints = {name: str(out / name / "checkpoints" / "latest.pt") for name in ("pretrained", "ce", "control")}
@@ -179,7 +199,8 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
     finetune = {**common, "pretrained": checkpoints["pretrained"], **cfg.finetune}
     return {
         "shards": load_config(BuildConfig, input=str(out / "corpus" / "train" / "corpus.jsonl"), output=shards,
-                              seed=cfg.seed, **{**cluster, **without(cfg.build, "input", "output")}),
+                              seed=cfg.seed, **{**cluster, **_negative_options(cfg, out),
+                                                **without(cfg.build, "input", "output")}),
         "pretrained": load_config(TrainConfig, output=str(out / "pretrained"), no_hard_negatives=True,
                                   **{**common, **cfg.pretrain}),
         "ce": load_config(TrainConfig, output=str(out / "ce"), **{**finetune, "no_hard_negatives": False}),
@@ -195,7 +216,11 @@ def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
 def _make_corpus(folder: Path, cfg: WorkflowConfig, world) -> None:
     from .synthetic.shapes import write_benchmark, write_corpus
 
-    write_corpus(folder / "train", cfg.train_images, world, cfg.seed)
+    corpus = write_corpus(folder / "train", cfg.train_images, world, cfg.seed)
+    if cfg.negatives != "generated":
+        from .synthetic.shapes import write_scene_graph_negatives
+
+        write_scene_graph_negatives(folder / "train" / SCENE_GRAPH_FILE, corpus, world)
     write_benchmark(folder / "benchmark", cfg.test_images, world, cfg.seed)
 
 

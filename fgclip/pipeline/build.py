@@ -14,7 +14,8 @@ Output folder::
 
     000000.tar  000000_stats.json  000001.tar  ...  sizes.json  manifest.json  negatives.png
     corpus_counts.tsv.gz  (the corpus table the negatives were made with; not with --no-stats)
-    _build/     (while the job runs: config.json, plan.json, plan/; removed when it completes)
+    _build/     (while the job runs: config.json, plan.json, plan/, extra_negatives.json with
+                 --extra-negatives; removed when it completes)
 
 The statistics pass runs between the plan and the shards: every planned shard's captions are
 counted in parallel (:mod:`.count`, summed by the executor) into the table, which is written
@@ -57,10 +58,14 @@ from .sources import (InputFile, SourceError, expand_input, guess_format, is_url
                       url_to_fs)
 
 if TYPE_CHECKING:
+    from .extra_negatives import ExtraNegatives
     from .negatives.corpus import CorpusTable
 
 log = logging.getLogger(__name__)
 
+# The build's imported negatives, normalised by the driver for the shard workers (removed with
+# the rest of _build when the build completes; the manifest records the files read).
+EXTRA_FILE = f"{BUILD_DIR}/extra_negatives.json"
 TOP_SKIP_REASONS = 3  # skip reasons a refused build names (the stats files count them all)
 
 T = TypeVar("T")
@@ -79,7 +84,8 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     output = _output_folder(cfg.output)
     _check_output_outside_input(cfg.input, files, output)
     given = read_stats_table(cfg.stats) if cfg.stats is not None else None  # before --overwrite may remove it
-    identity = _build_identity(cfg, files, fmt, given)
+    extra = read_extra(cfg)
+    identity = _build_identity(cfg, files, fmt, given, extra)
     _claim_output(output, identity, cfg.overwrite, echo)
 
     with contextlib.ExitStack() as executor_running:
@@ -100,6 +106,8 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         start_executor()
         start_seconds = time.perf_counter() - phase_started
         table = _corpus_table(identity["table"]["mode"], given, output, plan["shards"], executor, echo)
+        if extra is not None:  # rewritten by a resumed run too: the same bytes, as the identity matched
+            output.write_bytes(EXTRA_FILE, extra.to_bytes())
         finished = set(output.names("*_stats.json"))  # one listing, not a request per shard
         pending = [s for s in range(plan["shards"]) if shard_io.stats_name(s) not in finished]
         done = plan["shards"] - len(pending)
@@ -110,7 +118,9 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
             output=output.location,
             options=ShardOptions(not cfg.no_negatives, cfg.kinds, cfg.negatives_per_kind, cfg.seed, cfg.swaps,
                                  table=output.path(table["file"]) if table else None,
-                                 table_fingerprint=table["fingerprint"] if table else None),
+                                 table_fingerprint=table["fingerprint"] if table else None,
+                                 extra=output.path(EXTRA_FILE) if extra is not None else None,
+                                 extra_fingerprint=extra.fingerprint if extra is not None else None),
         )
         phase_started = time.perf_counter()
         for stats in executor.run(task, pending):
@@ -121,6 +131,8 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
     shards_seconds = time.perf_counter() - phase_started
     all_stats = [json.loads(output.read_text(shard_io.stats_name(s))) for s in range(plan["shards"])]
     totals = summarize(all_stats)
+    if extra is not None:
+        totals["extra_negatives"] = _extra_totals(extra, totals.get("extra_negatives"))
     refusal = _skip_refusal(cfg, files, fmt, totals["rows"], totals["skipped"], totals["written"])
     if refusal:
         print_summary(totals, echo)
@@ -140,6 +152,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
         "format": fmt,
         "shards": plan["shards"],
         "table": table,
+        **({"extra_negatives": extra.summary()} if extra is not None else {}),
         "totals": totals,
         "versions": _versions(),
     })
@@ -394,23 +407,52 @@ def _glob_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return bool(path) and fnmatch.fnmatchcase(path[0], head) and _glob_matches(path[1:], rest)
 
 
-def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str, given: CorpusTable | None) -> dict:
+def read_extra(cfg: BuildConfig) -> ExtraNegatives | None:
+    """The build's --extra-negatives, read once here in the driver (None without any); a file
+    that cannot be used at all is a usage error naming it, before any work."""
+    if not cfg.extra_negatives:
+        return None
+    from .extra_negatives import ExtraNegativesError, read_extra_negatives
+
+    try:
+        return read_extra_negatives(cfg.extra_negatives, cfg.extra_negatives_format)
+    except ExtraNegativesError as err:
+        raise UsageError(f"--extra-negatives {err}") from err
+
+
+def _extra_totals(extra: ExtraNegatives, counted: dict | None) -> dict:
+    """What the summary and the manifest say of the imported negatives: the files' entries, how
+    many of them some sample matched (the shards counted), and what was malformed or not written."""
+    summary = extra.summary()
+    matched = counted["matched"] if counted else 0
+    return {"entries": summary["entries"], "negatives": summary["negatives"], "matched": matched,
+            "unmatched": summary["entries"] - matched, "malformed_lines": summary["malformed_lines"],
+            "malformed_negatives": summary["malformed_negatives"], "skipped": counted["skipped"] if counted else {}}
+
+
+def _build_identity(cfg: BuildConfig, files: list[InputFile], fmt: str, given: CorpusTable | None,
+                    extra: ExtraNegatives | None = None) -> dict:
     """What decides the bytes of the output: two runs into one folder must agree on it.
 
     The corpus table enters as its mode, and for a given table (``--stats``) its fingerprint; a
-    counted table is a function of the input and the generator's code, both here already."""
+    counted table is a function of the input and the generator's code, both here already.
+    Imported negatives enter by each file's path, format and content hash, and only when there
+    are some, so that a build without them keeps the identity it had before they existed."""
     options = {name: value for name, value in dump_config(cfg).items() if name in BUILD_OUTPUT_FIELDS}
     options["format"] = fmt
     # The same folder named from another working directory is the same input.
     options["input"] = cfg.input if is_url(cfg.input) else os.path.abspath(cfg.input)
     if cfg.image_root is not None:
         options["image_root"] = cfg.image_root if is_url(cfg.image_root) else os.path.abspath(cfg.image_root)
-    return {
+    identity = {
         "options": options,
         "input_files": [_file_identity(f) for f in files],
         "generator": None if cfg.no_negatives else generator_fingerprint(),
         "table": _table_identity(cfg, given),
     }
+    if extra is not None:
+        identity["extra_negatives"] = [{k: f[k] for k in ("path", "format", "sha256")} for f in extra.files]
+    return identity
 
 
 def _table_identity(cfg: BuildConfig, given: CorpusTable | None) -> dict:
@@ -528,6 +570,8 @@ def _difference(earlier: dict, now: dict) -> str:
         changed.append("input files changed")
     if earlier.get("generator") != now["generator"]:
         changed.append("generator code changed")
+    if earlier.get("extra_negatives") != now.get("extra_negatives"):
+        changed.append("extra negatives changed")
     if earlier.get("table") != now["table"]:
         changed.append(f"corpus table {_table_words(earlier.get('table'))} -> {_table_words(now['table'])}")
     return ", ".join(changed) or "unknown difference"

@@ -12,8 +12,12 @@ def summarize(all_stats: Iterable[dict]) -> dict:
     """Sum the per-shard stats (counts add up; seconds is the sum of the shards' work time)."""
     totals = {"shards": 0, "rows": 0, "written": 0, "captions": 0, "rule_errors": 0, "shard_seconds": 0.0,
               "max_peak_rss_mb": 0.0}
-    counters = {name: Counter() for name in ("skipped", "captions_skipped", "negatives", "rules", "refused")}
+    counters = {name: Counter() for name in ("skipped", "captions_skipped", "negatives", "rules", "sources", "refused")}
     nodes = set()
+    # Imported negatives (builds with --extra-negatives only): the file entries some sample
+    # matched, as a set, since one caption text may be in many samples and shards.
+    extra_matched: set[int] | None = None
+    extra_skipped: Counter = Counter()
     for stats in all_stats:
         totals["shards"] += 1
         for name in ("rows", "written", "captions", "rule_errors"):
@@ -23,10 +27,15 @@ def summarize(all_stats: Iterable[dict]) -> dict:
         for name, counter in counters.items():
             counter.update(stats.get(name, {}))
         nodes.add(stats.get("node"))
+        if "extra_negatives" in stats:
+            extra_matched = (extra_matched or set()) | set(stats["extra_negatives"]["matched"])
+            extra_skipped.update(stats["extra_negatives"]["skipped"])
     totals["shard_seconds"] = round(totals["shard_seconds"], 3)
     for name, counter in counters.items():
         totals[name] = dict(sorted(counter.items()))
     totals["nodes"] = len(nodes)
+    if extra_matched is not None:
+        totals["extra_negatives"] = {"matched": len(extra_matched), "skipped": dict(sorted(extra_skipped.items()))}
     return totals
 
 
@@ -40,6 +49,16 @@ def print_summary(totals: dict, echo: Callable[[str], None] = print) -> None:
     rows += [(f"caption dropped: {reason}", n) for reason, n in totals["captions_skipped"].items()]
     rows += [(f"negatives: {kind}", n) for kind, n in totals["negatives"].items()]
     rows += [(f"  rule {rule}", n) for rule, n in totals["rules"].items()]
+    if set(totals.get("sources", {})) - {"generated"}:  # a build with imported negatives
+        rows += [(f"  negatives from {source}", n) for source, n in totals["sources"].items()]
+    extra = totals.get("extra_negatives")
+    if extra:
+        rows.append(("imported entries", extra.get("entries", "?")))
+        rows.append(("  matched", extra["matched"]))
+        rows.append(("  unmatched (no such key or caption)", extra.get("unmatched", "?")))
+        rows.append(("  malformed lines", extra.get("malformed_lines", 0)))
+        rows.append(("  malformed negatives", extra.get("malformed_negatives", 0)))
+        rows += [(f"  not written: {reason}", n) for reason, n in extra["skipped"].items()]
     refused = Counter(totals.get("refused", {}))
     if refused:
         rows.append(("edits refused", sum(refused.values())))

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable
 
-from ..files import Folder
-from ..schema import KINDS
+from ..files import Folder, open_binary
+from ..schema import KINDS, Negative
 from ..images import check_image
 from ..ray_backend import node_name
 from .sources import BadRow, ImageRef, SourceRow, UnreadableImage, clean_captions
@@ -153,6 +153,10 @@ class ShardOptions:
     # None for none. Each worker process reads it once (cached_table below).
     table: str | None = None
     table_fingerprint: str | None = None
+    # The build's imported negatives (fgclip.pipeline.extra_negatives), normalised into one file
+    # by the driver: its path or URL and fingerprint; None for none. Read once per process too.
+    extra: str | None = None
+    extra_fingerprint: str | None = None
 
 
 def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
@@ -165,8 +169,12 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
     errors = list(header["errors"])
     by_kind: Counter = Counter()
     by_rule: Counter = Counter()
+    by_source: Counter = Counter()
     refused: Counter = Counter()
+    extra_skipped: Counter = Counter()
+    extra_matched: set[int] = set()
     table = _table(options)
+    extra = cached_extra(options.extra, options.extra_fingerprint) if options.extra else None
     rule_errors_before = _rule_error_count(options)
     written = captions_written = 0
     with output.open_atomically(tar_name(shard)) as file, \
@@ -182,8 +190,11 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
             captions = []
             for text in entry["captions"]:
                 negs = _negatives(text, entry["source_key"], options, table, refused)
+                if extra is not None:
+                    negs += _imported(extra, entry["key"], text, negs, options.kinds, extra_matched, extra_skipped)
                 by_kind.update(n.kind for n in negs)
                 by_rule.update(n.rule for n in negs)
+                by_source.update(n.source for n in negs)
                 captions.append({"text": text, "negatives": [n.to_dict() for n in negs]})
             record = {"captions": captions, "source": entry["source"]}
             key = entry["key"]
@@ -200,11 +211,14 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
         "captions": captions_written,
         "skipped": dict(sorted(skipped.items())),
         "captions_skipped": dict(sorted(header["captions_skipped"].items())),
-        "negatives": {kind: by_kind[kind] for kind in options.kinds} if options.negatives else {},
+        "negatives": {kind: by_kind[kind] for kind in options.kinds} if options.negatives or extra else {},
         "rules": dict(sorted(by_rule.items())),
+        "sources": dict(sorted(by_source.items())),
         "refused": dict(sorted(refused.items())),
         "rule_errors": _rule_error_count(options) - rule_errors_before,
         "errors": errors,
+        **({"extra_negatives": {"matched": sorted(extra_matched), "skipped": dict(sorted(extra_skipped.items()))}}
+           if extra is not None else {}),
         "seconds": round(time.perf_counter() - started, 3),
         "node": node_name(),
         "pid": os.getpid(),
@@ -225,6 +239,48 @@ def _negatives(caption: str, source_key: str, options: ShardOptions, table, refu
     # same negatives whatever the shard size or the order of the input files.
     return negatives(caption, f"{options.seed}|{source_key}", table=table, swaps=options.swaps, kinds=options.kinds,
                      per_kind=options.per_kind, refused=refused)
+
+
+def _imported(extra, key: str, caption: str, present: list[Negative], kinds: tuple[str, ...],
+              matched: set[int], skipped: Counter) -> list[Negative]:
+    """The imported negatives of this caption of sample ``key``, after the generated ones and
+    beside them (no cap per kind: every one the files give). The entries that matched go to
+    ``matched``; those not written are counted in ``skipped`` by reason."""
+    added: list[Negative] = []
+    seen = {n.text for n in present}
+    for entry_ids, negatives in extra.lookup(key, caption):
+        matched.update(entry_ids)
+        for text, kind, rule, source in negatives:
+            if kind not in kinds:  # the build's --kinds hold for imported negatives too
+                skipped["kind_not_built"] += 1
+            elif text == caption:
+                skipped["same_as_caption"] += 1
+            elif text in seen:  # a slot choosing between two equal texts would weigh that one double
+                skipped["duplicate"] += 1
+            else:
+                seen.add(text)
+                added.append(Negative(text, kind, rule, source))
+    return added
+
+
+_extras: dict = {}  # (location, fingerprint) -> ExtraNegatives, in this process
+
+
+def cached_extra(location: str, fingerprint: str | None):
+    """The build's normalised imported negatives, read once per process (see cached_table)."""
+    key = (location, fingerprint)
+    if key not in _extras:
+        from .extra_negatives import ExtraNegatives
+
+        with open_binary(location) as handle:
+            extra = ExtraNegatives.from_bytes(handle.read())
+        if fingerprint is not None and extra.fingerprint != fingerprint:
+            raise ValueError(f"{location}: imported negatives {extra.fingerprint}, but the build started with "
+                             f"{fingerprint}; the file changed during the build (rerun with --overwrite)")
+        _extras.clear()  # one build at a time in a process
+        _extras[key] = extra
+        log.info("imported negatives %s read: %d entries", location, extra.entries)
+    return _extras[key]
 
 
 def _table(options: ShardOptions):

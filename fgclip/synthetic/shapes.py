@@ -21,6 +21,10 @@ Two writers put the world on disk:
 - :func:`write_benchmark`: held-out scenes, ``shapes.json`` (``--benchmark shapes``) and
   ``shapes_retrieval.json`` (``--benchmark shapes-retrieval``).
 
+and :func:`write_scene_graph_negatives` gives a corpus's captions negatives made from the scene
+graph, exact by construction, in the jsonl that ``build-negatives --extra-negatives`` merges
+into the shards (source "scene-graph"), beside the rules' negatives or instead of them.
+
 Held out by construction, not by luck: a scene goes to the benchmark when a hash of what its
 image shows (:func:`is_held_out`, one eighth of all scenes) says so, and the corpus never draws
 such a scene, whatever the seeds or counts. The two writers also use separate string seeds
@@ -560,6 +564,99 @@ def benchmark_negatives(scene: Scene, rng: random.Random, cfg: WorldConfig) -> d
             raise AssertionError(f"{subset}: {true!r} should be true and {negative!r} false of {scene}")
         result[subset] = (true, negative)
     return result
+
+
+# --- training negatives from the scene graph ----------------------------------------------------
+
+SCENE_GRAPH_SOURCE = "scene-graph"
+# Edit -> (kind, rule): fgclip's own rule names and kinds (fgclip.schema.RULE_NAMES), so that a
+# run's skip_rules and kinds treat these as the generator's; an exchange of the two noun phrases
+# is a relation negative there (who is where), as the generator's swap-obj is.
+_SCENE_GRAPH_EDITS = {"replace_att": ("attribute", "replace-att"), "swap_att": ("attribute", "swap-att"),
+                      "replace_obj": ("object", "replace-obj"), "replace_rel": ("relation", "replace-rel"),
+                      "swap_obj": ("relation", "swap-obj")}
+
+
+def spec_of(text: str, cfg: WorldConfig) -> _Spec | None:
+    """The spec :func:`captions` wrote ``text`` from (template, article, wording, phrases), or
+    None for a caption this world's templates do not write."""
+    parsed = parse_caption(text, cfg)
+    if parsed is None:
+        return None
+    subject, relation, obj = parsed
+
+    def phrase(facts: dict) -> _Phrase:
+        return _Phrase(facts["shape"], _as_tuple(facts["colour"]) if "colour" in facts else (), facts.get("size"))
+
+    first, second = phrase(subject), phrase(obj)
+    for template in range(len(TEMPLATES)):
+        for article in ("a", "the"):
+            for wording in range(len(RELATION_WORDS[relation])):
+                spec = _Spec(template, article, wording, first, relation, second)
+                if _words(spec) == text:
+                    return spec
+    return None
+
+
+def scene_graph_negatives(scene: Scene, text: str, rng: random.Random, cfg: WorldConfig) -> list[dict]:
+    """Negatives of the true caption ``text`` of ``scene``: its spec with one fact of the scene
+    changed (the benchmark's edits, :func:`benchmark_negatives`, applied to this caption rather
+    than a fresh one), each checked false of the scene. ``[{"text", "kind", "rule", "source"}]``,
+    one per edit that applies; none for a caption that is not this world's."""
+    spec = spec_of(text, cfg)
+    if spec is None or not caption_is_true(scene, text, cfg):
+        return []
+    a, b = scene.objects
+    used_colours = set(a.colours) | set(b.colours)
+    edited: dict[str, _Spec] = {}
+    side = rng.choice(("first", "second"))
+    phrase: _Phrase = getattr(spec, side)
+    spare_colours = [c for c in cfg.colours if c not in used_colours]
+    if phrase.colours and spare_colours:
+        index = rng.randrange(len(phrase.colours))
+        colours = phrase.colours[:index] + (rng.choice(spare_colours),) + phrase.colours[index + 1:]
+        edited["replace_att"] = replace(spec, **{side: replace(phrase, colours=colours)})
+    spare_shapes = [s for s in cfg.shapes if s not in (a.shape, b.shape)]
+    side = rng.choice(("first", "second"))
+    edited["replace_obj"] = replace(spec, **{side: replace(getattr(spec, side), shape=rng.choice(spare_shapes))})
+    false_relations = [r for r in cfg.relations
+                       if r != spec.relation and not caption_is_true(scene, _words(replace(spec, relation=r)), cfg)]
+    if false_relations:
+        edited["replace_rel"] = replace(spec, relation=rng.choice(false_relations))
+    if spec.first.colours and spec.second.colours and set(spec.first.colours) != set(spec.second.colours):
+        edited["swap_att"] = replace(spec, first=replace(spec.first, colours=spec.second.colours),
+                                     second=replace(spec.second, colours=spec.first.colours))
+    edited["swap_obj"] = replace(spec, first=spec.second, second=spec.first)
+    negatives = []
+    for edit, negative_spec in edited.items():
+        negative = _words(negative_spec)
+        # False by construction in this world; checked all the same, so that a scene where an
+        # edit happens to stay true (never seen) loses that negative rather than teaching a lie.
+        if negative != text and not caption_is_true(scene, negative, cfg):
+            kind, rule = _SCENE_GRAPH_EDITS[edit]
+            negatives.append({"text": negative, "kind": kind, "rule": rule, "source": SCENE_GRAPH_SOURCE})
+    return negatives
+
+
+def write_scene_graph_negatives(path: str | Path, corpus: str | Path, cfg: WorldConfig = WorldConfig()) -> Path:
+    """Write the scene-graph negatives of every caption of ``corpus`` (a :func:`write_corpus`
+    jsonl) to ``path``: one line ``{"key", "caption", "negatives"}`` per caption. ``key`` is the
+    sample key build-negatives gives the row (its row number, nine digits), so that two images
+    with the same caption each get the negatives of their own scene. Seeded by key and caption:
+    the same corpus gives the same bytes."""
+    lines = []
+    rows = Path(corpus).read_text(encoding="utf-8").splitlines()
+    for row_number, line in enumerate(rows):
+        row = json.loads(line)
+        scene = scene_from_dict(row["scene"])
+        key = f"{row_number:09d}"  # fgclip.pipeline.shards.sample_key, written out: no pipeline import here
+        for text in row["caption"]:
+            rng = random.Random(f"fgclip-shapes:scene-graph:{key}:{text}")
+            record = {"key": key, "caption": text, "negatives": scene_graph_negatives(scene, text, rng, cfg)}
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    path = Path(path)
+    write_atomically(path, "".join(lines).encode("utf-8"))
+    return path
 
 
 # --- writing the world --------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
 
 from fgclip.files import open_binary
-from fgclip.schema import KINDS, RULE_NAMES
+from fgclip.schema import KINDS, RULE_NAMES, check_source_names, source_of
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +248,9 @@ class StreamSettings:
     batch_size: int  # per rank
     kinds: tuple[str, ...] = KINDS  # negative slot k holds a negative of kind kinds[k]
     skip_rules: tuple[str, ...] = ()  # negatives made by these rules fill no slot
+    # Only negatives of these sources fill slots (None: all). A record without ``source`` (every
+    # generated one, and shards written before sources existed) counts as "generated".
+    negative_sources: tuple[str, ...] | None = None
     seed: int = 0
     workers: int = 4  # DataLoader worker processes per rank (0 = in-process)
     hard_negatives: bool = True  # False: no neg_text/neg_mask in batches, negatives not even read
@@ -261,6 +264,7 @@ class StreamSettings:
     def __post_init__(self):
         object.__setattr__(self, "kinds", tuple(self.kinds))
         object.__setattr__(self, "skip_rules", tuple(self.skip_rules))
+        object.__setattr__(self, "negative_sources", check_source_names("negative_sources", self.negative_sources))
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         unknown = [k for k in self.kinds if k not in KINDS]
@@ -633,7 +637,7 @@ def _check_sample(key: str, files: dict[str, bytes], shard: str, pass_no: int, p
         problems.drop("missing_image", shard, key, f"members {sorted(files)}")
         return None
     try:
-        captions = [c for c in _caption_records(files, s.hard_negatives, s.skip_rules) if c[0]]
+        captions = [c for c in _caption_records(files, s.hard_negatives, s.skip_rules, s.negative_sources) if c[0]]
     except (ValueError, TypeError, AttributeError) as e:
         problems.drop("bad_json", shard, key, e)
         return None
@@ -653,10 +657,11 @@ def _check_sample(key: str, files: dict[str, bytes], shard: str, pass_no: int, p
     return _Raw(key, shard, image, caption, chosen, pass_no)
 
 
-def _caption_records(files: dict[str, bytes], with_negatives: bool,
-                     skip_rules: tuple[str, ...] = ()) -> list[tuple[str, dict[str, list[str]]]]:
-    """(caption, {kind: negative texts}) of a sample, leaving out the negatives of ``skip_rules``;
-    ValueError/TypeError when its json is malformed.
+def _caption_records(files: dict[str, bytes], with_negatives: bool, skip_rules: tuple[str, ...] = (),
+                     sources: tuple[str, ...] | None = None) -> list[tuple[str, dict[str, list[str]]]]:
+    """(caption, {kind: negative texts}) of a sample, leaving out the negatives of ``skip_rules``
+    and those of sources not in ``sources`` (None: none left out); ValueError/TypeError when its
+    json is malformed.
 
     A json without "captions" (img2dataset writes one with url, width, ...) falls back to the txt.
     """
@@ -664,22 +669,24 @@ def _caption_records(files: dict[str, bytes], with_negatives: bool,
     if isinstance(record, dict) and "captions" in record:
         if not isinstance(record["captions"], list):
             raise TypeError("'captions' is not a list")
-        return [_caption_entry(entry, with_negatives, skip_rules) for entry in record["captions"]]
+        return [_caption_entry(entry, with_negatives, skip_rules, sources) for entry in record["captions"]]
     if record is not None and not isinstance(record, dict):
         raise TypeError("json is not an object")
     return [(files.get("txt", b"").decode("utf-8", errors="replace").strip(), {})]
 
 
-def _caption_entry(entry: dict, with_negatives: bool,
-                   skip_rules: tuple[str, ...] = ()) -> tuple[str, dict[str, list[str]]]:
+def _caption_entry(entry: dict, with_negatives: bool, skip_rules: tuple[str, ...] = (),
+                   sources: tuple[str, ...] | None = None) -> tuple[str, dict[str, list[str]]]:
     if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
         raise TypeError(f"caption without text: {str(entry)[:80]}")
     by_kind: dict[str, list[str]] = {}
     for negative in (entry.get("negatives") or []) if with_negatives else ():
         if not isinstance(negative, dict) or not isinstance(negative.get("text"), str):
             raise TypeError(f"negative without text: {str(negative)[:80]}")
-        # Unknown kinds, and the rules the run leaves out, fill no slot.
-        if negative.get("kind") in KINDS and negative["text"].strip() and negative.get("rule") not in skip_rules:
+        # Unknown kinds, and the rules and sources the run leaves out, fill no slot. The slot
+        # draws uniformly among what is left of its kind, generated and imported alike.
+        if (negative.get("kind") in KINDS and negative["text"].strip() and negative.get("rule") not in skip_rules
+                and (sources is None or source_of(negative) in sources)):
             by_kind.setdefault(negative["kind"], []).append(negative["text"].strip())
     return entry["text"].strip(), by_kind
 

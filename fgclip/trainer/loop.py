@@ -97,7 +97,7 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     tokenize = model_io.tokenizer(arch)
     hard_negatives = not cfg.no_hard_negatives
     settings = data.StreamSettings(batch_size=cfg.batch_size, kinds=cfg.kinds, skip_rules=cfg.skip_rules,
-                                   seed=cfg.seed, workers=cfg.workers, hard_negatives=hard_negatives)
+                                   negative_sources=cfg.negative_sources, seed=cfg.seed, workers=cfg.workers, hard_negatives=hard_negatives)
 
     def stream(epoch: int, skip: int) -> data.TrainStream:
         return data.TrainStream(shards, settings, preprocess=train_transform, tokenize=tokenize, epoch=epoch,
