@@ -231,14 +231,19 @@ def write_stream_shards(folder: Path, samples: int, per_shard: int = 100, distin
                     negatives = [{"text": f"{text} negative {kind} {n}", "kind": kind, "rule": "bench"}
                                  for kind in KINDS for n in range(2)]
                     captions.append({"text": text, "negatives": negatives})
-                record = json.dumps({"captions": captions, "source": {"index": index}}).encode()
-                for suffix, payload in (("jpg", jpeg), ("txt", captions[0]["text"].encode()), ("json", record)):
-                    info = tarfile.TarInfo(f"{index:09d}.{suffix}")
-                    info.size = len(payload)
-                    tar.addfile(info, io.BytesIO(payload))
+                add_sample(tar, index, jpeg, captions)
                 sizes[name] = sizes.get(name, 0) + 1
     (folder / "sizes.json").write_text(json.dumps(sizes), encoding="utf-8")
     return sorted(str(folder / name) for name in sizes)
+
+
+def add_sample(tar: tarfile.TarFile, index: int, jpeg: bytes, captions: list[dict]) -> None:
+    """One sample as fgclip's shards hold it: {key}.jpg, {key}.txt (the first caption), {key}.json."""
+    record = json.dumps({"captions": captions, "source": {"index": index}}).encode()
+    for suffix, payload in (("jpg", jpeg), ("txt", captions[0]["text"].encode()), ("json", record)):
+        info = tarfile.TarInfo(f"{index:09d}.{suffix}")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
 
 
 # The stream as the trainer runs it, and as it ran before 2026-11-27 (the whole transform in the
@@ -375,12 +380,7 @@ def write_coco_shards(folder: Path, samples: int, per_shard: int = 100, captions
                     made = negatives_by_kind(text, per_kind=2)
                     captions.append({"text": text, "negatives": [{"text": t, "kind": kind, "rule": "bench"}
                                                                  for kind in KINDS for t in made[kind]]})
-                record = json.dumps({"captions": captions, "source": {"index": index}}).encode()
-                for suffix, payload in (("jpg", images[index % len(images)]), ("txt", captions[0]["text"].encode()),
-                                        ("json", record)):
-                    info = tarfile.TarInfo(f"{index:09d}.{suffix}")
-                    info.size = len(payload)
-                    tar.addfile(info, io.BytesIO(payload))
+                add_sample(tar, index, images[index % len(images)], captions)
                 sizes[name] = sizes.get(name, 0) + 1
     (folder / "sizes.json").write_text(json.dumps(sizes), encoding="utf-8")
     return sorted(str(folder / name) for name in sizes)
