@@ -3,8 +3,9 @@
 Each stage is a command group (a typer sub-app) registered on :data:`app`. Heavy modules are
 imported inside the commands, so ``fgclip --help`` stays fast and never imports torch or Ray.
 
-Errors: a command turns what it expects into ``Error: ...`` and exit 2 (bad input) or 1 (a
-failed run). What escapes a command is sorted in one place, :class:`OneLineErrors`: a full disk,
+Errors: a command turns what it expects into ``Error: ...`` and exit 2 (bad input, any
+:class:`fgclip.errors.UsageError`) or 1 (a failed run, :class:`fgclip.errors.RunError`). What
+escapes a command is sorted in one place, :class:`OneLineErrors`: a full disk,
 a refused permission, a Ray task's failure become one line naming the file; anything else is a
 bug and keeps its traceback. ``fgclip --debug`` (or FGCLIP_DEBUG=1) shows every traceback.
 """
@@ -23,6 +24,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from .errors import RunError, UsageError
 from .schema import KINDS
 
 DEBUG_ENV = "FGCLIP_DEBUG"
@@ -47,17 +49,6 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(code) from None
 
 
-# fgclip's own errors that a command lets through, by module: (class name, exit status). Looked
-# up only in modules already imported: an error of a module never imported cannot have happened.
-_OWN_ERRORS = {
-    "fgclip.model": (("ModelError", 2),),
-    "fgclip.pipeline.build": (("UsageError", 2),),
-    "fgclip.trainer.data": (("ShardListError", 2),),
-    "fgclip.trainer.loop": (("TrainUsageError", 2), ("TrainingError", 1)),
-    "fgclip.eval.benchmarks": (("BenchmarkDataError", 2),),
-    "fgclip.workflow_real": (("WorkflowError", 2),),
-    "fgclip.export": (("ExportError", 2),),
-}
 # A missing file or a folder where a file belongs is the input's fault; any other OSError (a
 # full disk, a read-only file system, a refused permission) fails the run.
 _INPUT_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR)
@@ -70,11 +61,8 @@ def known_failure(err: BaseException) -> tuple[str, int] | None:
         return str(err), 1
     if isinstance(err, OSError):
         return os_error_line(err), 2 if err.errno in _INPUT_ERRNOS else 1
-    for module_name, classes in _OWN_ERRORS.items():
-        module = sys.modules.get(module_name)
-        for class_name, code in classes if module is not None else ():
-            if isinstance(err, getattr(module, class_name)):
-                return _single_line(str(err)), code
+    if isinstance(err, (UsageError, RunError)):  # fgclip's own (fgclip.errors)
+        return _single_line(str(err)), err.exit_code
     return None
 
 
@@ -253,7 +241,7 @@ def preview(
 
     table = None
     if stats is not None:
-        from .pipeline.build import UsageError, read_stats_table
+        from .pipeline.build import read_stats_table
 
         try:
             table = read_stats_table(stats)
@@ -358,8 +346,6 @@ def _wordnet_or_exit() -> None:
 def _run_pipeline_job(job, cfg, what: str) -> None:
     """``job(cfg, echo=...)`` with the build's logging; a usage error exits 2, a failed write 1."""
     import logging
-
-    from .pipeline.build import UsageError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -561,18 +547,13 @@ def train_command(
     except (ValueError, OSError) as err:
         raise _fail(str(err), 2) from err
 
-    from .model import ModelError
-    from .trainer.data import ShardListError
     from .trainer.launch import quiet_logging, run
-    from .trainer.loop import TrainingError, TrainUsageError
 
     quiet_logging()
     try:
         summary = run(cfg, echo=typer.echo)
-    except (ShardListError, ModelError, TrainUsageError) as err:
-        raise _fail(_reason(err), 2) from err
-    except TrainingError as err:
-        raise _fail(_reason(err), 1) from err
+    except (UsageError, RunError) as err:
+        raise _fail(_reason(err), err.exit_code) from err
     typer.echo(f"done: {summary['steps']} steps, {summary['samples_seen']} samples; checkpoint {summary['checkpoint']}")
 
 
@@ -616,8 +597,6 @@ def eval_command(
 ) -> None:
     """Score checkpoints on compositional benchmarks, retrieval and zero-shot (resumable)."""
     from .config import EvalConfig
-    from .eval.benchmarks import BenchmarkDataError
-    from .model import ModelError
 
     try:
         cfg = EvalConfig(checkpoints=tuple(checkpoint), benchmarks=tuple(benchmark), data_root=data_root, images=images,
@@ -640,7 +619,7 @@ def eval_command(
     quiet_logging()
     try:
         rows = evaluate_where_configured(cfg, echo=typer.echo)
-    except (BenchmarkDataError, ModelError) as err:
+    except UsageError as err:
         raise _fail(_reason(err), 2) from err
     typer.echo(f"{len(rows)} row(s) added to {cfg.results}")
 
@@ -675,14 +654,13 @@ def interpolate_command(
     for option, value in (("BASE", base), ("FINETUNED", finetuned), ("--output", output)):
         _local(option, value)
     from .eval.interpolate import interpolate
-    from .model import ModelError
 
     for path in (base, finetuned):
         if not Path(path).is_file():
             raise _fail(f"{path} does not exist", 2)
     try:
         arch = interpolate(base, finetuned, alpha, output)
-    except (ModelError, ValueError) as err:
+    except ValueError as err:  # UsageError is one
         raise _fail(str(err), 2) from err
     typer.echo(f"{output}: {arch.name}, alpha {alpha}")
 
@@ -696,14 +674,13 @@ def export_command(
 ) -> None:
     """A checkpoint as open_clip's Hugging Face folder: open_clip.create_model_and_transforms("local-dir:DIR")."""
     checkpoint_path, output_path = _local("CKPT", checkpoint), _local("--output", output)
-    from .export import ExportError, export
-    from .model import ModelError
+    from .export import export
 
     if not checkpoint_path.is_file():
         raise _fail(f"{checkpoint} does not exist", 2)
     try:
         arch = export(checkpoint_path, output_path, overwrite=overwrite)
-    except (ModelError, ExportError) as err:
+    except UsageError as err:
         raise _fail(str(err), 2) from err
     typer.echo(f"{output}: {arch.name} (quick_gelu={arch.quick_gelu}); load with "
                f"open_clip.create_model_and_transforms('local-dir:{output}')")
@@ -736,18 +713,10 @@ def workflow_run_command(
     from .trainer.launch import quiet_logging
 
     quiet_logging()
-    from .eval.benchmarks import BenchmarkDataError
-    from .model import ModelError
-    from .pipeline.build import UsageError
-    from .trainer.data import ShardListError
-    from .trainer.loop import TrainingError, TrainUsageError
-
     try:
         summary = run(cfg, echo=typer.echo)
-    except (UsageError, ShardListError, ModelError, TrainUsageError, BenchmarkDataError) as err:
-        raise _fail(_reason(err), 2) from err
-    except TrainingError as err:
-        raise _fail(_reason(err), 1) from err
+    except (UsageError, RunError) as err:
+        raise _fail(_reason(err), err.exit_code) from err
     typer.echo(f"report: {summary['report']}; results: {summary['results']}")
 
 

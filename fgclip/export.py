@@ -19,13 +19,14 @@ import shutil
 from pathlib import Path
 
 from . import model as model_io
+from .errors import UsageError
 from .files import write_atomically
 
 CONFIG_FILE = "open_clip_config.json"
 WEIGHTS_FILE = "open_clip_model.safetensors"
 
 
-class ExportError(ValueError):
+class ExportError(UsageError):
     """An export that cannot be done as asked; the message names the path."""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import UsageError
 from .files import write_atomically
 
 CHECKPOINT_FORMAT = "fgclip-checkpoint-1"
@@ -34,7 +35,7 @@ _register_lock = threading.Lock()
 _registered_dir: Path | None = None
 
 
-class ModelError(ValueError):
+class ModelError(UsageError):
     """An architecture or checkpoint that cannot be used; the message says which and why."""
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config
+from .errors import UsageError
 from .files import write_json
-from .stages import run_build, run_eval, settings_hash, main_table, run_report, run_train, without, run_stage
+from .stages import main_table, run_build, run_eval, run_report, run_stage, run_train, settings_hash, without
 
 if TYPE_CHECKING:  # the workflow imports this module; a runtime import back would be a cycle
     from .workflow import WorkflowConfig
@@ -43,7 +44,7 @@ BENCHMARK_KEYS = ("data_root", "images", "allow_missing")
 SET_BY_WORKFLOW = ("shards", "output", "model", "pretrained")
 
 
-class WorkflowError(ValueError):
+class WorkflowError(UsageError):
     """Input the real-data workflow cannot start with; the message names the key or file."""
 
 

@@ -278,3 +278,25 @@ def test_the_real_stderr_is_one_line_and_fgclip_debug_shows_the_traceback(debug,
     assert ("Traceback" in done.stderr) is debug, done.stderr
     if not debug:
         assert done.stderr.count("\n") == 1 and "train.yaml:1:" in done.stderr, done.stderr
+
+
+def test_every_error_fgclip_raises_on_purpose_has_its_exit_status_from_fgclip_errors():
+    from fgclip import errors
+    from fgclip.cli import known_failure
+    from fgclip.eval.benchmarks import BenchmarkDataError
+    from fgclip.export import ExportError
+    from fgclip.model import ModelError
+    from fgclip.pipeline.build import UsageError
+    from fgclip.trainer.data import ShardListError
+    from fgclip.trainer.loop import TrainingError, TrainUsageError
+    from fgclip.workflow_real import WorkflowError
+
+    for cls in (UsageError, ModelError, ShardListError, TrainUsageError, BenchmarkDataError, WorkflowError, ExportError):
+        assert issubclass(cls, errors.UsageError) and known_failure(cls("bad input here")) == ("bad input here", 2)
+    assert issubclass(TrainingError, errors.RunError) and known_failure(TrainingError("it diverged")) == ("it diverged", 1)
+
+    class NewKindOfBadInput(errors.UsageError):  # a future module's error needs no entry in the CLI
+        pass
+
+    assert known_failure(NewKindOfBadInput("x")) == ("x", 2)
+    assert known_failure(ValueError("a bug")) is None  # not fgclip's on purpose: keeps its traceback

@@ -47,6 +47,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
+from .. import errors
 from ..config import BUILD_OUTPUT_FIELDS, BuildConfig, CountConfig, dump_config
 from ..files import Folder, is_temporary
 from . import shards as shard_io
@@ -72,7 +73,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class UsageError(ValueError):
+class UsageError(errors.UsageError):
     """The command cannot run as given; the CLI exits with status 2 and this message."""
 
 

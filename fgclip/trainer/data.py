@@ -55,6 +55,8 @@ from torch.utils.data import DataLoader, IterableDataset, default_collate, get_w
 from fgclip.files import open_binary
 from fgclip.schema import KINDS, RULE_NAMES, check_source_names, source_of
 
+from ..errors import UsageError
+
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")  # first found wins, like open_clip's "jpg;png;jpeg;webp"
@@ -63,7 +65,7 @@ _GLOB_CHARS = set("*?[")
 _warned: set[tuple[int, int]] = set()
 
 
-class ShardListError(ValueError):
+class ShardListError(UsageError):
     """The shard list cannot be used as given (nothing matched, a file missing, not a .tar, no sizes)."""
 
 

@@ -23,6 +23,7 @@ import torch
 from .. import model as model_io
 from .. import text_encoding
 from ..config import TrainConfig, dump_config
+from ..errors import RunError, UsageError
 from ..files import is_temporary, write_json
 from . import data, distributed
 from .losses import CompositionLoss, LossSettings, kind_diagnostics
@@ -41,11 +42,11 @@ RESUME_DEFAULTS = {"skip_rules": []}
 NEGATIVES_CHECK_BATCHES = 4
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RunError):
     """A run that cannot go on; the message says why and what was saved."""
 
 
-class TrainUsageError(ValueError):
+class TrainUsageError(UsageError):
     """Options that cannot work together (a resume that disagrees with its checkpoint, ...)."""
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable
 
+from ...errors import UsageError
+
 # --benchmark name -> module under fgclip.eval.benchmarks
 BENCHMARKS: dict[str, str] = {
     "sugarcrepe": "sugarcrepe",
@@ -41,7 +43,7 @@ BENCHMARKS: dict[str, str] = {
 }
 
 
-class BenchmarkDataError(ValueError):
+class BenchmarkDataError(UsageError):
     """A benchmark's files are missing or malformed; the message names the files expected."""
 
 
