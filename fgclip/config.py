@@ -190,7 +190,6 @@ class NegativesConfig:
     """Which hard negatives the pipeline makes per caption (see fgclip.pipeline.negatives)."""
 
     kinds: tuple[str, ...] = KINDS
-    rules: tuple[str, ...] | None = None  # None: every rule of the chosen kinds
     per_kind: int = 2
     seed: int = 0
     swaps: str = "plausible"  # one of SWAP_MODES

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..config import IMC_SCOPES  # which hard negatives IMC's denominator holds
+
 __all__ = [
     "itc_loss",
     "imc_loss",
@@ -35,8 +37,6 @@ __all__ = [
     "LossSettings",
     "CompositionLoss",
 ]
-
-IMC_SCOPES = ("own", "batch")
 
 
 # --------------------------------------------------------------------------- helpers
