@@ -112,8 +112,9 @@ def _reap(arguments: list[str]) -> None:
     def collect() -> None:
         for pid in roots:
             with gone_or_not_ours:
-                root = known[pid] if pid in known else known.setdefault(pid, psutil.Process(pid))
-                for process in root.children(recursive=True):
+                if pid not in known:
+                    known[pid] = psutil.Process(pid)
+                for process in known[pid].children(recursive=True):
                     known.setdefault(process.pid, process)
 
     while True:

@@ -8,6 +8,7 @@ import json
 import random
 from pathlib import Path
 
+import open_clip
 import pytest
 import torch
 import yaml
@@ -170,11 +171,19 @@ def test_an_open_clip_tag_not_in_the_cache_stops_the_run_naming_it(setup, monkey
     tmp_path, config, _, _ = setup
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # open_clip's URL cache (~/.cache/clip) is empty too
+    attempts = []
+
+    def no_network(tag_cfg, *args, **kwargs):  # a machine without internet: the hub refuses at once
+        attempts.append(tag_cfg)
+        raise OSError("stand-in for a hub that cannot be reached")
+
+    monkeypatch.setattr(open_clip.pretrained, "download_pretrained", no_network)
     config.update(model="ViT-B-32-quickgelu", pretrained="openai")
     result = invoke(write(tmp_path, config))
     assert result.exit_code == 2, result.output
     assert "'openai'" in result.output and "models--timm--vit_base_patch32_clip_224.openai" in result.output
     assert "create_model_and_transforms" in result.output
+    assert len(attempts) == 1 and "cannot be reached" in result.output
     assert not (tmp_path / "run" / "shards").exists()
 
 
@@ -191,6 +200,7 @@ def test_a_tag_in_the_cache_resolves_offline_and_plain_gelu_is_refused(tmp_path,
     (cache / "models--timm--vit_base_patch32_clip_224.openai" / "refs").mkdir()
     (cache / "models--timm--vit_base_patch32_clip_224.openai" / "refs" / "main").write_text("abc123")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(open_clip.pretrained, "download_pretrained", lambda *a, **k: pytest.fail("went to the network"))
     base = dict(output=str(tmp_path / "run"), corpus={"input": "c.json"}, runs={"ce": {}, "control": {}},
                 eval={"benchmarks": {"sugarcrepe": {"data_root": "sc"}}}, pretrained="openai")
     weights, aliases = resolve_pretrained(WorkflowConfig(model="ViT-B-32-quickgelu", **base))

@@ -15,12 +15,9 @@ brings it up and down itself.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
 import threading
 import time
 from collections import Counter
@@ -44,7 +41,6 @@ class LocalExecutor:
     def __init__(self, workers: int = 1):
         self.workers = workers
         self._pool: Executor | None = None
-        self._parent = _Parent(os.getpid())
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -74,9 +70,6 @@ class LocalExecutor:
                 yield task(item)
             return
         pool = self._pool if self._pool is not None else self._new_pool(min(self.workers, len(items)))
-        # The pool spawns its processes in submit(), on this thread (Python 3.11: its management
-        # thread only replaces workers under max_tasks_per_child, not used here).
-        self._parent.spawning_thread_is_main = threading.current_thread() is threading.main_thread()
         with contextlib.nullcontext() if pool is self._pool else pool:
             futures = [pool.submit(task, item) for item in items]
             for future in as_completed(futures):
@@ -85,49 +78,23 @@ class LocalExecutor:
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: the parent may hold threads (Ray's, a test runner's) that fork breaks.
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_end_with_parent, initargs=(self._parent,))
+                                   initializer=_end_with_parent, initargs=(os.getpid(),))
 
 
 PARENT_POLL_S = 1.0  # how often a pool worker checks that the process it works for is still there
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-class _Parent:
-    """What a pool worker needs to end with its parent; pickled into each worker as it is spawned
-    (the spawn context pickles a process's arguments at its start), so the flag is the one of
-    the thread that spawned that worker."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.spawning_thread_is_main = True
-
-
-def _end_with_parent(parent: _Parent) -> None:
+def _end_with_parent(parent_pid: int) -> None:
     """A pool worker's initializer: the worker ends when its parent does.
 
     A killed parent (SIGKILL, the OOM killer) runs no clean-up, and its workers would wait on
-    the task pipe for ever: each holds that pipe's write end too, so no end of file comes. On
-    Linux the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG); it fires when the
-    *thread* that spawned the worker ends, so only for workers spawned on the main thread, which
-    lasts as long as the process. A thread that polls for the parent covers the rest, and
-    systems without prctl.
+    the task pipe for ever: each holds that pipe's write end too, so no end of file comes. A
+    thread polls for the parent instead. (Linux's PR_SET_PDEATHSIG would not do: it fires when
+    the *thread* that spawned the worker ends, and the build submits from a second thread.)
     """
-    if parent.spawning_thread_is_main:
-        _kill_me_when_parent_dies()
-    if os.getppid() != parent.pid:  # died before the signal was set: nothing would send it
+    if os.getppid() != parent_pid:  # the parent died while this worker started
         os._exit(1)
-    threading.Thread(target=_exit_when_orphaned, args=(parent.pid,), name="fgclip-parent-watch", daemon=True).start()
-
-
-def _kill_me_when_parent_dies() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
-            log.debug("prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno()))
-    except (OSError, AttributeError) as err:  # no libc to load, or no prctl in it
-        log.debug("no parent-death signal (%s); the parent-watch thread ends this worker", err)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="fgclip-parent-watch", daemon=True).start()
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
