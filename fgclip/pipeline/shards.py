@@ -31,7 +31,7 @@ from itertools import islice
 from typing import Iterable
 
 from ..files import Folder, open_binary
-from ..schema import KINDS, Negative
+from ..schema import KINDS, Negative, record_to_json
 from ..images import check_image
 from ..ray_backend import node_name
 from .sources import BadRow, ImageRef, SourceRow, UnreadableImage, clean_captions
@@ -195,12 +195,11 @@ def write_shard(shard: int, output: str, options: ShardOptions) -> dict:
                 by_kind.update(n.kind for n in negs)
                 by_rule.update(n.rule for n in negs)
                 by_source.update(n.source for n in negs)
-                captions.append({"text": text, "negatives": [n.to_dict() for n in negs]})
-            record = {"captions": captions, "source": entry["source"]}
+                captions.append((text, negs))
             key = entry["key"]
             _add_member(tar, f"{key}.{extension}", data)
             _add_member(tar, f"{key}.txt", entry["captions"][0].encode("utf-8"))
-            _add_member(tar, f"{key}.json", json.dumps(record, ensure_ascii=False).encode("utf-8"))
+            _add_member(tar, f"{key}.json", record_to_json(captions, entry["source"]))
             written += 1
             captions_written += len(captions)
             _injected_faults(shard, written)

@@ -29,7 +29,6 @@ import glob
 import io
 import json
 import os
-import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +37,7 @@ from typing import Any, Iterable, Iterator
 from ..config import SOURCE_FORMATS as FORMATS
 from ..files import open_binary
 from .. import images as image_checks
-
-IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
+from ..schema import IMAGE_EXTENSIONS, BrokenTar, is_sample_record, iter_tar_samples
 
 _SUFFIX_FORMATS = {
     ".json": "coco",
@@ -567,59 +565,26 @@ def _table_sample(record: dict, path: InputFile, line_number: int, fmt: str, roo
     )
 
 
-# webdataset's own rule: the key is the member name up to the first dot of its base name.
-_KEY_AND_EXTENSION = re.compile(r"^((?:.*/|)[^./]+)\.([^/]*)$")
-
-
 def _read_tar(path: InputFile) -> Iterator[SourceRow | BadRow]:
     if _suffix(path) != ".tar":
         raise SourceError(f"{path}: only uncompressed .tar shards can be read (as img2dataset writes them)")
     size = _input_size(path)
-    key, members = None, {}
+    where = f"{file_name(path)}: after key"
     try:
-        with open_binary(path) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
-            for member in tar:
-                if not member.isfile():
-                    continue
-                match = _KEY_AND_EXTENSION.match(member.name)
-                if match is None:
-                    continue  # __MACOSX junk, names without an extension: not sample members
-                member_key, extension = match.group(1), match.group(2).lower()
-                if member_key != key:
-                    if key is not None:
-                        yield _tar_sample(path, key, members)
-                    key, members = member_key, {}
-                if extension in ("txt", "json"):
-                    handle = tar.extractfile(member)
-                    members[extension] = handle.read() if handle else b""
-                elif extension in IMAGE_EXTENSIONS:
-                    if member.offset_data + member.size > size:
-                        members["truncated"] = True
-                    members["image"] = ImageRef(str(path), member.offset_data, member.size)
-            ended_whole = _has_end_marker(tar.fileobj, tar.offset, size)
-    except (tarfile.TarError, EOFError, OSError) as err:
+        with open_binary(path) as handle:
+            # Only the captions are read: the images are located, for the shard workers to read.
+            for key, members in iter_tar_samples(handle, read=("txt", "json")):
+                yield _tar_sample(path, key, members, size)
+    except BrokenTar as broken:
         # What came before the damage is kept; the sample being read when it hit is lost.
-        yield BadRow("truncated_tar", f"{file_name(path)}: after key {key!r}", str(err) or type(err).__name__)
-        return
-    if not ended_whole:
-        # tarfile takes a header cut short for the end of the archive and says nothing; the
-        # last sample may be missing members, so it goes with the damage.
-        yield BadRow("truncated_tar", f"{file_name(path)}: after key {key!r}", "no end-of-archive marker")
-        return
-    if key is not None:
-        yield _tar_sample(path, key, members)
+        cause = broken.cause
+        detail = (str(cause) or type(cause).__name__) if cause is not None else "no end-of-archive marker"
+        yield BadRow("truncated_tar", f"{where} {broken.key!r}", detail)
+    except (tarfile.TarError, EOFError, OSError) as err:  # opening the file
+        yield BadRow("truncated_tar", f"{where} None", str(err) or type(err).__name__)
 
 
-def _has_end_marker(handle, offset: int, size: int) -> bool:
-    """A whole tar ends with zero blocks after its last member (two by the standard; some
-    writers leave one)."""
-    if size - offset < 512:
-        return False
-    handle.seek(offset)
-    return handle.read(512) == bytes(512)
-
-
-def _tar_sample(path: InputFile, key: str, members: dict[str, Any]) -> SourceRow | BadRow:
+def _tar_sample(path: InputFile, key: str, members: dict[str, Any], size: int) -> SourceRow | BadRow:
     where = f"{file_name(path)}: {key}"
     meta: Any = None
     if "json" in members:
@@ -628,7 +593,7 @@ def _tar_sample(path: InputFile, key: str, members: dict[str, Any]) -> SourceRow
         except json.JSONDecodeError as err:
             return BadRow("malformed_row", where, f"{key}.json: {err}")
     captions: list[Any] = []
-    if isinstance(meta, dict) and isinstance(meta.get("captions"), list):
+    if is_sample_record(meta) and isinstance(meta["captions"], list):
         # fgclip's own shards: re-sharding one keeps every caption, not just the .txt one.
         captions = [c.get("text") if isinstance(c, dict) else c for c in meta["captions"]]
     elif "txt" in members:
@@ -637,13 +602,15 @@ def _tar_sample(path: InputFile, key: str, members: dict[str, Any]) -> SourceRow
         captions = [meta["caption"]]
     if not captions:
         return BadRow("no_caption", where, "no .txt and no caption in .json")
-    if "image" not in members:
+    images = [members[extension] for extension in members if extension in IMAGE_EXTENSIONS]
+    if not images:
         return BadRow("missing_image", where, "no .jpg/.jpeg/.png/.webp member")
-    if members.get("truncated"):
+    if any(image.offset_data + image.size > size for image in images):
         return BadRow("truncated_image", where, "image member runs past the end of the tar")
+    image = images[-1]  # of two images under one key (a.jpg and a.png), the later in the tar
     return SourceRow(
         key=key,
         captions=captions,
-        image=members["image"],
+        image=ImageRef(str(path), image.offset_data, image.size),
         source={"format": "webdataset", "file": file_name(path), "key": key},
     )

@@ -41,7 +41,6 @@ import logging
 import math
 import os
 import random
-import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple, Sequence
@@ -53,13 +52,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
 
 from fgclip.files import open_binary
-from fgclip.schema import KINDS, RULE_NAMES, check_source_names, source_of
+from fgclip.schema import (IMAGE_EXTENSIONS, KINDS, RULE_NAMES, BrokenTar, check_source_names, is_sample_record,
+                           iter_tar_samples, source_of)
 
 from ..errors import UsageError
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")  # first found wins, like open_clip's "jpg;png;jpeg;webp"
 LOGGED_PROBLEMS = 5  # per worker; after that problems are only counted
 _GLOB_CHARS = set("*?[")
 _warned: set[tuple[int, int]] = set()
@@ -579,7 +578,7 @@ class _Problems:
 def _read_shard(shard: str, expected: int | None, problems: _Problems) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) of each sample in a tar; a missing or damaged shard is counted.
 
-    Members group into a sample while their key stays the same (webdataset's rule). When the tar
+    Members group into samples by fgclip.schema.iter_tar_samples (webdataset's rule). When the tar
     breaks off, the samples before the damage are kept and the sample being read is dropped;
     "truncated_shard" then counts the samples lost (sizes.json count minus samples read), or 1
     when sizes.json does not know the shard.
@@ -590,45 +589,19 @@ def _read_shard(shard: str, expected: int | None, problems: _Problems) -> Iterat
         problems.drop("missing_shard", shard, None, e, expected or 1)
         return
     read, damage = 0, None
-    key, files = None, {}
     with raw_file:
         try:
-            with tarfile.open(fileobj=raw_file, mode="r|") as tar:
-                for member in tar:
-                    tar.members = []  # stream mode would otherwise keep every header
-                    name_key, ext = _split_name(member.name) if member.isfile() else (None, None)
-                    if name_key is None:
-                        continue
-                    if (name_key != key or ext in files) and files:
-                        read += 1  # a new key: the sample before it is whole, even if this one breaks
-                        yield key, files
-                        files = {}
-                    key, files[ext] = name_key, tar.extractfile(member).read()
-                end = tar.offset
-            # tarfile ends quietly when a tar breaks off at a block boundary: a whole tar has
-            # its end-of-archive zero block right after the last member.
-            raw_file.seek(end)
-            if raw_file.read(512) != bytes(512):
-                damage = "no end-of-archive block"
-        except (tarfile.TarError, EOFError, OSError) as e:
-            damage = repr(e)
-    if damage is None and files:
-        read += 1
-        yield key, files
-    elif damage is None and expected is not None and read < expected:
+            for key, files in iter_tar_samples(raw_file):
+                read += 1
+                yield key, files
+        except BrokenTar as broken:
+            damage = repr(broken.cause) if broken.cause is not None else "no end-of-archive block"
+    # A whole tar without a single sample: sizes.json tells whether it ought to hold some.
+    if damage is None and not read and expected is not None and read < expected:
         damage = f"sizes.json counts {expected} samples"
     if damage is not None:
         lost = max(1, expected - read) if expected is not None else 1
         problems.drop("truncated_shard", shard, None, f"broke off after {read} samples: {damage}", lost)
-
-
-def _split_name(name: str) -> tuple[str | None, str | None]:
-    """'dir/000000016.jpg' -> ('dir/000000016', 'jpg'): the key ends at the basename's first dot."""
-    folder, _, base = name.rpartition("/")
-    stem, dot, ext = base.partition(".")
-    if not dot or not stem:
-        return None, None
-    return (f"{folder}/{stem}" if folder else stem), ext.lower()
 
 
 def _check_sample(key: str, files: dict[str, bytes], shard: str, pass_no: int, plan: _Plan, problems: _Problems):
@@ -668,7 +641,7 @@ def _caption_records(files: dict[str, bytes], with_negatives: bool, skip_rules: 
     A json without "captions" (img2dataset writes one with url, width, ...) falls back to the txt.
     """
     record = json.loads(files["json"]) if "json" in files else None
-    if isinstance(record, dict) and "captions" in record:
+    if is_sample_record(record):
         if not isinstance(record["captions"], list):
             raise TypeError("'captions' is not a list")
         return [_caption_entry(entry, with_negatives, skip_rules, sources) for entry in record["captions"]]
