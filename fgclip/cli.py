@@ -575,34 +575,42 @@ def plot_command(
 
 @app.command("eval")
 def eval_command(
-    checkpoint: Annotated[list[str], typer.Option("--checkpoint", "-c", help="A checkpoint (fgclip, or open_clip weights "
-                                                  "with --model); repeat for several.", show_default=False)],
-    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="sugarcrepe|valse|vl-checklist|aro-relation|"
-                                                 "aro-attribution|coco-order|flickr-order|eqben|winoground|retrieval|"
-                                                 "zeroshot; repeat for several.", show_default=False)],
-    data_root: Annotated[str, typer.Option(help="The benchmark's files as its authors distribute them (with several "
-                                           "benchmarks: DATA_ROOT/<benchmark> where that folder exists).",
-                                           show_default=False)],
+    checkpoint: Annotated[list[str] | None, typer.Option("--checkpoint", "-c", help="A checkpoint (fgclip, or open_clip "
+                                                         "weights with --model); repeat for several (required, here "
+                                                         "or in --config).", show_default=False)] = None,
+    benchmark: Annotated[list[str] | None, typer.Option("--benchmark", "-b", help="sugarcrepe|valse|vl-checklist|"
+                                                        "aro-relation|aro-attribution|coco-order|flickr-order|eqben|"
+                                                        "winoground|retrieval|zeroshot; repeat for several (required, "
+                                                        "here or in --config).", show_default=False)] = None,
+    data_root: Annotated[str | None, typer.Option(help="The benchmark's files as its authors distribute them (with "
+                                                  "several benchmarks: DATA_ROOT/<benchmark> where that folder "
+                                                  "exists) (required, here or in --config).", show_default=False)] = None,
     images: Annotated[str | None, typer.Option(help="Folder of the benchmark's images", show_default=False)] = None,
     name: Annotated[list[str] | None, typer.Option("--name", help="Label per checkpoint (default: file stem)",
                                                    show_default=False)] = None,
     model: Annotated[str | None, typer.Option(help="open_clip model name or config JSON, for plain open_clip weights",
                                               show_default=False)] = None,
-    results: Annotated[str, typer.Option(help="Results file; rows are appended, finished ones skipped")] = "results.jsonl",
-    batch_size: Annotated[int, typer.Option(help="Encoding batch size")] = 256,
+    results: Annotated[str | None, typer.Option(help="Results file; rows are appended, finished ones skipped "
+                                                "(default: results.jsonl)", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Encoding batch size (default: 256)", show_default=False)] = None,
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda when available)", show_default=False)] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001): run the eval there as one "
                                                 "task, with a GPU when --device cuda; default $RAY_ADDRESS, else here",
                                                 show_default=False)] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Score checkpoints on compositional benchmarks, retrieval and zero-shot (resumable)."""
-    from .config import EvalConfig
+    from .config import EvalConfig, load_config
 
+    tuple_or_none = lambda values: tuple(values) if values else None  # noqa: E731 (an unset list option)
     try:
-        cfg = EvalConfig(checkpoints=tuple(checkpoint), benchmarks=tuple(benchmark), data_root=data_root, images=images,
-                         names=tuple(name) if name else None, model=model, results=results, batch_size=batch_size,
-                         device=device, address=address)
-    except ValueError as err:
+        cfg = load_config(EvalConfig, config, checkpoints=tuple_or_none(checkpoint),
+                          benchmarks=tuple_or_none(benchmark), data_root=data_root, images=images,
+                          names=tuple_or_none(name), model=model, results=results, batch_size=batch_size,
+                          device=device, address=address)
+    except TypeError as err:  # a required field given neither as flag nor in the file
+        raise _fail(f"--checkpoint, --benchmark and --data-root are required ({err})", 2) from err
+    except (ValueError, OSError) as err:
         raise _fail(str(err), 2) from err
     missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
     if missing:

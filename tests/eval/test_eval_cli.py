@@ -61,6 +61,25 @@ def test_eval_refuses_a_missing_checkpoint_and_an_unknown_benchmark(tmp_path):
     assert result.exit_code == 2 and "unknown benchmark" in result.output
 
 
+def test_eval_takes_its_options_from_a_config_file_and_flags_win(tmp_path):
+    data = sugarcrepe_folder(tmp_path / "sugarcrepe")
+    checkpoint = write_ck(tmp_path)
+    config = tmp_path / "eval.yaml"
+    config.write_text(f"checkpoints: [{checkpoint}]\nnames: [from-file]\nbenchmarks: [sugarcrepe]\n"
+                      f"data_root: {data}\nimages: {data / 'images'}\nresults: {tmp_path / 'file.jsonl'}\n"
+                      f"device: cpu\n")
+    result = runner.invoke(app_(), ["eval", "--config", str(config), "--results", str(tmp_path / "flag.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "file.jsonl").exists()  # the flag won over the file
+    assert {r["name"] for r in read_results(tmp_path / "flag.jsonl")} == {"from-file"}
+
+    config.write_text("benchmarks: [sugarcrepe]\nbatch_sise: 8\n")
+    result = runner.invoke(app_(), ["eval", "--config", str(config)])
+    assert result.exit_code == 2 and "batch_sise" in result.output
+    result = runner.invoke(app_(), ["eval", "--benchmark", "sugarcrepe"])
+    assert result.exit_code == 2 and "--checkpoint" in result.output
+
+
 def app_():
     from fgclip.cli import app
 
