@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .schema import KINDS, RULE_NAMES, check_source_names
+from .schema import KINDS, RULE_NAMES, check_kinds, check_source_names
 
 # The generator's two modes of order swaps (fgclip.pipeline.negatives.SWAP_MODES), the default
 # first: "plausible" makes only swaps whose scene is possible (swap-obj); "paper" also the CE-CLIP
@@ -195,11 +195,7 @@ class NegativesConfig:
     swaps: str = "plausible"  # one of SWAP_MODES
 
     def __post_init__(self):
-        unknown = [kind for kind in self.kinds if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
-            )
+        check_kinds(self.kinds)
         if self.per_kind < 0:
             raise ValueError(f"per_kind must be >= 0, got {self.per_kind}")
         _check_swaps(self.swaps)
@@ -272,13 +268,7 @@ class BuildConfig:
                 raise ValueError("extra_negatives_format is for extra_negatives files; none is given")
         if not 0.0 <= self.max_skip_fraction <= 1.0:  # NaN fails this too
             raise ValueError(f"max_skip_fraction must be in [0, 1] (1 turns the check off), got {self.max_skip_fraction}")
-        unknown = [kind for kind in self.kinds if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
-            )
-        if not self.kinds:
-            raise ValueError("kinds is empty; use no_negatives for a plain reshard")
+        check_kinds(self.kinds, "use no_negatives for a plain reshard")
         if self.shard_size < 1:
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if self.negatives_per_kind < 0:
@@ -403,13 +393,7 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.imc_scope not in IMC_SCOPES:
             raise ValueError(f"imc_scope must be one of {', '.join(IMC_SCOPES)}, got {self.imc_scope!r}")
-        unknown = [kind for kind in self.kinds if kind not in KINDS]
-        if unknown:
-            raise ValueError(
-                f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}"
-            )
-        if not self.kinds:
-            raise ValueError("kinds is empty; use no_hard_negatives for plain CLIP fine-tuning")
+        check_kinds(self.kinds, "use no_hard_negatives for plain CLIP fine-tuning")
         unknown = [rule for rule in self.skip_rules if rule not in RULE_NAMES]
         if unknown:
             raise ValueError(

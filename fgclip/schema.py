@@ -32,6 +32,20 @@ def source_of(record: dict) -> str:
     return record.get("source") or GENERATED
 
 
+def check_kinds(kinds, empty_hint: str | None = None) -> tuple[str, ...]:
+    """``kinds`` as a tuple; ValueError unless they are distinct names from KINDS, and, when
+    ``empty_hint`` is given, at least one (the hint says what to use instead of none)."""
+    kinds = tuple(kinds)
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown negative kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(KINDS)}")
+    if len(set(kinds)) != len(kinds):
+        raise ValueError(f"kinds {list(kinds)} name a kind twice")
+    if empty_hint is not None and not kinds:
+        raise ValueError(f"kinds is empty; {empty_hint}")
+    return kinds
+
+
 def check_source_names(field: str, names) -> tuple[str, ...] | None:
     """``names`` as a tuple (None stays None: every source); ValueError naming ``field`` unless
     they are non-empty strings, at least one."""

@@ -90,3 +90,25 @@ def test_the_light_constants_match_the_generator():
     assert RULE_NAMES == negatives.RULE_NAMES
     assert set(SWAP_MODES) == set(negatives.SWAP_MODES)
     assert inspect.signature(negatives.negatives).parameters["swaps"].default == SWAP_MODES[0]
+
+
+@pytest.mark.parametrize("kinds, message", [(("object", "colour"), "unknown negative kind.*'colour'"),
+                                            (("object", "object"), "name a kind twice")])
+def test_every_config_that_names_kinds_checks_them_alike(kinds, message):
+    from fgclip.config import BuildConfig
+    from fgclip.trainer.data import StreamSettings
+
+    makers = {
+        "negatives": lambda: NegativesConfig(kinds=kinds),
+        "build": lambda: BuildConfig(input="in.jsonl", output="out", kinds=kinds),
+        "train": lambda: TrainConfig(shards="s", output="o", kinds=kinds),
+        "stream": lambda: StreamSettings(batch_size=2, kinds=kinds),
+    }
+    for name, make in makers.items():
+        with pytest.raises(ValueError, match=message):
+            make()
+    # Build and train need at least one kind, and say what to use instead.
+    with pytest.raises(ValueError, match="no_negatives"):
+        BuildConfig(input="in.jsonl", output="out", kinds=())
+    with pytest.raises(ValueError, match="no_hard_negatives"):
+        TrainConfig(shards="s", output="o", kinds=())

@@ -52,8 +52,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, default_collate, get_worker_info
 
 from fgclip.files import open_binary
-from fgclip.schema import (IMAGE_EXTENSIONS, KINDS, RULE_NAMES, BrokenTar, check_source_names, is_sample_record,
-                           iter_tar_samples, source_of)
+from fgclip.schema import (IMAGE_EXTENSIONS, KINDS, RULE_NAMES, BrokenTar, check_kinds, check_source_names,
+                           is_sample_record, iter_tar_samples, source_of)
 
 from ..errors import UsageError
 
@@ -263,14 +263,11 @@ class StreamSettings:
     defer_normalize: bool = True
 
     def __post_init__(self):
-        object.__setattr__(self, "kinds", tuple(self.kinds))
+        object.__setattr__(self, "kinds", check_kinds(self.kinds))
         object.__setattr__(self, "skip_rules", tuple(self.skip_rules))
         object.__setattr__(self, "negative_sources", check_source_names("negative_sources", self.negative_sources))
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
-        unknown = [k for k in self.kinds if k not in KINDS]
-        if unknown or len(set(self.kinds)) != len(self.kinds):
-            raise ValueError(f"kinds {self.kinds} must be distinct names from {KINDS}")
         if any(rule not in RULE_NAMES for rule in self.skip_rules):
             raise ValueError(f"skip_rules {self.skip_rules} must be names from {RULE_NAMES}")
         if self.workers < 0 or self.shuffle_buffer < 0:
