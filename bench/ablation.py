@@ -102,7 +102,6 @@ def main() -> int:
 
 def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """The workflow for ``seed``, the extra fine-tunes, and the eval of all variants."""
-    from fgclip.eval.run import evaluate
     from fgclip.trainer.launch import run as train
 
     cfg = workflow.load_workflow_config(args.config, output=str(args.work / f"seed{seed}"), seed=seed)
@@ -120,9 +119,17 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
             train_once(train_cfg, train, echo)
         checkpoints[name] = Path(train_cfg.output) / "checkpoints" / "latest.pt"
 
-    results = folder / "results.jsonl"
+    rows = score(checkpoints, stages["eval"], folder / "results.jsonl", seed, echo)
+    return rows, [last_diagnostics(seed, name, path.parent.parent) for name, path in checkpoints.items()]
+
+
+def score(checkpoints: dict[str, Path], eval_stage, results: Path, seed: int, echo) -> list[dict]:
+    """Every checkpoint ({variant: path}) on the seed's held-out scenes, as rows
+    ``{"seed", "variant", "column", "value"}`` for the COLUMNS."""
+    from fgclip.eval.run import evaluate
+
     results.unlink(missing_ok=True)  # eval appends; a rerun scores afresh
-    evaluation = dataclasses.replace(stages["eval"], checkpoints=tuple(str(p) for p in checkpoints.values()),
+    evaluation = dataclasses.replace(eval_stage, checkpoints=tuple(str(p) for p in checkpoints.values()),
                                      names=tuple(checkpoints), results=str(results))
     evaluate(evaluation, echo=echo)
     rows = []
@@ -131,7 +138,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
         column = row["subset"] if row["benchmark"] == "shapes" else row["metric"]
         if column in COLUMNS:
             rows.append({"seed": seed, "variant": row["name"], "column": column, "value": row["value"]})
-    return rows, [last_diagnostics(seed, name, path.parent.parent) for name, path in checkpoints.items()]
+    return rows
 
 
 def train_once(train_cfg, train, echo) -> None:
@@ -157,10 +164,11 @@ def last_diagnostics(seed: int, variant: str, run_dir: Path) -> dict:
             **{f"{key}_relation": (last.get(key) or {}).get("relation") for key in ("tau", "text_cosine", "gap")}}
 
 
-def summarize(rows: list[dict], seeds: list[int]) -> dict:
-    """{variant: {column: {"mean", "min", "max", "std", "by_seed"}}}; std is None for one seed."""
+def summarize(rows: list[dict], seeds: list[int], names: tuple[str, ...] | None = None) -> dict:
+    """{variant: {column: {"mean", "min", "max", "std", "by_seed"}}} for ``names`` (default: this
+    bench's VARIANTS); std is None for one seed."""
     summary: dict = {}
-    for name, _, _ in VARIANTS:
+    for name in names or [name for name, _, _ in VARIANTS]:
         summary[name] = {}
         for column in COLUMNS:
             by_seed = {r["seed"]: r["value"] for r in rows if r["variant"] == name and r["column"] == column}

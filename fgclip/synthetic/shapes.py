@@ -638,12 +638,20 @@ def scene_graph_negatives(scene: Scene, text: str, rng: random.Random, cfg: Worl
     return negatives
 
 
-def write_scene_graph_negatives(path: str | Path, corpus: str | Path, cfg: WorldConfig = WorldConfig()) -> Path:
+def write_scene_graph_negatives(path: str | Path, corpus: str | Path, cfg: WorldConfig = WorldConfig(),
+                                false_fraction: float = 0.0) -> Path:
     """Write the scene-graph negatives of every caption of ``corpus`` (a :func:`write_corpus`
     jsonl) to ``path``: one line ``{"key", "caption", "negatives"}`` per caption. ``key`` is the
     sample key build-negatives gives the row (its row number, nine digits), so that two images
     with the same caption each get the negatives of their own scene. Seeded by key and caption:
-    the same corpus gives the same bytes."""
+    the same corpus gives the same bytes.
+
+    ``false_fraction`` (0 to 1) corrupts that share of the negatives on purpose, to measure what
+    validity is worth: each negative is, with that probability, replaced by another *true*
+    caption of the scene (:func:`false_negative`) that keeps its kind, rule and source, so the
+    trainer cannot tell it from a real one. 0, the default, writes only exact negatives."""
+    if isinstance(false_fraction, bool) or not isinstance(false_fraction, (int, float)) or not 0 <= false_fraction <= 1:
+        raise ValueError(f"false_fraction: expected a number from 0 to 1, got {false_fraction!r}")
     lines = []
     rows = Path(corpus).read_text(encoding="utf-8").splitlines()
     for row_number, line in enumerate(rows):
@@ -652,11 +660,28 @@ def write_scene_graph_negatives(path: str | Path, corpus: str | Path, cfg: World
         key = f"{row_number:09d}"  # fgclip.pipeline.shards.sample_key, written out: no pipeline import here
         for text in row["caption"]:
             rng = random.Random(f"fgclip-shapes:scene-graph:{key}:{text}")
-            record = {"key": key, "caption": text, "negatives": scene_graph_negatives(scene, text, rng, cfg)}
+            negatives = scene_graph_negatives(scene, text, rng, cfg)
+            if false_fraction > 0:
+                # Its own stream: the exact negatives stay the same whatever the fraction.
+                corrupt = random.Random(f"fgclip-shapes:false-negatives:{key}:{text}")
+                negatives = [{**negative, "text": false_negative(scene, text, corrupt)}
+                             if corrupt.random() < false_fraction else negative for negative in negatives]
+            record = {"key": key, "caption": text, "negatives": negatives}
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     path = Path(path)
     write_atomically(path, "".join(lines).encode("utf-8"))
     return path
+
+
+def false_negative(scene: Scene, text: str, rng: random.Random) -> str:
+    """A caption that is true of ``scene`` and differs from ``text``: what a hard-negative
+    generator produces when its edit keeps the meaning (a synonym, the converse relation with the
+    objects exchanged). Used only to corrupt negatives on purpose."""
+    for _ in range(100):  # hundreds of wordings exist: a repeat of ``text`` is redrawn
+        candidate = _words(_random_spec(scene, rng))
+        if candidate != text:
+            return candidate
+    raise RuntimeError(f"no second true caption of {scene} besides {text!r}")  # unreachable: wordings vary
 
 
 # --- writing the world --------------------------------------------------------------------------

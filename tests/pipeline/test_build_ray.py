@@ -113,3 +113,22 @@ def test_count_on_ray_writes_the_table_the_local_build_counted(corpus, reference
     summary = count_table(CountConfig(input=str(corpus), output=str(table), workers=2), echo=lambda line: None)
     assert table.read_bytes() == (reference / "corpus_counts.tsv.gz").read_bytes()
     assert summary["samples"] == 63  # the 60 rows and the three whose images are bad (not read)
+
+
+def test_imported_negatives_reach_the_shards_on_ray_as_on_the_local_executor(corpus, tmp_path, monkeypatch):
+    from .test_extra_negatives import extra_file
+
+    for name, value in QUIET_RAY.items():
+        monkeypatch.setenv(name, value)
+    extra = str(extra_file(tmp_path))
+    outputs, totals = {}, {}
+    for executor in ("local", "ray"):
+        outputs[executor] = tmp_path / executor
+        totals[executor] = build_negatives(BuildConfig(input=str(corpus), output=str(outputs[executor]), shard_size=10,
+                                                       workers=2, executor=executor, extra_negatives=(extra,)),
+                                           echo=lambda line: None)
+    assert totals["local"]["extra_negatives"]["matched"] >= 1 and set(totals["local"]["sources"]) - {"generated"}
+    # Ray's workers must see the imported table as the local ones do: same matches, same shards.
+    assert totals["ray"]["extra_negatives"] == totals["local"]["extra_negatives"]
+    assert totals["ray"]["sources"] == totals["local"]["sources"]
+    assert digests(outputs["ray"]) == digests(outputs["local"])

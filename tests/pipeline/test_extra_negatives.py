@@ -295,6 +295,38 @@ def test_scene_graph_negatives_are_false_of_their_scene_by_construction(shapes_c
     assert write_scene_graph_negatives(tmp_path / "again.jsonl", shapes_corpus, cfg).read_bytes() == path.read_bytes()
 
 
+def test_a_false_fraction_replaces_that_share_of_negatives_by_true_captions(shapes_corpus, tmp_path):
+    from fgclip.synthetic.shapes import WorldConfig, caption_is_true, scene_from_dict, write_scene_graph_negatives
+
+    cfg = WorldConfig()
+    exact = [json.loads(line) for line in
+             write_scene_graph_negatives(tmp_path / "exact.jsonl", shapes_corpus, cfg).read_text().splitlines()]
+    rows = [json.loads(line) for line in shapes_corpus.read_text().splitlines()]
+    shares = {}
+    for fraction in (0.25, 1.0):
+        path = write_scene_graph_negatives(tmp_path / f"p{fraction}.jsonl", shapes_corpus, cfg, false_fraction=fraction)
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        true = total = 0
+        for line, clean in zip(lines, exact):
+            scene = scene_from_dict(rows[int(line["key"])]["scene"])
+            assert line["caption"] == clean["caption"] and len(line["negatives"]) == len(clean["negatives"])
+            for negative, original in zip(line["negatives"], clean["negatives"]):
+                # Kind, rule and source kept: the trainer cannot tell a corrupted slot from a real one.
+                assert {k: v for k, v in negative.items() if k != "text"} == \
+                    {k: v for k, v in original.items() if k != "text"}
+                assert negative["text"] != line["caption"]
+                if caption_is_true(scene, negative["text"], cfg):
+                    true += 1
+                else:
+                    assert negative["text"] == original["text"]  # an untouched negative is the exact one
+                total += 1
+        shares[fraction] = true / total
+    assert shares[1.0] == 1.0
+    assert 0.12 < shares[0.25] < 0.38, shares  # about 140 negatives: a quarter within sampling noise
+    with pytest.raises(ValueError, match="false_fraction"):
+        write_scene_graph_negatives(tmp_path / "bad.jsonl", shapes_corpus, cfg, false_fraction=1.5)
+
+
 def test_a_shapes_build_matches_every_scene_graph_entry(shapes_corpus, tmp_path):
     from fgclip.synthetic.shapes import WorldConfig, write_scene_graph_negatives
 
