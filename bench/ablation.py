@@ -75,16 +75,7 @@ def main() -> int:
     if not seeds or args.fixed_margin < 0:
         parser.error("--seeds needs at least one integer and --fixed-margin a number >= 0")
 
-    rows: list[dict] = []
-    diagnostics: list[dict] = []
-    seconds: dict[int, float] = {}
-    for seed in seeds:
-        started = time.perf_counter()
-        rows_of_seed, diagnostics_of_seed = run_seed(seed, args)
-        rows += rows_of_seed
-        diagnostics += diagnostics_of_seed
-        seconds[seed] = round(time.perf_counter() - started, 1)
-        print(f"seed {seed}: done in {seconds[seed] / 60:.1f} min", flush=True)
+    rows, diagnostics, seconds = run_seeds(seeds, run_seed, args)
 
     summary = summarize(rows, seeds)
     table = markdown_table(summary, diagnostics, seeds, args.fixed_margin)
@@ -104,10 +95,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
     """The workflow for ``seed``, the extra fine-tunes, and the eval of all variants."""
     from fgclip.trainer.launch import run as train
 
-    cfg = workflow.load_workflow_config(args.config, output=str(args.work / f"seed{seed}"), seed=seed)
-    echo = lambda line: print(f"  [seed {seed}] {line}", flush=True)  # noqa: E731
-    workflow.run(cfg, echo=echo)
-    stages = workflow.stage_configs(cfg)
+    cfg, stages, echo = seed_workflow(seed, args)
     folder = Path(cfg.output) / "ablation"
     checkpoints = {}
     for name, _, overrides in VARIANTS:
@@ -139,6 +127,30 @@ def score(checkpoints: dict[str, Path], eval_stage, results: Path, seed: int, ec
         if column in COLUMNS:
             rows.append({"seed": seed, "variant": row["name"], "column": column, "value": row["value"]})
     return rows
+
+
+def run_seeds(seeds: list[int], run_seed, args: argparse.Namespace) -> tuple[list[dict], list[dict], dict]:
+    """(rows, diagnostics, seconds per seed) of ``run_seed(seed, args)`` over the seeds, in order."""
+    rows: list[dict] = []
+    diagnostics: list[dict] = []
+    seconds: dict[int, float] = {}
+    for seed in seeds:
+        started = time.perf_counter()
+        rows_of_seed, diagnostics_of_seed = run_seed(seed, args)
+        rows += rows_of_seed
+        diagnostics += diagnostics_of_seed
+        seconds[seed] = round(time.perf_counter() - started, 1)
+        print(f"seed {seed}: done in {seconds[seed] / 60:.1f} min", flush=True)
+    return rows, diagnostics, seconds
+
+
+def seed_workflow(seed: int, args: argparse.Namespace):
+    """(workflow config, stage configs, echo) for ``seed`` under ``args.work``, after running the
+    default workflow there (stages already done are skipped)."""
+    cfg = workflow.load_workflow_config(args.config, output=str(args.work / f"seed{seed}"), seed=seed)
+    echo = lambda line: print(f"  [seed {seed}] {line}", flush=True)  # noqa: E731
+    workflow.run(cfg, echo=echo)
+    return cfg, workflow.stage_configs(cfg), echo
 
 
 def train_once(train_cfg, train, echo) -> None:

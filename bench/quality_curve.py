@@ -30,13 +30,12 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ablation import COLUMNS, last_diagnostics, score, summarize, train_once  # noqa: E402
+from ablation import COLUMNS, last_diagnostics, run_seeds, score, seed_workflow, summarize, train_once  # noqa: E402,I001
 
 from fgclip import workflow  # noqa: E402
 from fgclip.files import write_atomically, write_json  # noqa: E402
@@ -72,16 +71,7 @@ def main() -> int:
     if not seeds:
         parser.error("--seeds needs at least one integer")
 
-    rows: list[dict] = []
-    diagnostics: list[dict] = []
-    seconds: dict[int, float] = {}
-    for seed in seeds:
-        started = time.perf_counter()
-        rows_of_seed, diagnostics_of_seed = run_seed(seed, args)
-        rows += rows_of_seed
-        diagnostics += diagnostics_of_seed
-        seconds[seed] = round(time.perf_counter() - started, 1)
-        print(f"seed {seed}: done in {seconds[seed] / 60:.1f} min", flush=True)
+    rows, diagnostics, seconds = run_seeds(seeds, run_seed, args)
 
     summary = summarize(rows, seeds, NAMES)
     table = markdown_table(summary, diagnostics, seeds)
@@ -103,10 +93,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[list[dict], list[dict
     from fgclip.synthetic.shapes import WorldConfig, write_scene_graph_negatives
     from fgclip.trainer.launch import run as train
 
-    cfg = workflow.load_workflow_config(args.config, output=str(args.work / f"seed{seed}"), seed=seed)
-    echo = lambda line: print(f"  [seed {seed}] {line}", flush=True)  # noqa: E731
-    workflow.run(cfg, echo=echo)
-    stages = workflow.stage_configs(cfg)
+    cfg, stages, echo = seed_workflow(seed, args)
     folder = Path(cfg.output) / "quality"
     folder.mkdir(parents=True, exist_ok=True)
     corpus = Path(stages["shards"].input)
