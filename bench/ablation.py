@@ -195,18 +195,10 @@ def summarize(rows: list[dict], seeds: list[int], names: tuple[str, ...] | None 
 
 def markdown_table(summary: dict, diagnostics: list[dict], seeds: list[int], fixed_margin: float) -> str:
     seeds_text = ", ".join(map(str, seeds))
-    lines = [f"Mean over seeds {seeds_text} (min-max in brackets); accuracy in percent, chance 50; R@1 over "
-             "the held-out scenes.", "",
-             "| variant | " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * len(COLUMNS)]
     labels = {name: label for name, label, _ in VARIANTS}
     labels["all_fixed"] = f"all, fixed margin {fixed_margin:g}"
     labels["itc_hn_cmr_fixed"] = f"ITC(hn) + CMR, fixed margin {fixed_margin:g}"
-    for name, _, _ in VARIANTS:
-        cells = []
-        for column in COLUMNS:
-            cell = summary[name].get(column)
-            cells.append("" if cell is None else f"{cell['mean']:.1f} ({cell['min']:.1f}-{cell['max']:.1f})")
-        lines.append(f"| {labels[name]} | " + " | ".join(cells) + " |")
+    lines = means_table(summary, labels, seeds_text)
     lines += ["", "Difference to ITC only (mean over seeds; per seed in brackets):", "",
               "| variant | replace_rel | swap_obj | i2t_r1 |", "| --- | ---: | ---: | ---: |"]
     for name, _, _ in VARIANTS[1:]:
@@ -220,14 +212,34 @@ def markdown_table(summary: dict, diagnostics: list[dict], seeds: list[int], fix
                         if s in mine["by_seed"] and s in base["by_seed"]]
             cells.append(f"{statistics.fmean(per_seed):+.1f} ({', '.join(f'{d:+.1f}' for d in per_seed)})")
         lines.append(f"| {labels[name]} | " + " | ".join(cells) + " |")
-    lines += ["", "Relation kind at the last fine-tuning step (batch statistics): margin tau, "
-              "text-text cosine cos(T, T^k), image-side gap s<I,T> - s<I,T^k>:", "",
-              "| variant | seed | tau | cos(T, T^k) | gap |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += diagnostics_table(diagnostics, labels)
+    return "\n".join(lines) + "\n"
+
+
+def means_table(summary: dict, labels: dict[str, str], seeds_text: str) -> list[str]:
+    """Markdown lines: each variant of ``labels`` (in its order), mean (min-max) per column."""
+    lines = [f"Mean over seeds {seeds_text} (min-max in brackets); accuracy in percent, chance 50; R@1 over "
+             "the held-out scenes.", "",
+             "| variant | " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * len(COLUMNS)]
+    for name, label in labels.items():
+        cells = []
+        for column in COLUMNS:
+            cell = summary[name].get(column)
+            cells.append("" if cell is None else f"{cell['mean']:.1f} ({cell['min']:.1f}-{cell['max']:.1f})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def diagnostics_table(diagnostics: list[dict], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: the relation kind's last-step tau, text cosine and image-side gap per run."""
+    lines = ["", "Relation kind at the last fine-tuning step (batch statistics): margin tau, "
+             "text-text cosine cos(T, T^k), image-side gap s<I,T> - s<I,T^k>:", "",
+             "| variant | seed | tau | cos(T, T^k) | gap |", "| --- | ---: | ---: | ---: | ---: |"]
     for d in diagnostics:
         cells = ["" if d[key] is None else f"{d[key]:.2f}" for key in ("tau_relation", "text_cosine_relation",
                                                                      "gap_relation")]
         lines.append(f"| {labels[d['variant']]} | {d['seed']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def plot(summary: dict, path: Path, seeds: list[int]) -> None:

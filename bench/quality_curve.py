@@ -35,7 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ablation import COLUMNS, last_diagnostics, run_seeds, score, seed_workflow, summarize, train_once  # noqa: E402,I001
+from ablation import (diagnostics_table, last_diagnostics, means_table, run_seeds, score,  # noqa: E402
+                      seed_workflow, summarize, train_once)
 
 from fgclip import workflow  # noqa: E402
 from fgclip.files import write_atomically, write_json  # noqa: E402
@@ -141,28 +142,14 @@ def gains(summary: dict, seeds: list[int]) -> dict:
 
 def markdown_table(summary: dict, diagnostics: list[dict], seeds: list[int]) -> str:
     seeds_text = ", ".join(map(str, seeds))
-    lines = [f"Mean over seeds {seeds_text} (min-max in brackets); accuracy in percent, chance 50; R@1 over "
-             "the held-out scenes.", "",
-             "| variant | " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * len(COLUMNS)]
-    for name in NAMES:
-        cells = []
-        for column in COLUMNS:
-            cell = summary[name].get(column)
-            cells.append("" if cell is None else f"{cell['mean']:.1f} ({cell['min']:.1f}-{cell['max']:.1f})")
-        lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
+    lines = means_table(summary, LABELS, seeds_text)
     lines += ["", "Difference to the control (mean over seeds; per seed in brackets):", "",
               "| variant | replace_rel | swap_obj | i2t_r1 |", "| --- | ---: | ---: | ---: |"]
     for name, columns in gains(summary, seeds).items():
         cells = [f"{statistics.fmean(d):+.1f} ({', '.join(f'{x:+.1f}' for x in d)})" if d else ""
                  for d in (columns.get(c) for c in (*TARGETS, "i2t_r1"))]
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
-    lines += ["", "Relation kind at the last fine-tuning step (batch statistics): margin tau, "
-              "text-text cosine cos(T, T^k), image-side gap s<I,T> - s<I,T^k>:", "",
-              "| variant | seed | tau | cos(T, T^k) | gap |", "| --- | ---: | ---: | ---: | ---: |"]
-    for d in diagnostics:
-        cells = ["" if d[key] is None else f"{d[key]:.2f}"
-                 for key in ("tau_relation", "text_cosine_relation", "gap_relation")]
-        lines.append(f"| {LABELS[d['variant']]} | {d['seed']} | " + " | ".join(cells) + " |")
+    lines += diagnostics_table(diagnostics, LABELS)
     return "\n".join(lines) + "\n"
 
 
