@@ -19,6 +19,7 @@ from fgclip.schema import (
     IMAGE_EXTENSIONS, BrokenTar, Negative, iter_tar_samples, record_from_json, record_to_json,
 )
 from fgclip.trainer import data as trainer_data
+from pipeline.test_sources import write_tar  # one tar writer for the tests
 
 CAPTIONS = [
     ["A man riding a brown horse next to a red car.", "A man on a horse."],
@@ -32,15 +33,6 @@ def drawn_png(index: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def write_tar(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, payload in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-    return path
 
 
 def read_all(path: Path, read=None) -> list[tuple[str, dict]]:
