@@ -28,7 +28,7 @@ nothing): samples/s, the median of metrics.jsonl's rows after the first quarter.
 
 Part 2, the data stream alone: shards of 224-px JPEGs, 5 captions and 8 negatives (2 per kind)
 per sample, read, decoded, augmented (open_clip's train transform) and tokenized by
-fgclip.trainer.data with 1 and 2 loader workers; samples/s after the first batch, the images made
+fgclip.trainer.stream with 1 and 2 loader workers; samples/s after the first batch, the images made
 float in this process as the trainer does. Two variants in turn within each repeat: "trainer"
 (workers send uint8 images, fgclip's tokenizer) and "float in workers" (the whole transform in
 the workers, open_clip's tokenizer as it comes: the stream before 2026-11-27). Target: >= 400
@@ -57,9 +57,11 @@ from fgclip import model as model_io  # noqa: E402
 from fgclip import text_encoding  # noqa: E402
 from fgclip.files import write_json  # noqa: E402
 from fgclip.schema import KINDS  # noqa: E402
-from fgclip.trainer import data, distributed  # noqa: E402
+from fgclip.trainer import distributed  # noqa: E402
 from fgclip.trainer.loop import accumulate_gradients  # noqa: E402
 from fgclip.trainer.losses import CompositionLoss, LossSettings  # noqa: E402
+from fgclip.trainer.normalization import images_on  # noqa: E402
+from fgclip.trainer.stream import StreamSettings, TrainStream  # noqa: E402
 
 # The pilot configuration of issue 6: 64-px images, patch 16, 2 layers of width 64 per tower.
 PILOT = "pilot"
@@ -267,11 +269,11 @@ def stream_benchmark(samples: int, batch_size: int, worker_counts: list[int], re
         for repeat in range(repeats):
             for workers in worker_counts:
                 for name, variant in STREAM_VARIANTS.items():  # in turn: the machine's noise hits both alike
-                    settings = data.StreamSettings(batch_size=batch_size, workers=workers, shuffle_buffer=200,
-                                                   defer_normalize=variant["defer_normalize"])
-                    stream = data.TrainStream(shards, settings, preprocess=transform,
-                                              tokenize=tokenizers[variant["tokenizer"]], epoch=repeat,
-                                              samples_per_epoch=samples)
+                    settings = StreamSettings(batch_size=batch_size, workers=workers, shuffle_buffer=200,
+                                              defer_normalize=variant["defer_normalize"])
+                    stream = TrainStream(shards, settings, preprocess=transform,
+                                         tokenize=tokenizers[variant["tokenizer"]], epoch=repeat,
+                                         samples_per_epoch=samples)
                     runs[name][str(workers)].append(timed_stream(stream))
     by_variant = {
         name: {count: {"samples_per_s": statistics.median(rates), "per_worker": statistics.median(rates) / max(int(count), 1),
@@ -287,7 +289,7 @@ def timed_stream(stream) -> float:
     float as the trainer makes them (on CPU here, in this process)."""
     seen, started = 0, None
     for batch in stream:
-        data.images_on(batch, "cpu")
+        images_on(batch, "cpu")
         if started is None:
             started = time.perf_counter()
             continue

@@ -12,12 +12,15 @@ bug and keeps its traceback. ``fgclip --debug`` (or FGCLIP_DEBUG=1) shows every 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
+import logging
 import os
 import re
 import sys
 import traceback
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +28,7 @@ import typer
 from typer.core import TyperGroup
 
 from .errors import RunError, UsageError
+from .log import setup_logging
 from .schema import KINDS
 
 DEBUG_ENV = "FGCLIP_DEBUG"
@@ -320,16 +324,41 @@ ConfigOption = Annotated[str | None, typer.Option("--config", help="YAML file of
                                                   show_default=False)]
 
 
-def _pipeline_config(cls, config: str | None, **values):
-    """The command's config from --config and the flags; exits 2 naming what is wrong."""
+def _stage_config(cls, config: str | None, options: dict, required: str):
+    """The command's ``cls`` from the --config file, then the options given on top (see
+    :func:`_given`); exits 2 naming what is wrong. ``required``: the options without a default."""
     from .config import load_config
 
     try:
-        return load_config(cls, config, **values)
-    except TypeError as err:  # a required field (input, output) given neither as flag nor in the file
-        raise _fail(f"--input and --output are required ({err})", 2) from err
+        return load_config(cls, config, **_given(cls, options))
+    except TypeError as err:  # a required field given neither as flag nor in the file
+        raise _fail(f"{required} are required ({err})", 2) from err
     except (ValueError, OSError) as err:
         raise _fail(str(err), 2) from err
+
+
+def _given(cls, options: dict) -> dict:
+    """The options a command was given, by the ``cls`` field each is named after (a command's
+    parameters take their fields' names). An option left unset (None, a switch not given, an
+    empty list) is left out, so that the --config file's value stands; a list becomes a tuple,
+    and a text for a tuple field a comma-separated list of names."""
+    hints = typing.get_type_hints(cls)
+    given = {}
+    for field in dataclasses.fields(cls):
+        value = options.get(field.name)
+        if value is None or value is False or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, str) and _holds_tuple(hints[field.name]):
+            value = _names(value)
+        given[field.name] = value
+    return given
+
+
+def _holds_tuple(hint) -> bool:
+    """Whether a field's type is a tuple, or a tuple or None."""
+    return tuple in (typing.get_origin(hint), *map(typing.get_origin, typing.get_args(hint)))
 
 
 def _wordnet_or_exit() -> None:
@@ -345,9 +374,7 @@ def _wordnet_or_exit() -> None:
 
 def _run_pipeline_job(job, cfg, what: str) -> None:
     """``job(cfg, echo=...)`` with the build's logging; a usage error exits 2, a failed write 1."""
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(others=logging.INFO)
     try:
         job(cfg, echo=typer.echo)
     except UsageError as err:
@@ -375,11 +402,7 @@ def count_command(
     from .config import CountConfig
     from .pipeline.build import count_table
 
-    cfg = _pipeline_config(
-        CountConfig, config, input=input, output=output, format=format, image_root=image_root,
-        image_column=image_column, caption_column=caption_column, max_caption_chars=max_caption_chars,
-        workers=workers, address=address, executor=executor,
-    )
+    cfg = _stage_config(CountConfig, config, locals(), required="--input and --output")
     _wordnet_or_exit()
     _run_pipeline_job(count_table, cfg, "count")
 
@@ -426,17 +449,7 @@ def build_negatives_command(
     from .config import BuildConfig
     from .pipeline.build import build_negatives
 
-    cfg = _pipeline_config(
-        BuildConfig, config,
-        input=input, output=output, format=format, image_root=image_root, image_column=image_column,
-        caption_column=caption_column, shard_size=shard_size, workers=workers, address=address,
-        executor=executor, negatives_per_kind=negatives_per_kind, seed=seed, swaps=swaps,
-        max_caption_chars=max_caption_chars, stats=stats, kinds=_names(kinds),
-        no_stats=True if no_stats else None, no_negatives=True if no_negatives else None,
-        overwrite=True if overwrite else None, max_skip_fraction=max_skip_fraction,
-        extra_negatives=tuple(extra_negatives) if extra_negatives else None,
-        extra_negatives_format=extra_negatives_format,
-    )
+    cfg = _stage_config(BuildConfig, config, locals(), required="--input and --output")
     if not cfg.no_negatives:
         _wordnet_or_exit()
     _run_pipeline_job(build_negatives, cfg, "build")
@@ -527,29 +540,13 @@ def train_command(
                                                show_default=False)] = None,
 ) -> None:
     """Fine-tune an open_clip model on fgclip shards with ITC(hard negatives) + IMC + CMR."""
-    from .config import TrainConfig, load_config
+    from .config import TrainConfig
 
-    try:
-        cfg = load_config(
-            TrainConfig, config,
-            shards=shards, output=output, model=model, pretrained=pretrained, epochs=epochs, steps=steps,
-            batch_size=batch_size, lr=lr, wd=wd, warmup=warmup, imc_weight=imc_weight, cmr_weight=cmr_weight,
-            cmr_upper=cmr_upper, cmr_fixed_margin=cmr_fixed_margin, imc_scope=imc_scope, precision=precision,
-            accum_steps=accum_steps, workers=workers,
-            seed=seed, resume=resume, save_every=save_every, log_every=log_every, device=device,
-            ray_workers=ray_workers, gpus_per_worker=gpus_per_worker, address=address,
-            kinds=_names(kinds), skip_rules=_names(skip_rules), negative_sources=_names(negative_sources),
-            no_hard_negatives=True if no_hard_negatives else None,
-            compile=True if compile else None,
-        )
-    except TypeError as err:  # a required field given neither as flag nor in the file
-        raise _fail(f"--shards and --output are required ({err})", 2) from err
-    except (ValueError, OSError) as err:
-        raise _fail(str(err), 2) from err
+    cfg = _stage_config(TrainConfig, config, locals(), required="--shards and --output")
 
-    from .trainer.launch import quiet_logging, run
+    from .trainer.launch import run
 
-    quiet_logging()
+    setup_logging()
     try:
         summary = run(cfg, echo=typer.echo)
     except (UsageError, RunError) as err:
@@ -575,19 +572,19 @@ def plot_command(
 
 @app.command("eval")
 def eval_command(
-    checkpoint: Annotated[list[str] | None, typer.Option("--checkpoint", "-c", help="A checkpoint (fgclip, or open_clip "
-                                                         "weights with --model); repeat for several (required, here "
-                                                         "or in --config).", show_default=False)] = None,
-    benchmark: Annotated[list[str] | None, typer.Option("--benchmark", "-b", help="sugarcrepe|valse|vl-checklist|"
-                                                        "aro-relation|aro-attribution|coco-order|flickr-order|eqben|"
-                                                        "winoground|retrieval|zeroshot; repeat for several (required, "
-                                                        "here or in --config).", show_default=False)] = None,
+    checkpoints: Annotated[list[str] | None, typer.Option("--checkpoint", "-c", help="A checkpoint (fgclip, or open_clip "
+                                                          "weights with --model); repeat for several (required, here "
+                                                          "or in --config).", show_default=False)] = None,
+    benchmarks: Annotated[list[str] | None, typer.Option("--benchmark", "-b", help="sugarcrepe|valse|vl-checklist|"
+                                                         "aro-relation|aro-attribution|coco-order|flickr-order|eqben|"
+                                                         "winoground|retrieval|zeroshot; repeat for several (required, "
+                                                         "here or in --config).", show_default=False)] = None,
     data_root: Annotated[str | None, typer.Option(help="The benchmark's files as its authors distribute them (with "
                                                   "several benchmarks: DATA_ROOT/<benchmark> where that folder "
                                                   "exists) (required, here or in --config).", show_default=False)] = None,
     images: Annotated[str | None, typer.Option(help="Folder of the benchmark's images", show_default=False)] = None,
-    name: Annotated[list[str] | None, typer.Option("--name", help="Label per checkpoint (default: file stem)",
-                                                   show_default=False)] = None,
+    names: Annotated[list[str] | None, typer.Option("--name", help="Label per checkpoint (default: file stem)",
+                                                    show_default=False)] = None,
     model: Annotated[str | None, typer.Option(help="open_clip model name or config JSON, for plain open_clip weights",
                                               show_default=False)] = None,
     results: Annotated[str | None, typer.Option(help="Results file; rows are appended, finished ones skipped "
@@ -600,18 +597,9 @@ def eval_command(
     config: ConfigOption = None,
 ) -> None:
     """Score checkpoints on compositional benchmarks, retrieval and zero-shot (resumable)."""
-    from .config import EvalConfig, load_config
+    from .config import EvalConfig
 
-    tuple_or_none = lambda values: tuple(values) if values else None  # noqa: E731 (an unset list option)
-    try:
-        cfg = load_config(EvalConfig, config, checkpoints=tuple_or_none(checkpoint),
-                          benchmarks=tuple_or_none(benchmark), data_root=data_root, images=images,
-                          names=tuple_or_none(name), model=model, results=results, batch_size=batch_size,
-                          device=device, address=address)
-    except TypeError as err:  # a required field given neither as flag nor in the file
-        raise _fail(f"--checkpoint, --benchmark and --data-root are required ({err})", 2) from err
-    except (ValueError, OSError) as err:
-        raise _fail(str(err), 2) from err
+    cfg = _stage_config(EvalConfig, config, locals(), required="--checkpoint, --benchmark and --data-root")
     missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
     if missing:
         raise _fail(f"checkpoint(s) not found: {', '.join(missing)}", 2)
@@ -622,9 +610,8 @@ def eval_command(
         raise _fail(f"--results {results_path}: not writable (rows are appended to it)", 2)
 
     from .eval.run import evaluate_where_configured
-    from .trainer.launch import quiet_logging
 
-    quiet_logging()
+    setup_logging()
     try:
         rows = evaluate_where_configured(cfg, echo=typer.echo)
     except UsageError as err:
@@ -718,9 +705,7 @@ def workflow_run_command(
         cfg = load_workflow_config(config, output=output, address=address)
     except (ValueError, TypeError) as err:
         raise _fail(str(err), 2) from err
-    from .trainer.launch import quiet_logging
-
-    quiet_logging()
+    setup_logging()
     try:
         summary = run(cfg, echo=typer.echo)
     except (UsageError, RunError) as err:

@@ -1,4 +1,7 @@
+import dataclasses
+import inspect
 import json
+import logging
 
 import pytest
 from typer.testing import CliRunner
@@ -255,3 +258,72 @@ def test_preview_with_an_unreadable_table_exits_2_naming_it(make, message, tmp_p
     result = invoke("pipeline", "preview", "A dog.", "--stats", str(make(tmp_path)))
     assert result.exit_code == 2
     assert message in result.output and str(tmp_path) in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# One logging setup (fgclip.log): fgclip's loggers at INFO everywhere, the others by context
+
+
+@pytest.fixture
+def log_levels():
+    """(root level, fgclip's effective level) as a function; the loggers start too quiet, so that
+    only the code under test can bring them to the levels it asserts, and are put back after."""
+    loggers = logging.getLogger(), logging.getLogger("fgclip")
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    yield lambda: (loggers[0].level, loggers[1].getEffectiveLevel())
+    for logger, level in zip(loggers, before):
+        logger.setLevel(level)
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_commands_log_fgclip_at_info_and_other_libraries_at_warning(command, log_levels, monkeypatch,
+                                                                                   tmp_path):
+    from fgclip.eval import run as eval_run
+    from fgclip.trainer import launch
+
+    seen = []
+    monkeypatch.setattr(launch, "run", lambda cfg, echo: seen.append(log_levels()) or
+                        {"steps": 0, "samples_seen": 0, "checkpoint": "-"})
+    monkeypatch.setattr(eval_run, "evaluate_where_configured", lambda cfg, echo: seen.append(log_levels()) or [])
+    (tmp_path / "a.pt").touch()
+    args = {"train": ["--shards", str(tmp_path), "--output", str(tmp_path / "run")],
+            "eval": ["-c", str(tmp_path / "a.pt"), "-b", "sugarcrepe", "--data-root", str(tmp_path),
+                     "--results", str(tmp_path / "results.jsonl")]}[command]
+    result = invoke(command, *args)
+    assert result.exit_code == 0, result.output
+    assert seen == [(logging.WARNING, logging.INFO)]
+
+
+def test_a_ray_train_worker_logs_as_the_train_command_does(log_levels, monkeypatch, tmp_path):
+    from fgclip.trainer import launch, loop
+
+    seen = []
+    monkeypatch.setattr(loop, "train", lambda cfg, echo: seen.append(log_levels()))
+    launch._ray_worker({"shards": str(tmp_path), "output": str(tmp_path / "run")})
+    assert seen == [(logging.WARNING, logging.INFO)]
+
+
+def test_pipeline_commands_log_everything_at_info(log_levels, monkeypatch, small_corpus, tmp_path):
+    from fgclip.pipeline import build
+
+    seen = []
+    monkeypatch.setattr(build, "build_negatives", lambda cfg, echo: seen.append(log_levels()))
+    result = invoke(*build_args(small_corpus, tmp_path / "out", "--no-negatives"))
+    assert result.exit_code == 0, result.output
+    assert seen == [(logging.INFO, logging.INFO)]
+
+
+@pytest.mark.parametrize("command, config_class", [
+    ("train_command", "TrainConfig"), ("eval_command", "EvalConfig"),
+    ("build_negatives_command", "BuildConfig"), ("count_command", "CountConfig"),
+])
+def test_every_option_of_a_stage_command_is_named_after_its_config_field(command, config_class):
+    # The command hands its options to the config by name: an option named otherwise would be
+    # dropped without a word.
+    from fgclip import cli, config
+
+    options = set(inspect.signature(getattr(cli, command)).parameters) - {"config"}
+    fields = {field.name for field in dataclasses.fields(getattr(config, config_class))}
+    assert options <= fields, options - fields

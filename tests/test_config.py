@@ -96,7 +96,7 @@ def test_the_light_constants_match_the_generator():
                                             (("object", "object"), "name a kind twice")])
 def test_every_config_that_names_kinds_checks_them_alike(kinds, message):
     from fgclip.config import BuildConfig
-    from fgclip.trainer.data import StreamSettings
+    from fgclip.trainer.stream import StreamSettings
 
     makers = {
         "negatives": lambda: NegativesConfig(kinds=kinds),

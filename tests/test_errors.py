@@ -287,7 +287,7 @@ def test_every_error_fgclip_raises_on_purpose_has_its_exit_status_from_fgclip_er
     from fgclip.export import ExportError
     from fgclip.model import ModelError
     from fgclip.pipeline.build import UsageError
-    from fgclip.trainer.data import ShardListError
+    from fgclip.trainer.shard_lists import ShardListError
     from fgclip.trainer.loop import TrainingError, TrainUsageError
     from fgclip.workflow_real import WorkflowError
 

@@ -25,7 +25,7 @@ def test_light_imports_leave_out_ray_and_torch():
 
 TRAINER_CHECK = """
 import sys
-import fgclip.trainer.launch, fgclip.trainer.loop, fgclip.trainer.data, fgclip.model
+import fgclip.trainer.launch, fgclip.trainer.loop, fgclip.trainer.stream, fgclip.model
 if "ray" in sys.modules:
     sys.exit("the trainer imported ray")
 """

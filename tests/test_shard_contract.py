@@ -18,7 +18,7 @@ from fgclip.pipeline.sources import BadRow, ImageRef, SourceRow, read_rows
 from fgclip.schema import (
     IMAGE_EXTENSIONS, BrokenTar, Negative, iter_tar_samples, record_from_json, record_to_json,
 )
-from fgclip.trainer import data as trainer_data
+from fgclip.trainer.samples import Problems, caption_records, read_shard
 from pipeline.test_sources import write_tar  # one tar writer for the tests
 
 CAPTIONS = [
@@ -41,8 +41,8 @@ def read_all(path: Path, read=None) -> list[tuple[str, dict]]:
 
 
 def trainer_samples(path: Path, expected: int | None = None) -> tuple[list[tuple[str, dict]], dict]:
-    problems = trainer_data._Problems("test")
-    samples = list(trainer_data._read_shard(str(path), expected, problems))
+    problems = Problems("test")
+    samples = list(read_shard(str(path), expected, problems))
     return samples, problems.take()
 
 
@@ -88,7 +88,7 @@ def test_both_stages_read_the_writer_s_shard_alike(written):
     samples, problems = trainer_samples(path, expected=len(CAPTIONS))
     assert problems == {}
     for (key, files), captions in zip(samples, CAPTIONS):
-        records = trainer_data._caption_records(files, with_negatives=True)
+        records = caption_records(files, with_negatives=True)
         assert [text for text, _ in records] == captions
         parsed, _ = record_from_json(files["json"])
         assert [sorted(n.text for n in negatives) for _, negatives in parsed] == \

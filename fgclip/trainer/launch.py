@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Callable
 
 from ..config import TrainConfig, dump_config, load_config
+from ..log import setup_logging
 from . import loop
 
 
@@ -29,13 +29,6 @@ def run(cfg: TrainConfig, echo: Callable[[str], None] = print) -> dict:
 
 def _ray_worker(config: dict) -> None:
     """One Ray Train worker: the process group is already up, so ``loop.train`` joins it."""
-    quiet_logging()
+    setup_logging()
     loop.train(load_config(TrainConfig, **config), echo=print)
 
-
-def quiet_logging() -> None:
-    """fgclip's own log at INFO, everything else (open_clip logs each model it builds on the
-    root logger) at WARNING."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("fgclip").setLevel(logging.INFO)

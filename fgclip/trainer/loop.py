@@ -25,9 +25,12 @@ from .. import text_encoding
 from ..config import TrainConfig, dump_config
 from ..errors import RunError, UsageError
 from ..files import is_temporary, write_json
-from . import data, distributed
+from . import distributed
 from .losses import CompositionLoss, LossSettings, kind_diagnostics
 from .metrics import MetricsLog
+from .normalization import images_on
+from .shard_lists import count_samples, expand_shards
+from .stream import StreamSettings, TrainStream
 
 log = logging.getLogger(__name__)
 MAX_LOGIT_SCALE = math.log(100.0)
@@ -85,8 +88,8 @@ def train(cfg: TrainConfig, echo: Callable[[str], None] = print) -> dict:
 def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], None]) -> dict:
     run_dir = Path(cfg.output)
     checkpoints = run_dir / "checkpoints"
-    shards = data.expand_shards(cfg.shards)
-    samples_per_epoch = data.count_samples(shards)
+    shards = expand_shards(cfg.shards)
+    samples_per_epoch = count_samples(shards)
     arch = model_io.resolve_architecture(cfg.model)
     resumed = _resume_record(cfg, checkpoints, world)
     if resumed is not None and resumed["arch"].config != arch.config:
@@ -97,13 +100,13 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
     net.to(world.device)
     tokenize = model_io.tokenizer(arch)
     hard_negatives = not cfg.no_hard_negatives
-    settings = data.StreamSettings(batch_size=cfg.batch_size, kinds=cfg.kinds, skip_rules=cfg.skip_rules,
-                                   negative_sources=cfg.negative_sources, seed=cfg.seed, workers=cfg.workers, hard_negatives=hard_negatives)
+    settings = StreamSettings(batch_size=cfg.batch_size, kinds=cfg.kinds, skip_rules=cfg.skip_rules,
+                              negative_sources=cfg.negative_sources, seed=cfg.seed, workers=cfg.workers, hard_negatives=hard_negatives)
 
-    def stream(epoch: int, skip: int) -> data.TrainStream:
-        return data.TrainStream(shards, settings, preprocess=train_transform, tokenize=tokenize, epoch=epoch,
-                                rank=world.rank, world_size=world.size, samples_per_epoch=samples_per_epoch,
-                                skip_batches=skip)
+    def stream(epoch: int, skip: int) -> TrainStream:
+        return TrainStream(shards, settings, preprocess=train_transform, tokenize=tokenize, epoch=epoch,
+                           rank=world.rank, world_size=world.size, samples_per_epoch=samples_per_epoch,
+                           skip_batches=skip)
 
     steps_per_epoch = len(stream(0, 0)) // cfg.accum_steps
     if steps_per_epoch < 1:
@@ -262,7 +265,7 @@ class _NegativesCheck:
                 "on purpose")
 
 
-def _micro_batches(stream: Callable[[int, int], data.TrainStream], progress: Progress, accum: int):
+def _micro_batches(stream: Callable[[int, int], TrainStream], progress: Progress, accum: int):
     """Groups of ``accum`` micro-batches, epoch after epoch, from where ``progress`` stands.
     An epoch's last micro-batches that make no whole group are left out."""
     while True:
@@ -337,7 +340,7 @@ def encode(model, batch: dict, device: torch.device, hard_negatives: bool,
     sees every parameter use); masked negatives are not encoded at all. The tokens are put
     together and cut where the batch is (the loader's host memory), so that only the columns
     the text tower reads travel to the device, with no wait on it to find their number."""
-    image = data.images_on(batch, device)
+    image = images_on(batch, device)
     text = batch["text"]
     tokens, mask = text, None
     if hard_negatives:

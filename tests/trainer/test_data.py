@@ -15,14 +15,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from fgclip.schema import KINDS
-from fgclip.trainer import data
-from fgclip.trainer.data import (
-    ShardListError,
-    StreamSettings,
-    TrainStream,
-    count_samples,
-    expand_shards,
-)
+from fgclip.trainer import stream as trainer_stream
+from fgclip.trainer.normalization import Normalization, images_on, split_normalization
+from fgclip.trainer.shard_lists import ShardListError, count_samples, expand_shards
+from fgclip.trainer.stream import StreamSettings, TrainStream
 
 L = 8
 
@@ -370,8 +366,8 @@ def test_workers_yield_equal_batches_from_uneven_shards(tmp_path):
 
 def test_fewer_shards_than_workers_share_shards_and_warn(tmp_path, caplog):
     shards = rich_dataset(tmp_path, [4])
-    data._warned.clear()
-    with caplog.at_level(logging.WARNING, logger=data.__name__):
+    trainer_stream._warned.clear()
+    with caplog.at_level(logging.WARNING, logger=trainer_stream.__name__):
         s = stream(shards, workers=2)
     assert "1 shards cannot feed 2 workers x 1 ranks" in caplog.text
     assert s.worker_shards == [shards, shards]
@@ -472,7 +468,7 @@ def test_fits_open_clip_transform_and_tokenizer(tmp_path):
     batch = next(iter(s))
     # open_clip's transform ends in ToTensor + Normalize: the workers send uint8, the consumer normalises
     assert batch["image"].shape == (2, 3, 32, 32) and batch["image"].dtype == torch.uint8
-    assert data.images_on(batch, "cpu").dtype == torch.float32
+    assert images_on(batch, "cpu").dtype == torch.float32
     assert batch["text"].shape == (2, 77) and batch["text"].dtype == torch.long
     assert batch["neg_text"].shape == (2, len(KINDS), 77) and batch["neg_mask"].all()
 
@@ -485,7 +481,7 @@ def test_deferred_normalization_equals_the_whole_transform_bit_for_bit(tmp_path,
 
     def images(defer: bool) -> torch.Tensor:
         s = stream(shards, preprocess=transform, workers=workers, defer_normalize=defer, batch_size=3)
-        return torch.cat([data.images_on(batch, "cpu") for batch in s])
+        return torch.cat([images_on(batch, "cpu") for batch in s])
 
     whole, deferred = images(False), images(True)
     assert whole.dtype == deferred.dtype == torch.float32
@@ -496,14 +492,14 @@ def test_deferred_normalization_equals_the_whole_transform_bit_for_bit(tmp_path,
 def test_split_normalization_only_takes_totensor_then_normalize():
     from torchvision import transforms as T
 
-    steps, normalization = data.split_normalization(
+    steps, normalization = split_normalization(
         T.Compose([T.CenterCrop(4), T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))]))
-    assert normalization == data.Normalization((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
+    assert normalization == Normalization((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
     assert [type(step) for step in steps.transforms] == [T.CenterCrop]
     for other in (T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.2,), inplace=True)]),  # would write in place
                   T.Compose([T.ToTensor(), T.CenterCrop(4)]),
                   tiny_preprocess):
-        assert data.split_normalization(other) == (other, None)
+        assert split_normalization(other) == (other, None)
 
 
 def test_a_transform_that_ends_in_a_non_rgb_image_is_counted_not_sent(tmp_path):

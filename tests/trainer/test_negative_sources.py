@@ -8,7 +8,7 @@ import pytest
 
 from fgclip.config import TrainConfig
 from fgclip.schema import KINDS
-from fgclip.trainer.data import StreamSettings, TrainStream
+from fgclip.trainer.stream import StreamSettings, TrainStream
 
 from .test_data import jpeg, tiny_preprocess, tiny_tokenize, write_dataset
 
