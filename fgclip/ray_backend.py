@@ -6,6 +6,7 @@ The stages hand this module plain picklable functions; nothing else in the packa
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -176,6 +177,49 @@ def sum_counts(
                               workers=workers, address=address):
         total.update(pickle.loads(row["counts"]))
     return total
+
+
+def map_tasks(
+    function: Callable[[Any], Any], items: Iterable[Any], *, workers: int | None, address: str | None
+) -> Iterator[Any]:
+    """``function(item)`` for every item as plain Ray tasks of one CPU, each retried on a dead
+    worker; yields the results as they finish, in any order.
+
+    For short work whose results the driver merges (the plan's tasks): a Ray Data job would
+    first start its own stats, autoscaling and actor-tracking actors and an actor pool (1.4-1.6 s
+    here, against 0.24 s for a plain actor), and nothing here gains from a process that keeps
+    WordNet loaded. At most twice ``workers`` (default: the cluster's CPUs) tasks are submitted
+    at a time, taken from ``items`` as they go, so that a million items are not a million
+    pending tasks, and a worker that finishes one finds the next already queued.
+    """
+    import ray
+
+    queue = iter(items)
+    first = next(queue, _NONE)
+    if first is _NONE:
+        return
+    queue = itertools.chain([first], queue)
+    started = connect(address, workers)
+    try:
+        limit = 2 * (workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+        call = ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES)(_call)
+        function_ref = ray.put(function)  # shipped once, not with every item
+        pending = [call.remote(function_ref, item) for item in itertools.islice(queue, limit)]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            pending += [call.remote(function_ref, item) for item in itertools.islice(queue, len(done))]
+            for ref in done:
+                yield ray.get(ref)
+    finally:
+        if started:
+            disconnect()
+
+
+def _call(function: Callable[[Any], Any], item: Any) -> Any:
+    return function(item)
+
+
+_NONE = object()  # no first item
 
 
 # Set in its workers by an executor that spans machines; the shards' stats record it ("node").

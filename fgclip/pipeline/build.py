@@ -15,7 +15,10 @@ Output folder::
     000000.tar  000000_stats.json  000001.tar  ...  sizes.json  manifest.json  negatives.png
     corpus_counts.tsv.gz  (the corpus table the negatives were made with; not with --no-stats)
     _build/     (while the job runs: config.json, plan.json, plan/, extra_negatives.json with
-                 --extra-negatives; removed when it completes)
+                 --extra-negatives, parts/ while a parallel plan is made; removed when it completes)
+
+The plan (``_build/plan``) is written by this process for one input file or one worker, else by
+one task per input file on the executor (:mod:`.plan`), the same bytes either way.
 
 The statistics pass runs between the plan and the shards: every planned shard's captions are
 counted in parallel (:mod:`.count`, summed by the executor) into the table, which is written
@@ -53,6 +56,7 @@ from ..files import Folder, is_temporary
 from . import shards as shard_io
 from .count import chunks, count_plan_shard, count_samples, samples_of
 from .executors import LocalExecutor, RayExecutor
+from .plan import PlanOptions, is_parallel, plan_in_parallel
 from .report import plot_negatives, print_summary, print_table_summary, summarize
 from .shards import BUILD_DIR, ShardOptions
 from .sources import (InputFile, SourceError, expand_input, guess_format, is_url, read_rows, table_columns, url_info,
@@ -99,7 +103,7 @@ def build_negatives(cfg: BuildConfig, *, echo: Callable[[str], None] = print) ->
                 running = True
 
         phase_started = time.perf_counter()
-        plan = _read_or_write_plan(cfg, files, fmt, output, start_executor=start_executor)
+        plan = _read_or_write_plan(cfg, files, fmt, output, executor, start_executor=start_executor)
         _check_planned_skips(cfg, files, fmt, plan, output)
         plan_seconds = time.perf_counter() - phase_started
         # Unless it started beside the plan: one session for the statistics pass and the shards.
@@ -227,21 +231,38 @@ def _table_target(location: str) -> tuple[Folder, str]:
     return folder, name
 
 
-def _read_or_write_plan(cfg: BuildConfig, files: list[InputFile], fmt: str, output: Folder,
+def _read_or_write_plan(cfg: BuildConfig, files: list[InputFile], fmt: str, output: Folder, executor,
                         start_executor: Callable[[], object]) -> dict:
-    """The plan a killed run left, else a new one; ``start_executor`` is called while a new one
-    is being written (see :func:`_beside`)."""
+    """The plan a killed run left, else a new one (:func:`plan_corpus`)."""
     plan_file = f"{BUILD_DIR}/plan.json"
     if output.exists(plan_file):
         return json.loads(output.read_text(plan_file))
-    rows = read_rows(files, fmt, image_root=cfg.image_root, image_column=cfg.image_column,
-                     caption_column=cfg.caption_column)
     try:
-        return _beside(lambda rows: shard_io.write_plan(rows, output, cfg.shard_size, cfg.max_caption_chars),
-                       rows, start_executor)
+        return plan_corpus(cfg, files, fmt, output, executor, start_executor=start_executor)
     except SourceError as err:  # a missing column, a json that is not COCO: no shard written yet
         _forget_unstarted_build(output)
         raise UsageError(str(err)) from err
+
+
+def plan_corpus(cfg: BuildConfig, files: list[InputFile], fmt: str, output: Folder, executor,
+                start_executor: Callable[[], object] = lambda: None) -> dict:
+    """Write the build's plan into ``output``; returns plan.json's summary. Raises SourceError
+    for input that cannot be read as ``fmt``.
+
+    Several input files and more than one worker: one task per file on the executor
+    (:mod:`.plan`), its session started first. Else this process reads the rows (the serial
+    plan), and ``start_executor`` is called while it does (see :func:`_beside`). Both write the
+    same bytes.
+    """
+    if is_parallel(files, cfg.workers):
+        start_executor()
+        options = PlanOptions(fmt, cfg.shard_size, cfg.max_caption_chars, cfg.image_root, cfg.image_column,
+                              cfg.caption_column)
+        return plan_in_parallel(files, output, options, executor)
+    rows = read_rows(files, fmt, image_root=cfg.image_root, image_column=cfg.image_column,
+                     caption_column=cfg.caption_column)
+    return _beside(lambda rows: shard_io.write_plan(rows, output, cfg.shard_size, cfg.max_caption_chars),
+                   rows, start_executor)
 
 
 def _forget_unstarted_build(output: Folder) -> None:

@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 from ..files import Folder
-from .shards import plan_entry, read_plan
+from .shards import read_plan, row_outcome, row_record
 from .sources import BadRow, SourceRow
 
 CHUNK_SAMPLES = 1000  # samples per work item of ``fgclip pipeline count`` (the build counts by shard)
@@ -46,8 +46,8 @@ def samples_of(rows: Iterable[SourceRow | BadRow], max_caption_chars: int, skipp
     """The cleaned captions of each usable row, in input order; each row that is not usable
     is counted in ``skipped`` by its reason, as the plan counts it."""
     seen: set[bytes] = set()
-    for index, row in enumerate(rows):
-        entry, _, reason, _ = plan_entry(row, index, seen, max_caption_chars)
+    for row in rows:
+        entry, _, reason, _ = row_outcome(row_record(row, seen, max_caption_chars))
         if entry is None:
             skipped[reason] += 1
         else:

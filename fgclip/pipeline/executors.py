@@ -7,6 +7,10 @@ nothing about shards, and a shard written twice (a retry) is written the same.
 ``sum_counts(task, items)`` is the statistics pass: a picklable ``task(item) -> Counter`` per
 item, the counters summed. A sum does not depend on the order, so any executor gives the same.
 
+``map(task, items)`` yields ``task(item)`` for every item, in any order: short work whose
+results the caller merges (the plan's tasks: one per input file, per range of keys, per shard).
+On Ray these are plain tasks, without the Ray Data job and actor pool that ``run`` starts.
+
 ``session()`` brings up what ``run`` and ``sum_counts`` need ahead of them, for a caller with
 something else to do meanwhile, and keeps it up between them; either one outside a session
 brings it up and down itself.
@@ -21,13 +25,15 @@ import os
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
 Task = Callable[[int], dict]
 CountTask = Callable[[Any], Counter]
+IN_FLIGHT_PER_WORKER = 4  # items a local pool holds submitted per process: enough that none waits
 
 
 class LocalExecutor:
@@ -55,25 +61,33 @@ class LocalExecutor:
                 self._pool = None
 
     def run(self, task: Task, shards: Iterable[int]) -> Iterator[dict]:
-        yield from self._map(task, shards)
+        yield from self.map(task, shards)
 
     def sum_counts(self, task: CountTask, items: Iterable[Any]) -> Counter:
         total: Counter = Counter()
-        for counts in self._map(task, items):
+        for counts in self.map(task, items):
             total.update(counts)
         return total
 
-    def _map(self, task: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        items = list(items)
-        if self._pool is None and (self.workers <= 1 or len(items) <= 1):
-            for item in items:
+    def map(self, task: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        queue = iter(items)
+        head = list(islice(queue, 2))
+        queue = chain(head, queue)
+        if self._pool is None and (self.workers <= 1 or len(head) <= 1):
+            for item in queue:
                 yield task(item)
             return
-        pool = self._pool if self._pool is not None else self._new_pool(min(self.workers, len(items)))
+        # A pool starts its processes as work comes, one per item at most.
+        pool = self._pool if self._pool is not None else self._new_pool(self.workers)
         with contextlib.nullcontext() if pool is self._pool else pool:
-            futures = [pool.submit(task, item) for item in items]
-            for future in as_completed(futures):
-                yield future.result()
+            # A few items per process in flight, taken from ``items`` as they go, not all of
+            # them: a million shards would be a million futures and pickled calls held here.
+            running = {pool.submit(task, item) for item in islice(queue, IN_FLIGHT_PER_WORKER * self.workers)}
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                running |= {pool.submit(task, item) for item in islice(queue, len(done))}
+                for future in done:
+                    yield future.result()
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: the parent may hold threads (Ray's, a test runner's) that fork breaks.
@@ -132,3 +146,8 @@ class RayExecutor:
         from .. import ray_backend
 
         return ray_backend.sum_counts(task, items, workers=self.workers, address=self.address)
+
+    def map(self, task: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        from .. import ray_backend
+
+        yield from ray_backend.map_tasks(task, items, workers=self.workers, address=self.address)

@@ -2,10 +2,13 @@
 
 Two steps, neither of which knows about Ray:
 
-1. :func:`write_plan` reads the corpus once, in order, and cuts it into runs of ``shard_size``
-   input rows: row ``r`` goes to shard ``r // shard_size`` and its sample key is ``r`` written
-   with nine digits. Each shard's rows (captions cleaned, image located, bad rows counted) go to
-   a plan file under ``_build/plan/``. The plan depends on the input and the config alone.
+1. The plan cuts the corpus, read in order, into runs of ``shard_size`` input rows: row ``r``
+   goes to shard ``r // shard_size`` and its sample key is ``r`` written with nine digits. Each
+   shard's rows (captions cleaned, image located, bad rows and repeated keys counted) go to a
+   plan file under ``_build/plan/``; ``_build/plan.json``, written last, marks it complete. The
+   plan depends on the input and the config alone. :func:`write_plan` makes it in one process;
+   :mod:`.plan` makes the same bytes with one task per input file, from the same three steps
+   (:func:`row_record`, :func:`row_outcome`, :func:`write_shard_plan`).
 2. :func:`write_shard` turns one plan file into ``{shard:06d}.tar``: it reads and checks each
    image, makes the negatives, writes the tar under a temporary name and renames it into place
    when complete (on an object store: uploads it whole), then writes ``{shard:06d}_stats.json``,
@@ -68,72 +71,123 @@ def tar_name(shard: int) -> str:
 
 
 def write_plan(rows: Iterable[SourceRow | BadRow], output: Folder, shard_size: int, max_caption_chars: int) -> dict:
-    """Cut ``rows`` into plan files; returns ``{"shards": n, "rows": n, "skipped": {reason: n}}``
-    (also in plan.json).
+    """Cut ``rows`` into plan files, in this process; returns ``{"shards": n, "rows": n,
+    "skipped": {reason: n}}`` (also in plan.json, which marks the plan complete).
 
     Bad rows, duplicate keys and dropped captions are counted in the plan of the shard their
     row falls in, so that every input row is accounted for in exactly one stats file. The
     skipped rows of all shards are summed in plan.json too, so that a build can refuse input it
-    would mostly skip before it writes a shard.
+    would mostly skip before it writes a shard. (:mod:`.plan` writes the same files from several
+    input files in parallel, through the same three steps: :func:`row_record`,
+    :func:`row_outcome`, :func:`write_shard_plan`.)
     """
     output.make(f"{BUILD_DIR}/plan")
     seen: set[bytes] = set()  # 8-byte digests of the keys: about 100 bytes a row, not a row's text
-    rows = iter(rows)
+    outcomes = (row_outcome(row_record(row, seen, max_caption_chars)) for row in rows)
     shard = total = 0
     skipped: Counter = Counter()
     while True:
-        chunk = list(islice(rows, shard_size))
+        chunk = list(islice(outcomes, shard_size))
         if not chunk:
             break
-        header = {"shard": shard, "rows": len(chunk), "skipped": Counter(), "captions_skipped": Counter(),
-                  "errors": []}
-        entries = []
-        for offset, row in enumerate(chunk):
-            entry, dropped, reason, message = plan_entry(row, shard * shard_size + offset, seen, max_caption_chars)
-            header["captions_skipped"].update(dropped)
-            if entry is not None:
-                entries.append(entry)
-                continue
-            header["skipped"][reason] += 1
-            if len(header["errors"]) < MAX_ERRORS_KEPT:
-                header["errors"].append(message)
-        lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in entries]
-        output.write_bytes(plan_name(shard), ("\n".join(lines) + "\n").encode("utf-8"))
-        skipped.update(header["skipped"])
+        skipped.update(write_shard_plan(output, shard, shard_size, chunk)["skipped"])
         total += len(chunk)
         shard += 1
-    summary = {"shards": shard, "rows": total, "skipped": dict(sorted(skipped.items()))}
+    return finish_plan(output, shard, total, skipped)
+
+
+def finish_plan(output: Folder, shards: int, rows: int, skipped: Counter) -> dict:
+    """Write plan.json, the mark of a complete plan, once every shard's plan file is written."""
+    summary = {"shards": shards, "rows": rows, "skipped": dict(sorted(skipped.items()))}
     output.write_json(f"{BUILD_DIR}/plan.json", summary)
     return summary
 
 
-def plan_entry(row: SourceRow | BadRow, row_index: int, seen: set[bytes], max_caption_chars: int):
-    """``(entry, captions dropped, None, "")`` for a usable row; ``(None, [], reason, message)``
-    for one that is skipped."""
+# What the plan makes of one input row, before it knows the row's place in the corpus (its
+# key) and what the input files before the row's own hold. A tuple of JSON values, so that a
+# plan task can write it for the shard it will fall in (plan.py):
+#   (SKIPPED, reason, message): a bad row, or a key seen earlier in the rows given before it;
+#   (UNUSABLE, reason, where): the first row of its key, without a usable caption;
+#   (SAMPLE, entry without its key, captions dropped, where): the first row of its key, usable.
+# The last two become duplicate_key skips when an earlier input file holds their key.
+SKIPPED, UNUSABLE, SAMPLE = "skipped", "unusable", "sample"
+
+
+def key_digest(key: str) -> bytes:
+    """The 8 bytes by which the plan tells keys apart (two keys with one digest are duplicates)."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+
+
+def row_record(row: SourceRow | BadRow, seen: set[bytes], max_caption_chars: int) -> tuple:
+    """The row's plan record (above); a key not in ``seen`` is added to it."""
     if isinstance(row, BadRow):
-        return None, [], row.reason, row.message()
+        return SKIPPED, row.reason, row.message()
     where = f"{row.source.get('file', '?')}: {row.key}"
-    digest = hashlib.blake2b(row.key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    digest = key_digest(row.key)
     if digest in seen:
-        return None, [], "duplicate_key", f"{where}: duplicate_key (seen earlier in the input)"
+        return SKIPPED, "duplicate_key", duplicate_message(where)
     seen.add(digest)
     captions, dropped = clean_captions(row.captions, max_caption_chars)
     if not captions:
-        reason = dropped[0] if dropped else "no_caption"
-        return None, [], reason, f"{where}: {reason}"
-    entry = {
-        "key": sample_key(row_index),
-        "source_key": row.key,
-        "image": [row.image.path, row.image.offset, row.image.size],
-        "captions": captions,
-        "source": row.source,
-    }
-    return entry, dropped, None, ""
+        return UNUSABLE, dropped[0] if dropped else "no_caption", where
+    entry = {"source_key": row.key, "image": [row.image.path, row.image.offset, row.image.size],
+             "captions": captions, "source": row.source}
+    return SAMPLE, entry, dropped, where
+
+
+def duplicate_message(where: str) -> str:
+    return f"{where}: duplicate_key (seen earlier in the input)"
+
+
+def row_outcome(record: tuple | list, duplicate: bool = False) -> tuple[dict | str | None, list[str], str | None, str]:
+    """``(entry without its key, captions dropped, None, "")`` for a row that becomes a sample,
+    ``(None, [], reason, message)`` for one that is skipped; ``duplicate``: an earlier input
+    file holds the row's key. The entry is the record's: a dict, or its JSON text."""
+    kind = record[0]
+    if kind == SKIPPED:
+        return None, [], record[1], record[2]
+    if duplicate:
+        return None, [], "duplicate_key", duplicate_message(record[-1])
+    if kind == UNUSABLE:
+        return None, [], record[1], f"{record[2]}: {record[1]}"
+    return record[1], record[2], None, ""
+
+
+def write_shard_plan(output: Folder, shard: int, shard_size: int,
+                     outcomes: Iterable[tuple[dict | str | None, list[str], str | None, str]]) -> dict:
+    """Write the plan file of shard ``shard`` from its rows' outcomes (:func:`row_outcome`), in
+    input order; returns its header. A sample's key is its row's place in the corpus."""
+    header = {"shard": shard, "rows": 0, "skipped": Counter(), "captions_skipped": Counter(), "errors": []}
+    lines = [""]  # the header's, once the rows are counted
+    first_row = shard * shard_size
+    rows = 0
+    for entry, dropped, reason, message in outcomes:
+        header["captions_skipped"].update(dropped)
+        if entry is not None:
+            text = entry if isinstance(entry, str) else json.dumps(entry, ensure_ascii=False)
+            # What json.dumps({"key": ..., **entry}) writes, without encoding an entry given as text again.
+            lines.append(f'{{"key": "{sample_key(first_row + rows)}", {text[1:]}')
+        else:
+            header["skipped"][reason] += 1
+            if len(header["errors"]) < MAX_ERRORS_KEPT:
+                header["errors"].append(message)
+        rows += 1
+    header["rows"] = rows
+    lines[0] = json.dumps(header, ensure_ascii=False)
+    output.write_bytes(plan_name(shard), ("\n".join(lines) + "\n").encode("utf-8"))
+    return header
 
 
 def read_plan(output: Folder, shard: int) -> tuple[dict, list[dict]]:
-    lines = output.read_text(plan_name(shard)).splitlines()
+    lines = split_lines(output.read_text(plan_name(shard)))
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a file of JSON lines. Not ``str.splitlines``: JSON written with
+    ``ensure_ascii=False`` keeps U+2028, U+2029 and U+0085 raw inside its strings (a web
+    caption may hold them), and ``splitlines`` would cut a line there."""
+    return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,6 +178,12 @@ def url_info(url: str) -> dict:
     return _url_info[url]
 
 
+def listed_size(file: InputFile) -> int | None:
+    """The size of a URL input as its listing gave it (no request), else None."""
+    info = _url_info.get(file) if is_url(file) else None
+    return int(info["size"]) if info and "size" in info else None
+
+
 def _input_size(file: InputFile) -> int:
     return file.stat().st_size if isinstance(file, Path) else int(url_info(file)["size"])
 
@@ -330,7 +336,11 @@ def read_rows(
     image_root: str | None = None,
     image_column: str = "image",
     caption_column: str = "caption",
+    sizes: dict[str, int] | None = None,
 ) -> Iterator[SourceRow | BadRow]:
+    """The rows of ``files``, in order. ``sizes``: the byte sizes of URL inputs that the caller
+    already knows (from the listing that found them), so that a process which did not list them
+    (a plan task) needs no request to learn them."""
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     for path in files:
@@ -338,7 +348,7 @@ def read_rows(
         if fmt == "coco":
             yield from _read_coco(path, root)
         elif fmt == "webdataset":
-            yield from _read_tar(path)
+            yield from _read_tar(path, (sizes or {}).get(str(path)))
         else:
             records = {"jsonl": _jsonl_records, "csv": _csv_records, "tsv": _csv_records,
                        "parquet": _parquet_records}[fmt]
@@ -564,10 +574,10 @@ def _table_sample(record: dict, path: InputFile, line_number: int, fmt: str, roo
     )
 
 
-def _read_tar(path: InputFile) -> Iterator[SourceRow | BadRow]:
+def _read_tar(path: InputFile, size: int | None = None) -> Iterator[SourceRow | BadRow]:
     if _suffix(path) != ".tar":
         raise SourceError(f"{path}: only uncompressed .tar shards can be read (as img2dataset writes them)")
-    size = _input_size(path)
+    size = _input_size(path) if size is None else size
     where = f"{file_name(path)}: after key"
     try:
         with open_binary(path) as handle:

@@ -132,3 +132,36 @@ def test_imported_negatives_reach_the_shards_on_ray_as_on_the_local_executor(cor
     assert totals["ray"]["extra_negatives"] == totals["local"]["extra_negatives"]
     assert totals["ray"]["sources"] == totals["local"]["sources"]
     assert digests(outputs["ray"]) == digests(outputs["local"])
+
+
+def test_the_plan_made_by_ray_tasks_is_the_serial_plan(tmp_path, monkeypatch):
+    """Several input files on Ray: one plan task per file on the Ray workers, the driver reading
+    no row; the plan files and the shards are the serial plan's."""
+    from fgclip.pipeline.executors import LocalExecutor, RayExecutor
+
+    from .test_parallel_plan import (config, forbid_driver_reads, jsonl_corpus, make_plan, output_digests, output_stats,
+                                     place, plan_files, tar_corpus)
+
+    for name, value in QUIET_RAY.items():
+        monkeypatch.setenv(name, value)
+    files, pattern, options = jsonl_corpus(tmp_path)
+    place(files, str(tmp_path / "jsonl"))
+    make_plan(config(str(tmp_path / "jsonl"), pattern, options, str(tmp_path / "serial-plan"), workers=1),
+              LocalExecutor(1))
+    files, tar_pattern, tar_options = tar_corpus(tmp_path)
+    tars = f"file://{tmp_path}/tars-in"
+    place(files, tars)
+    reference = str(tmp_path / "reference")
+    build_negatives(config(tars, tar_pattern, tar_options, reference, workers=1, no_negatives=True),
+                    echo=lambda line: None)
+
+    forbid_driver_reads(monkeypatch)
+    make_plan(config(str(tmp_path / "jsonl"), pattern, options, str(tmp_path / "ray-plan"), workers=2,
+                     executor="ray"), RayExecutor(2))
+    assert plan_files(str(tmp_path / "ray-plan")) == plan_files(str(tmp_path / "serial-plan"))
+    output = f"file://{tmp_path}/ray-build"
+    totals = build_negatives(config(tars, tar_pattern, tar_options, output, workers=2, executor="ray", no_negatives=True),
+                             echo=lambda line: None)
+    assert totals["skipped"]["duplicate_key"] == 2
+    assert output_digests(output) == output_digests(reference)
+    assert output_stats(output) == output_stats(reference)
