@@ -484,11 +484,12 @@ def setup_wordnet(
 def train_command(
     shards: Annotated[str | None, typer.Option(help="Shards: 'DIR/{000000..000031}.tar', a folder, a glob, or a::b lists "
                                                "(required, here or in --config).", show_default=False)] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Run folder: checkpoints, metrics.jsonl, plots "
-                                               "(required, here or in --config).", show_default=False)] = None,
-    model: Annotated[str | None, typer.Option(help="open_clip model name, or a model-config JSON path "
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Run folder: checkpoints, metrics.jsonl, plots; "
+                                               "a path or a URL (s3://, gs://, file://) (required, here or in "
+                                               "--config).", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="open_clip model name, or a model-config JSON path or URL "
                                               "(default: ViT-B-32-quickgelu)", show_default=False)] = None,
-    pretrained: Annotated[str | None, typer.Option(help="Local weights file (open_clip or fgclip checkpoint); "
+    pretrained: Annotated[str | None, typer.Option(help="Weights file, path or URL (open_clip or fgclip checkpoint); "
                                                    "default: random initialisation", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: 5)", show_default=False)] = None,
     steps: Annotated[int | None, typer.Option(help="Optimizer steps; overrides --epochs", show_default=False)] = None,
@@ -525,7 +526,8 @@ def train_command(
                                                 show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of weights init, shuffles and caption choice (default: 0)",
                                              show_default=False)] = None,
-    resume: Annotated[str | None, typer.Option(help="latest (RUN_DIR/checkpoints/latest.pt, if any) or a checkpoint path",
+    resume: Annotated[str | None, typer.Option(help="latest (RUN_DIR/checkpoints/latest.pt, if any) or a checkpoint "
+                                               "path or URL",
                                                show_default=False)] = None,
     save_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: 1000)", show_default=False)] = None,
     log_every: Annotated[int | None, typer.Option(help="Steps between metrics rows (default: 10)", show_default=False)] = None,
@@ -556,14 +558,13 @@ def train_command(
 
 @app.command("plot")
 def plot_command(
-    run_dir: Annotated[str, typer.Argument(help="A training run folder (holding metrics.jsonl).")],
+    run_dir: Annotated[str, typer.Argument(help="A training run folder (holding metrics.jsonl): a path or a URL.")],
 ) -> None:
     """Draw a training run's loss terms and adaptive margins as PNGs in its folder."""
-    run_path = _local("RUN_DIR", run_dir)
     from .trainer.metrics import plot_run
 
     try:
-        written = plot_run(run_path)
+        written = plot_run(run_dir)
     except (FileNotFoundError, ValueError) as err:
         raise _fail(str(err), 2) from err
     for path in written:
@@ -587,8 +588,8 @@ def eval_command(
                                                     show_default=False)] = None,
     model: Annotated[str | None, typer.Option(help="open_clip model name or config JSON, for plain open_clip weights",
                                               show_default=False)] = None,
-    results: Annotated[str | None, typer.Option(help="Results file; rows are appended, finished ones skipped "
-                                                "(default: results.jsonl)", show_default=False)] = None,
+    results: Annotated[str | None, typer.Option(help="Results file, a path or a URL; rows are appended, finished "
+                                                "ones skipped (default: results.jsonl)", show_default=False)] = None,
     batch_size: Annotated[int | None, typer.Option(help="Encoding batch size (default: 256)", show_default=False)] = None,
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda when available)", show_default=False)] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001): run the eval there as one "
@@ -600,13 +601,15 @@ def eval_command(
     from .config import EvalConfig
 
     cfg = _stage_config(EvalConfig, config, locals(), required="--checkpoint, --benchmark and --data-root")
-    missing = [path for path in cfg.checkpoints if not Path(path).is_file()]
+    from .files import is_file_at, is_url
+
+    missing = [path for path in cfg.checkpoints if not is_file_at(path)]
     if missing:
         raise _fail(f"checkpoint(s) not found: {', '.join(missing)}", 2)
     results_path = Path(cfg.results)
     # Rows are appended as each benchmark finishes: a results file that cannot take them would
-    # fail the run after its first, possibly long, benchmark.
-    if results_path.exists() and not os.access(results_path, os.W_OK):
+    # fail the run after its first, possibly long, benchmark. (A store tells only by a write.)
+    if not is_url(cfg.results) and results_path.exists() and not os.access(results_path, os.W_OK):
         raise _fail(f"--results {results_path}: not writable (rows are appended to it)", 2)
 
     from .eval.run import evaluate_where_configured
@@ -621,17 +624,19 @@ def eval_command(
 
 @app.command("report")
 def report_command(
-    results_file: Annotated[str, typer.Argument(metavar="RESULTS", help="A results.jsonl written by fgclip eval.")],
-    output_folder: Annotated[str, typer.Option("--output", "-o", help="Folder for report.md and the PNG charts.")],
+    results_file: Annotated[str, typer.Argument(metavar="RESULTS", help="A results.jsonl written by fgclip eval "
+                                                "(a path or a URL).")],
+    output_folder: Annotated[str, typer.Option("--output", "-o", help="Folder for report.md and the PNG charts "
+                                               "(a path or a URL).")],
 ) -> None:
     """Markdown tables and PNG charts comparing checkpoints from an eval results file."""
-    results, output = _local("RESULTS", results_file), _local("--output", output_folder)
     from .eval.report import write_report
+    from .files import is_file_at
 
-    if not results.is_file():
-        raise _fail(f"{results} does not exist", 2)
+    if not is_file_at(results_file):
+        raise _fail(f"{results_file} does not exist", 2)
     try:
-        written = write_report(results, output)
+        written = write_report(results_file, output_folder)
     except ValueError as err:
         raise _fail(str(err), 2) from err
     for path in written:
@@ -686,8 +691,8 @@ def workflow_run_command(
     config: Annotated[str | None, typer.Argument(help="Workflow YAML; default: the one shipped in the package "
                                                   "(fgclip/workflow_default.yaml), which it overrides section by section.",
                                                   show_default=False)] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder (default: runs/demo)",
-                                               show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder, a path or a URL (default: "
+                                               "runs/demo)", show_default=False)] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster (auto, ray://host:10001) for the build and for "
                                                 "training with ray_workers; default $RAY_ADDRESS, else a local Ray",
                                                 show_default=False)] = None,
@@ -696,7 +701,7 @@ def workflow_run_command(
 
     A config with a corpus runs on real data instead (recipes/ce-clip-coco.yaml, docs/workflow.md).
     Stages whose outputs exist with unchanged settings are skipped."""
-    config_path = _local("CONFIG", config)  # --output is checked by WorkflowConfig, as in the file
+    config_path = _local("CONFIG", config)
     from .workflow import load_workflow_config, run
 
     if config_path is not None and not config_path.is_file():

@@ -28,8 +28,12 @@ T = TypeVar("T")
 # A scheme and "://", as fsspec reads them. A local name never looks so: pathlib would turn
 # "file:///x/run" into the local folder "file:/x/run".
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-URL_OPTIONS = ("train --shards, and the pipeline's --input, --output, --image-root and --stats "
-               "(count, build-negatives; preview --stats)")
+# Each option that takes a URL, for the message that refuses one elsewhere. A run folder (train
+# --output, workflow run --output, eval --results) is written through fgclip.files.Folder, and
+# whatever reads from one takes a URL too: a checkpoint, a model config JSON, a results file.
+URL_OPTIONS = ("train --shards, --output, --resume, --pretrained and --model; eval --checkpoint, --model and "
+               "--results; report RESULTS and --output; plot RUN_DIR; workflow run --output; and the "
+               "pipeline's --input, --output, --image-root and --stats (count, build-negatives; preview --stats)")
 
 
 def is_url(value: object) -> bool:
@@ -38,10 +42,29 @@ def is_url(value: object) -> bool:
 
 def refuse_url(option: str, value: object) -> None:
     """ValueError naming ``option`` when its ``value`` is a URL but the option takes a local path
-    only (until run folders take URLs, a URL there would become a local folder named "file:")."""
+    only (pathlib would make a URL there a local folder named "file:" or "s3:")."""
     if is_url(value):
         raise ValueError(f"{option} {value!r} is a URL, but {option} takes a local path only; "
                          f"URLs are taken by {URL_OPTIONS}")
+
+
+def check_url_scheme(option: str, value: object) -> None:
+    """ValueError naming ``option`` when its ``value`` is a URL that fsspec cannot open here: an
+    unknown scheme, or one whose package (s3fs, gcsfs) is not installed. Checked with the other
+    options, so that a run fails before it starts, not at its first checkpoint."""
+    if not is_url(value):
+        return
+    import fsspec
+
+    try:
+        fsspec.core.url_to_fs(value)
+    except (ImportError, ValueError) as err:
+        raise ValueError(f"{option} {value!r}: {err}") from err
+
+
+def _url_field(name: str, value: object) -> None:
+    """``check_url_scheme`` for a config field that takes a path or a URL."""
+    check_url_scheme("--" + name.replace("_", "-"), value)
 
 
 def _local_path_field(name: str, value: object) -> None:
@@ -345,9 +368,9 @@ class TrainConfig:
     """
 
     shards: str
-    output: str
-    model: str = "ViT-B-32-quickgelu"  # an open_clip model name, or the path of a model-config JSON
-    pretrained: str | None = None  # a local weights file; None: random initialisation
+    output: str  # the run folder: a local path or a URL (s3://, gs://, file://...)
+    model: str = "ViT-B-32-quickgelu"  # an open_clip model name, or the path or URL of a model-config JSON
+    pretrained: str | None = None  # a weights file (path or URL); None: random initialisation
     epochs: int = 5
     steps: int | None = None  # optimizer steps; overrides epochs when given
     batch_size: int = 256
@@ -375,7 +398,7 @@ class TrainConfig:
     accum_steps: int = 1
     workers: int = 4  # data loader processes per training process
     seed: int = 0
-    resume: str | None = None  # "latest" or a checkpoint path
+    resume: str | None = None  # "latest" or a checkpoint path or URL
     save_every: int = 1000  # steps between periodic checkpoints (latest.pt is written at each)
     log_every: int = 10
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
@@ -385,10 +408,8 @@ class TrainConfig:
     address: str | None = None  # Ray cluster address for --ray-workers
 
     def __post_init__(self):
-        for name in ("output", "pretrained", "model"):
-            _local_path_field(name, getattr(self, name))
-        if self.resume != "latest":
-            _local_path_field("resume", self.resume)
+        for name in ("output", "model", "pretrained", "resume"):
+            _url_field(name, getattr(self, name))
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.imc_scope not in IMC_SCOPES:
@@ -431,19 +452,23 @@ class EvalConfig:
     names: tuple[str, ...] | None = None  # one label per checkpoint; default: the file stems
     model: str | None = None  # needed for plain open_clip weights; fgclip checkpoints record theirs
     images: str | None = None
-    results: str = "results.jsonl"
+    results: str = "results.jsonl"  # a path or a URL
     batch_size: int = 256
     device: str | None = None  # None: cuda when available
-    cache_dir: str | None = None  # None: fgclip-eval-cache beside the results file
+    # None: fgclip-eval-cache beside the results file; for results at a URL, in the local cache
+    # folder (fgclip.files.local_cache_folder), since the feature cache is local only.
+    cache_dir: str | None = None
     # A Ray cluster (auto, ray://host:10001): the eval runs there as one task, with a GPU when
     # device is cuda. None: $RAY_ADDRESS, else in this process.
     address: str | None = None
 
     def __post_init__(self):
-        for checkpoint in self.checkpoints:
-            refuse_url("--checkpoint", checkpoint)
-        for name in ("data_root", "images", "model", "results", "cache_dir"):
+        for name in ("data_root", "images", "cache_dir"):
             _local_path_field(name, getattr(self, name))
+        for checkpoint in self.checkpoints:
+            check_url_scheme("--checkpoint", checkpoint)
+        for name in ("model", "results"):
+            _url_field(name, getattr(self, name))
         if not self.checkpoints:
             raise ValueError("at least one checkpoint is needed")
         if not self.benchmarks:

@@ -3,12 +3,20 @@
 A file is written under a temporary name beside its final one, flushed to disk, then renamed,
 so a reader (or a resumed job) never sees half of it. :class:`Folder` does the same for a job's
 output folder, local or a URL (on an object store, one upload per file stands for the rename).
+The ``*_at`` functions take one file's location, a path or a URL, and go through its Folder.
+
+Object stores have no rename, no append, no links and no folders: whatever fgclip keeps in a run
+folder is therefore written whole, one object per file, and found by name (``latest.pt`` is a
+file of its own, never a link). Writes that leave a temporary beside the final name (local
+folders and ``file://``) name it after the writing process (:func:`temporary_name`), so that a
+later start can tell a killed writer's leftovers from a live one's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +56,78 @@ def write_atomically(path: str | Path, data: bytes) -> None:
 
 def write_json(path: str | Path, value: Any, indent: int = 1) -> None:
     write_atomically(path, (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def is_url(location: object) -> bool:
+    """Whether ``location`` is a URL (``s3://``, ``memory://``...) rather than a local path."""
+    return isinstance(location, str) and "://" in location
+
+
+def join(location: str | Path, *names: str) -> str:
+    """``names`` under ``location``: joined with "/" for a URL, by pathlib for a local path
+    (whose spelling, "runs/demo/ce" for "./runs/demo" + "ce", is what earlier runs recorded)."""
+    if is_url(location):
+        return "/".join([str(location).rstrip("/"), *names])
+    return str(Path(location, *names))
+
+
+def parent_and_name(location: str | Path) -> tuple["Folder", str]:
+    """The Folder that holds the file ``location`` (a path or URL), and the file's name in it."""
+    text = str(location)
+    if is_url(text):
+        head, _, name = text.rstrip("/").rpartition("/")
+        if head.endswith(":/"):  # a file at the store's top level ("memory://x"): its folder is "memory://"
+            head += "/"
+        return Folder(head), name
+    path = Path(text)
+    return Folder(path.parent), path.name
+
+
+def read_bytes_at(location: str | Path) -> bytes:
+    folder, name = parent_and_name(location)
+    return folder.read_bytes(name)
+
+
+def write_bytes_at(location: str | Path, data: bytes) -> None:
+    """Write the file ``location`` (a path or URL) all or nothing."""
+    folder, name = parent_and_name(location)
+    folder.write_bytes(name, data)
+
+
+def is_file_at(location: str | Path) -> bool:
+    if is_url(location):
+        folder, name = parent_and_name(location)
+        return folder.is_file(name)
+    return Path(location).is_file()
+
+
+@contextlib.contextmanager
+def local_file(location: str | Path) -> Iterator[Path]:
+    """``location`` as a local file, for readers that take paths only (open_clip's weight loader,
+    a file hash): a local path is itself; a URL is downloaded into a private temporary folder,
+    under its own file name (messages that name the copy still show which file it is), and
+    removed when the block ends."""
+    if not is_url(location):
+        yield Path(location)
+        return
+    folder, name = parent_and_name(location)
+    with tempfile.TemporaryDirectory(prefix="fgclip-download-") as directory:
+        copy = Path(directory) / name
+        folder.download(name, copy)
+        yield copy
+
+
+def local_cache_folder(*names: str) -> Path:
+    """A folder on this machine for what runs whose folder is a URL keep locally (an eval's
+    feature cache, a workflow's local copies): ``$XDG_CACHE_HOME/fgclip/...`` (default
+    ``~/.cache``). Only caches live here: removing it costs time, never results."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root, "fgclip", *names)
+
+
+def url_key(location: str) -> str:
+    """A short name for ``location`` that is safe as a local folder name."""
+    return hashlib.sha256(location.rstrip("/").encode("utf-8")).hexdigest()[:16]
 
 
 def open_binary(path: str | Path):
@@ -95,11 +175,25 @@ class Folder:
     def _at(self, name: str) -> str:
         return f"{self._root}/{name}" if name else self._root
 
+    def sub(self, name: str) -> "Folder":
+        """The sub-folder ``name`` as a Folder of its own."""
+        return Folder(self.path(name))
+
+    @property
+    def keeps_temporaries(self) -> bool:
+        """Whether a write here leaves a temporary (:func:`temporary_name`) in the folder while it
+        runs, or after a kill: locally and for ``file://``. On an object store a write is one
+        upload, which shows nothing until it completes (open_atomically's local file aside)."""
+        return not self.is_url or self._renames
+
     def exists(self, name: str = "") -> bool:
         return self._fs.exists(self._at(name)) if self.is_url else os.path.exists(self._at(name))
 
     def is_dir(self, name: str = "") -> bool:
         return self._fs.isdir(self._at(name)) if self.is_url else os.path.isdir(self._at(name))
+
+    def is_file(self, name: str) -> bool:
+        return self._fs.isfile(self._at(name)) if self.is_url else os.path.isfile(self._at(name))
 
     def make(self, name: str = "") -> None:
         """Create the folder (or a sub-folder); a no-op on object stores, which have none."""
@@ -133,6 +227,7 @@ class Folder:
         if not self.is_url:
             write_atomically(self._at(name), data)
         elif self._renames:
+            self._fs.makedirs(self._at(name).rpartition("/")[0], exist_ok=True)
             temporary = self._temporary_name(name)
             self._fs.pipe_file(temporary, data)
             self._fs.mv(temporary, self._at(name))
@@ -162,15 +257,69 @@ class Folder:
                     os.fsync(handle.fileno())
             if not self.is_url:
                 os.replace(handle.name, self._at(name))
-            elif self._renames:
-                temporary = self._temporary_name(name)
-                self._fs.put_file(handle.name, temporary)
-                self._fs.mv(temporary, self._at(name))
             else:
-                self._fs.put_file(handle.name, self._at(name))
+                self._upload(handle.name, name)
         finally:  # the temporary of a failed block; after a rename there is none
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(handle.name)
+
+    def copy(self, source: str, target: str) -> None:
+        """``target`` becomes a copy of ``source``, all or nothing. Locally a hard link: no space
+        taken, and the next write of ``source`` renames a new file over it, leaving ``target``
+        as it was. On an object store the store copies (no download)."""
+        if not self.is_url:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._at(target))
+            os.link(self._at(source), self._at(target))
+        elif self._renames:
+            temporary = self._temporary_name(target)
+            self._fs.copy(self._at(source), temporary)
+            self._fs.mv(temporary, self._at(target))
+        else:
+            self._fs.copy(self._at(source), self._at(target))
+
+    def download(self, name: str, local_path: str | Path) -> None:
+        """Copy the file ``name`` to the local ``local_path`` (all or nothing)."""
+        temporary = temporary_name(str(local_path))
+        try:
+            if self.is_url:
+                self._fs.get_file(self._at(name), temporary)
+            else:
+                shutil.copyfile(self._at(name), temporary)
+            os.replace(temporary, local_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    def upload_tree(self, local_folder: str | Path, name: str) -> None:
+        """Copy every file under the local ``local_folder`` into the sub-folder ``name``, keeping
+        their relative paths; each file all or nothing (the folder as a whole is not: a caller
+        that needs that writes a record of its own last, as the workflow's stages do)."""
+        root = Path(local_folder)
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                relative = path.relative_to(root).as_posix()
+                target = f"{name}/{relative}" if name else relative
+                if not self.is_url:
+                    os.makedirs(os.path.dirname(self._at(target)), exist_ok=True)
+                    with self.open_atomically(target) as handle, open(path, "rb") as source:
+                        shutil.copyfileobj(source, handle)
+                else:
+                    self._upload(path, target)
+
+    def download_tree(self, name: str, local_folder: str | Path) -> None:
+        """Copy every file under the sub-folder ``name`` into the local ``local_folder``."""
+        target = Path(local_folder)
+        if not self.is_url:
+            shutil.copytree(self._at(name), target, dirs_exist_ok=True)
+            return
+        base = self._at(name).rstrip("/")
+        for path in sorted(self._fs.find(base)):
+            relative = path[len(base):].lstrip("/")
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            self.download(f"{name}/{relative}", destination)
 
     def remove(self, name: str) -> None:
         if self.is_url:
@@ -185,6 +334,16 @@ class Folder:
                 self._fs.rm(self._at(name), recursive=True)
         else:
             shutil.rmtree(self._at(name), ignore_errors=True)
+
+    def _upload(self, local_path: str | Path, name: str) -> None:
+        """The local file ``local_path`` becomes ``name`` in this URL folder, all or nothing."""
+        if self._renames:
+            self._fs.makedirs(self._at(name).rpartition("/")[0], exist_ok=True)
+            temporary = self._temporary_name(name)
+            self._fs.put_file(str(local_path), temporary)
+            self._fs.mv(temporary, self._at(name))
+        else:
+            self._fs.put_file(str(local_path), self._at(name))
 
     def _temporary_name(self, name: str) -> str:
         return temporary_name(self._at(name))

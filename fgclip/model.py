@@ -7,7 +7,8 @@ a model trained as ``ViT-B-32-quickgelu`` can never come back silently as plain 
 without any error).
 
 A checkpoint is one ``torch.save`` file of plain containers and tensors, loaded with
-``weights_only=True``. The model's weights sit under ``"state_dict"``, the key open_clip's own
+``weights_only=True``, written all or nothing to a local path or a URL (fgclip.files: one upload
+on an object store), and read from either. The model's weights sit under ``"state_dict"``, the key open_clip's own
 loader looks for, so ``open_clip.create_model_and_transforms(arch, pretrained=checkpoint)``
 loads a fgclip checkpoint as it is (:func:`register` first for a custom config).
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UsageError
-from .files import write_atomically
+from .files import is_file_at, is_url, local_file, read_bytes_at, write_atomically, write_bytes_at
 
 CHECKPOINT_FORMAT = "fgclip-checkpoint-1"
 _REQUIRED_CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
@@ -59,14 +60,14 @@ class Architecture:
 
 
 def resolve_architecture(model: str) -> Architecture:
-    """An open_clip model name (``ViT-B-32-quickgelu``), or the path of a model-config JSON in
-    open_clip's format (``{"embed_dim", "vision_cfg", "text_cfg", ...}``; named after its file)."""
+    """An open_clip model name (``ViT-B-32-quickgelu``), or the path or URL of a model-config JSON
+    in open_clip's format (``{"embed_dim", "vision_cfg", "text_cfg", ...}``; named after its file)."""
     import open_clip
 
-    if model.endswith(".json") or os.sep in model:
-        path = Path(model)
+    if model.endswith(".json") or os.sep in model or is_url(model):
+        path = model if is_url(model) else Path(model)
         try:
-            config = json.loads(path.read_text(encoding="utf-8"))
+            config = json.loads(read_bytes_at(path).decode("utf-8"))
         except FileNotFoundError:
             raise ModelError(f"model config {path} does not exist") from None
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -76,7 +77,7 @@ def resolve_architecture(model: str) -> Architecture:
         missing = [key for key in _REQUIRED_CONFIG_KEYS if key not in config]
         if missing:
             raise ModelError(f"model config {path}: missing key(s) {', '.join(missing)} (open_clip's format)")
-        return Architecture(path.stem, config)
+        return Architecture(Path(model.rstrip("/").rpartition("/")[2]).stem if is_url(model) else path.stem, config)
     config = open_clip.get_model_config(model)
     if config is None:
         close = [name for name in open_clip.list_models() if model.lower().split("-")[0] in name.lower()][:8]
@@ -110,12 +111,13 @@ def register(arch: Architecture) -> None:
 
 
 def create(arch: Architecture, pretrained: str | None = None, device: str = "cpu"):
-    """``(model, train_transform, eval_transform)`` for ``arch``; weights from the local file
-    ``pretrained`` (an open_clip or fgclip checkpoint), else randomly initialised."""
+    """``(model, train_transform, eval_transform)`` for ``arch``; weights from the file
+    ``pretrained`` (an open_clip or fgclip checkpoint; a path or a URL, which is downloaded to a
+    temporary file first), else randomly initialised."""
     import open_clip
 
-    if pretrained is not None and not Path(pretrained).is_file():
-        raise ModelError(f"--pretrained {pretrained}: no such file (weights are only read from a local path)")
+    if pretrained is not None and not is_file_at(pretrained):
+        raise ModelError(f"--pretrained {pretrained}: no such file")
     register(arch)
     # Built first and loaded after, so that a weights file that cannot be read, or does not fit,
     # is told apart from a failure to build the architecture.
@@ -123,7 +125,14 @@ def create(arch: Architecture, pretrained: str | None = None, device: str = "cpu
         arch.name, pretrained=None, device=device, pretrained_text=False, pretrained_image=False,
     )
     if pretrained is not None:
-        _load_weights(model, arch, str(pretrained))
+        with local_file(pretrained) as path:
+            try:
+                _load_weights(model, arch, str(path))
+            except ModelError as err:
+                if not is_url(pretrained):
+                    raise
+                # named as given, not as the temporary download
+                raise ModelError(str(err).replace(str(path), pretrained)) from err.__cause__
     return model, train_transform, eval_transform
 
 
@@ -240,15 +249,19 @@ class WordIdCache:
 
 
 def save_checkpoint(path: str | Path, *, model, arch: Architecture, **state: Any) -> None:
-    """Write a checkpoint atomically: the model's weights, its architecture, and ``state``
-    (optimizer, step, config, ...: anything ``torch.load(weights_only=True)`` reads back)."""
+    """Write a checkpoint all or nothing to ``path`` (a local path or a URL): the model's
+    weights, its architecture, and ``state`` (optimizer, step, config, ...: anything
+    ``torch.load(weights_only=True)`` reads back)."""
     import torch
 
     record = {"format": CHECKPOINT_FORMAT, "arch": arch.to_dict(), "state_dict": model.state_dict(), **state}
     buffer = io.BytesIO()
     torch.save(record, buffer)
     try:
-        write_atomically(path, buffer.getvalue())
+        if is_url(path):
+            write_bytes_at(path, buffer.getvalue())
+        else:
+            write_atomically(path, buffer.getvalue())
     except OSError as err:
         if err.filename is not None:
             raise
@@ -257,14 +270,16 @@ def save_checkpoint(path: str | Path, *, model, arch: Architecture, **state: Any
 
 
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict:
-    """A fgclip checkpoint as saved; ModelError naming the file if it is not one."""
+    """A fgclip checkpoint as saved (a local path, or a URL read whole into memory); ModelError
+    naming the file if it is not one."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
+    path = path if is_url(path) else Path(path)
+    if not is_file_at(path):
         raise ModelError(f"checkpoint {path} does not exist")
     try:
-        record = torch.load(path, map_location=map_location, weights_only=True)
+        source = io.BytesIO(read_bytes_at(path)) if is_url(path) else path
+        record = torch.load(source, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
         raise ModelError(f"checkpoint {path} cannot be read ({_one_line(err)})") from None
     if not isinstance(record, dict) or record.get("format") != CHECKPOINT_FORMAT:
@@ -279,7 +294,7 @@ def load_for_inference(path: str | Path, model: str | None = None, device: str =
     architecture a fgclip checkpoint records is refused (the QuickGELU trap)."""
     import torch
 
-    path = Path(path)
+    path = path if is_url(path) else Path(path)
     try:
         record = read_checkpoint(path)
     except ModelError:

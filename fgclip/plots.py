@@ -1,11 +1,12 @@
-"""Saving matplotlib figures: headless (Agg), and atomically, like every other file fgclip writes."""
+"""Saving matplotlib figures: headless (Agg), and atomically, like every other file fgclip writes
+(to a local path or a URL, through fgclip.files)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from .files import write_atomically
+from .files import write_bytes_at
 
 
 def pyplot():
@@ -19,8 +20,9 @@ def pyplot():
 
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
-    """Write ``fig`` to ``path`` atomically (its format from the suffix), then close it."""
-    write_atomically(path, figure_bytes(fig, Path(path).suffix.lstrip(".") or "png", dpi))
+    """Write ``fig`` to ``path`` (a local path or a URL) atomically, its format from the suffix,
+    then close it."""
+    write_bytes_at(path, figure_bytes(fig, Path(str(path)).suffix.lstrip(".") or "png", dpi))
 
 
 def figure_bytes(fig, image_format: str = "png", dpi: int = 110) -> bytes:

@@ -14,11 +14,19 @@ Each stage writes ``fgclip-stage.json`` into its folder when it completes, holdi
 own settings and of the stages it depends on. A rerun skips a stage whose record matches and
 redoes (from scratch) one whose settings, or whose inputs, changed. This module is the one place,
 with the CLI, that knows every stage.
+
+The output may be a URL (``s3://bucket/demo``): every stage's folder and record is then under it,
+written through fgclip.files.Folder. What only local files can serve is kept in a local folder
+of this machine's cache (fgclip.stages.local_copies): the copy of the benchmark the eval reads, and
+the eval's feature cache. Its paths are hashed as the output's own, so a stage's hash does not
+depend on the machine, nor on whether the output is local.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,9 +34,10 @@ from typing import Any, Callable
 
 import yaml
 
-from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config, read_yaml, refuse_url
-from .files import write_json
+from .config import BuildConfig, EvalConfig, TrainConfig, check_url_scheme, dump_config, load_config, read_yaml
+from .files import Folder, join
 from .stages import STAGE_RECORD, run_build, run_eval, main_table, run_report, run_train, without, run_stage  # noqa: F401
+from .stages import local_aliases, local_copies
 
 MODEL_NAME = "fgclip-shapes-tiny"
 NEGATIVE_CHOICES = ("generated", "scene-graph", "both")
@@ -68,7 +77,7 @@ class WorkflowConfig:
     wise_ft: tuple[float, ...] = ()  # WiSE-FT alphas: each fine-tune mixed with the pretrained weights
 
     def __post_init__(self):
-        refuse_url("--output", self.output)
+        check_url_scheme("--output", self.output)
         if self.negatives not in NEGATIVE_CHOICES:
             raise ValueError(f"negatives must be one of {', '.join(NEGATIVE_CHOICES)}, got {self.negatives!r}")
         if self.corpus is not None and self.negatives != "generated":
@@ -136,12 +145,12 @@ def check(cfg: WorkflowConfig) -> None:
 def stage_configs(cfg: WorkflowConfig) -> dict:
     """{stage: its config} for "shards" (BuildConfig), "pretrained", "ce", "control"
     (TrainConfig) and "eval" (EvalConfig), with the paths ``run`` gives them."""
-    out = Path(cfg.output)
     if cfg.corpus is not None:
         from .workflow_real import stage_configs as real_stage_configs
 
         return real_stage_configs(cfg)
-    return _stage_configs(cfg, out, out / "model" / f"{MODEL_NAME}.json")
+    return _stage_configs(cfg, cfg.output, join(cfg.output, "model", f"{MODEL_NAME}.json"))
+
 
 
 def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
@@ -152,18 +161,18 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
         from .workflow_real import run as run_real
 
         return run_real(cfg, echo)
-    out = Path(cfg.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Folder(cfg.output)
+    out.make()
     world = WorldConfig(**cfg.world)
-    model_path = out / "model" / f"{MODEL_NAME}.json"
-    model_path.parent.mkdir(exist_ok=True)
-    write_json(model_path, cfg.model)
-    stages = _stage_configs(cfg, out, model_path)  # every stage config checked before any work
+    model_path = join(cfg.output, "model", f"{MODEL_NAME}.json")
+    out.make("model")
+    out.write_json(f"model/{MODEL_NAME}.json", cfg.model)
+    stages = _stage_configs(cfg, cfg.output, model_path)  # every stage config checked before any work
     outcome: dict[str, str] = {}
     hashes: dict[str, str] = {}
 
-    def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None]) -> None:
-        run_stage(out, name, settings, upstream, work, hashes, outcome, echo)
+    def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Folder], None]) -> None:
+        run_stage(out, name, settings, upstream, work, hashes, outcome, echo, local_aliases(cfg.output))
 
     corpus = {"world": dataclasses.asdict(world), "train_images": cfg.train_images, "test_images": cfg.test_images,
               "seed": cfg.seed}
@@ -175,45 +184,69 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
           lambda folder: run_train(stages["pretrained"], echo))
     for name in ("ce", "control"):
         stage(name, dump_config(stages[name]), ("pretrained",), lambda folder, name=name: run_train(stages[name], echo))
-    stage("eval", dump_config(stages["eval"]), ("corpus", "ce", "control"), lambda folder: run_eval(stages["eval"], echo))
+    stage("eval", dump_config(stages["eval"]), ("corpus", "ce", "control"),
+          lambda folder: _evaluate(out, stages["eval"], echo))
     stage("report", {}, ("eval",), lambda folder: run_report(stages["eval"].results, folder))
-    table = main_table(out / "report" / "report.md")
-    echo(table)
-    return {"stages": outcome, "report": str(out / "report" / "report.md"), "results": stages["eval"].results}
+    report = join(cfg.output, "report", "report.md")
+    echo(main_table(report))
+    return {"stages": outcome, "report": report, "results": stages["eval"].results}
 
 
-def _negative_options(cfg: WorkflowConfig, out: Path) -> dict:
+def _evaluate(out: Folder, evaluation: EvalConfig, echo: Callable[[str], None]) -> None:
+    """The eval stage. For a URL output, the benchmark is first copied from it into the local
+    folder the eval's data_root names (anew: the corpus stage may have been redone since)."""
+    copies = local_copies(out.location)
+    if copies is not None:
+        benchmark = copies / "corpus" / "benchmark"
+        shutil.rmtree(benchmark, ignore_errors=True)
+        out.download_tree("corpus/benchmark", benchmark)
+    run_eval(evaluation, echo)
+
+
+def _negative_options(cfg: WorkflowConfig, out: str) -> dict:
     """The build options that give the shards the chosen negatives (none for the default)."""
     if cfg.negatives == "generated":
         return {}
-    scene_graph = (str(out / "corpus" / "train" / SCENE_GRAPH_FILE),)
+    scene_graph = (join(out, "corpus", "train", SCENE_GRAPH_FILE),)
     return {"extra_negatives": scene_graph, **({"no_negatives": True} if cfg.negatives == "scene-graph" else {})}
 
 
-def _stage_configs(cfg: WorkflowConfig, out: Path, model_path: Path) -> dict:
+def _stage_configs(cfg: WorkflowConfig, out: str, model_path: str) -> dict:
     """Each stage's own config, built (and so validated) before any stage runs."""
-    checkpoints = {name: str(out / name / "checkpoints" / "latest.pt") for name in ("pretrained", "ce", "control")}
-    shards = str(out / "shards")
+    checkpoints = {name: join(out, name, "checkpoints", "latest.pt") for name in ("pretrained", "ce", "control")}
+    shards = join(out, "shards")
+    local = local_copies(out) or out  # the eval reads the benchmark and keeps its cache in local files
     cluster = {"address": cfg.address} if cfg.address else {}
-    common = {"shards": shards, "model": str(model_path), "seed": cfg.seed, **cluster}
+    common = {"shards": shards, "model": model_path, "seed": cfg.seed, **cluster}
     finetune = {**common, "pretrained": checkpoints["pretrained"], **cfg.finetune}
     return {
-        "shards": load_config(BuildConfig, input=str(out / "corpus" / "train" / "corpus.jsonl"), output=shards,
+        "shards": load_config(BuildConfig, input=join(out, "corpus", "train", "corpus.jsonl"), output=shards,
                               seed=cfg.seed, **{**cluster, **_negative_options(cfg, out),
                                                 **without(cfg.build, "input", "output")}),
-        "pretrained": load_config(TrainConfig, output=str(out / "pretrained"), no_hard_negatives=True,
+        "pretrained": load_config(TrainConfig, output=join(out, "pretrained"), no_hard_negatives=True,
                                   **{**common, **cfg.pretrain}),
-        "ce": load_config(TrainConfig, output=str(out / "ce"), **{**finetune, "no_hard_negatives": False}),
-        "control": load_config(TrainConfig, output=str(out / "control"), **{**finetune, "no_hard_negatives": True}),
+        "ce": load_config(TrainConfig, output=join(out, "ce"), **{**finetune, "no_hard_negatives": False}),
+        "control": load_config(TrainConfig, output=join(out, "control"), **{**finetune, "no_hard_negatives": True}),
         "eval": load_config(EvalConfig, checkpoints=tuple(checkpoints[n] for n in CHECKPOINT_NAMES),
                             names=CHECKPOINT_NAMES, benchmarks=("shapes", "shapes-retrieval"),
-                            data_root=str(out / "corpus" / "benchmark"), results=str(out / "eval" / "results.jsonl"),
-                            cache_dir=str(out / "eval" / "cache"),
+                            data_root=join(local, "corpus", "benchmark"), results=join(out, "eval", "results.jsonl"),
+                            cache_dir=join(local, "eval", "cache"),
                             **{**cluster, **without(cfg.eval, "checkpoints", "results")}),
     }
 
 
-def _make_corpus(folder: Path, cfg: WorkflowConfig, world) -> None:
+def _make_corpus(folder: Folder, cfg: WorkflowConfig, world) -> None:
+    """The corpus stage: written in place in a local folder; for a URL, into a local temporary
+    folder first (the scene writers take local paths), then uploaded file by file."""
+    if not folder.is_url:
+        _write_corpus(Path(folder.location), cfg, world)
+        return
+    with tempfile.TemporaryDirectory(prefix="fgclip-corpus-") as scratch:
+        _write_corpus(Path(scratch), cfg, world)
+        folder.upload_tree(scratch, "")
+
+
+def _write_corpus(folder: Path, cfg: WorkflowConfig, world) -> None:
     from .synthetic.shapes import write_benchmark, write_corpus
 
     corpus = write_corpus(folder / "train", cfg.train_images, world, cfg.seed)

@@ -14,19 +14,27 @@ Stages, each hashed and skipped as in the shapes workflow (fgclip.workflow.run_s
 Before any stage runs, the pretrained weights are found (a local file, or an open_clip tag in
 open_clip's cache: nothing is downloaded where the hub cannot be reached) and every benchmark's
 files and images are checked, so that a missing file stops the run at once, not after training.
+
+The output may be a URL, as in the shapes workflow (fgclip.workflow): every stage's folder and
+record is under it. The export and the WiSE-FT mixing write local files only, so they work in a
+local temporary folder whose files are then uploaded; the eval's feature cache stays in this
+machine's cache folder (fgclip.stages.local_copies).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .config import BuildConfig, EvalConfig, TrainConfig, dump_config, load_config
 from .errors import UsageError
-from .files import write_json
-from .stages import main_table, run_build, run_eval, run_report, run_stage, run_train, settings_hash, without
+from .files import Folder, join, local_file, parent_and_name
+from .stages import (local_aliases, local_copies, main_table, run_build, run_eval, run_report, run_stage, run_train,
+                     settings_hash, without)
 
 if TYPE_CHECKING:  # the workflow imports this module; a runtime import back would be a cycle
     from .workflow import WorkflowConfig
@@ -99,7 +107,7 @@ def model_reference(cfg: WorkflowConfig) -> str:
     JSON file the workflow writes (named by its content, so two configs never share a name)."""
     if isinstance(cfg.model, str):
         return cfg.model
-    return str(Path(cfg.output) / "model" / f"fgclip-model-{settings_hash(cfg.model)[:8]}.json")
+    return join(cfg.output, "model", f"fgclip-model-{settings_hash(cfg.model)[:8]}.json")
 
 
 def wise_ft_name(run: str, alpha: float) -> str:
@@ -111,24 +119,25 @@ def stage_configs(cfg: WorkflowConfig, weights: str | None = None) -> dict:
     "wise-ft": [(run, alpha, path)]}. ``weights``: the pretrained weights file (``run`` resolves a
     tag to it first); None: the ``pretrained`` value stands in, so that a config is checked
     without looking for weights."""
-    out = Path(cfg.output)
+    out = cfg.output
+    local = local_copies(out) or out  # the eval keeps its feature cache in local files
     weights = weights or cfg.pretrained
     model = model_reference(cfg)
     cluster = {"address": cfg.address} if cfg.address else {}
-    shards = str(out / "shards")
+    shards = join(out, "shards")
     stages: dict = {"shards": load_config(BuildConfig, output=shards, seed=cfg.seed,
                                           **{**cluster, **without(cfg.corpus, "output"), **cfg.build})}
     common = {"shards": shards, "model": model, "pretrained": weights, "seed": cfg.seed, **cluster}
     finetune = without(cfg.finetune, *SET_BY_WORKFLOW)
     for name, options in cfg.runs.items():
         options = without(options or {}, *SET_BY_WORKFLOW)
-        stages[name] = load_config(TrainConfig, output=str(out / name),
+        stages[name] = load_config(TrainConfig, output=join(out, name),
                                    **{**common, **finetune, **options, **FORCED_OBJECTIVE.get(name, {})})
-    mixes = [(name, alpha, str(out / "wise-ft" / f"{wise_ft_name(name, alpha)}.pt"))
+    mixes = [(name, alpha, join(out, "wise-ft", f"{wise_ft_name(name, alpha)}.pt"))
              for name in cfg.runs for alpha in cfg.wise_ft]
     stages["wise-ft"] = mixes
     checkpoints = ((weights, "pretrained"),
-                   *((str(out / name / "checkpoints" / "latest.pt"), name) for name in cfg.runs),
+                   *((join(out, name, "checkpoints", "latest.pt"), name) for name in cfg.runs),
                    *((path, wise_ft_name(name, alpha)) for name, alpha, path in mixes))
     options = {key: value for key, value in cfg.eval.items() if key != "benchmarks"}
     options = without(options, "checkpoints", "names", "data_root", "images", "results", "model")
@@ -136,27 +145,29 @@ def stage_configs(cfg: WorkflowConfig, weights: str | None = None) -> dict:
         benchmark: load_config(EvalConfig, checkpoints=tuple(c for c, _ in checkpoints),
                                names=tuple(n for _, n in checkpoints), benchmarks=(benchmark,),
                                data_root=spec["data_root"], images=spec.get("images"), model=model,
-                               results=str(out / "eval" / "results.jsonl"),
-                               cache_dir=str(out / "cache" / "eval"), **{**cluster, **options})
+                               results=join(out, "eval", "results.jsonl"),
+                               cache_dir=join(local, "cache", "eval"), **{**cluster, **options})
         for benchmark, spec in cfg.eval["benchmarks"].items()
     }
     return stages
 
 
 def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
-    out = Path(cfg.output)
+    out = Folder(cfg.output)
     stages = stage_configs(cfg)  # every config checked before anything is looked up or written
     weights, aliases = resolve_pretrained(cfg)
+    aliases = {**aliases, **local_aliases(cfg.output)}
     check_benchmark_data(cfg)
-    out.mkdir(parents=True, exist_ok=True)
+    out.make()
     if isinstance(cfg.model, dict):
-        Path(model_reference(cfg)).parent.mkdir(exist_ok=True)
-        write_json(model_reference(cfg), cfg.model)
+        out.make("model")
+        folder, name = parent_and_name(model_reference(cfg))
+        folder.write_json(name, cfg.model)
     stages = stage_configs(cfg, weights)
     outcome: dict[str, str] = {}
     hashes = {"pretrained": settings_hash({"model": _model_identity(cfg), "pretrained": _weights_identity(cfg, weights)})}
 
-    def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Path], None]) -> None:
+    def stage(name: str, settings: dict, upstream: tuple[str, ...], work: Callable[[Folder], None]) -> None:
         run_stage(out, name, settings, upstream, work, hashes, outcome, echo, aliases)
 
     stage("shards", dump_config(stages["shards"]), (), lambda folder: run_build(stages["shards"], echo))
@@ -173,29 +184,50 @@ def run(cfg: WorkflowConfig, echo: Callable[[str], None] = print) -> dict:
     evals = stages["eval"]
     stage("eval", {name: dump_config(c) for name, c in evals.items()}, ("pretrained",) + evaluated,
           lambda folder: [run_eval(c, echo) for c in evals.values()])
-    results = str(out / "eval" / "results.jsonl")
+    results = join(cfg.output, "eval", "results.jsonl")
     from .eval.report import read_published
 
     # The published rows are part of what the report shows: a new table of them redoes it.
     stage("report", {"published": settings_hash(read_published())}, ("eval",),
           lambda folder: run_report(results, folder))
-    echo(main_table(out / "report" / "report.md"))
-    return {"stages": outcome, "report": str(out / "report" / "report.md"), "results": results}
+    report = join(cfg.output, "report", "report.md")
+    echo(main_table(report))
+    return {"stages": outcome, "report": report, "results": results}
 
 
-def _export_runs(out: Path, runs: tuple[str, ...], folder: Path, echo: Callable[[str], None]) -> None:
+def _export_runs(out: Folder, runs: tuple[str, ...], folder: Folder, echo: Callable[[str], None]) -> None:
+    """Each run's checkpoint as open_clip's folder; for a URL output, exported locally, then uploaded."""
     from .export import export
 
     for name in runs:
-        export(out / name / "checkpoints" / "latest.pt", folder / name)
-        echo(f"[exports] {name}: open_clip.create_model_and_transforms('local-dir:{folder / name}')")
+        with local_file(join(out.location, name, "checkpoints", "latest.pt")) as checkpoint:
+            if folder.is_url:
+                with tempfile.TemporaryDirectory(prefix="fgclip-export-") as scratch:
+                    export(checkpoint, Path(scratch) / name)
+                    folder.upload_tree(Path(scratch) / name, name)
+            else:
+                export(checkpoint, Path(folder.location) / name)
+        where = folder.path(name) if folder.is_url else Path(folder.location) / name
+        echo(f"[exports] {name}: open_clip.create_model_and_transforms('local-dir:{where}')"
+             + (" once copied to a local folder" if folder.is_url else ""))
 
 
-def _mix(out: Path, weights: str, mixes: list, echo: Callable[[str], None]) -> None:
+def _mix(out: Folder, weights: str, mixes: list, echo: Callable[[str], None]) -> None:
+    """Each WiSE-FT mix; for a URL output, the fine-tune is read from a local copy and the mix
+    written locally, then uploaded."""
     from .eval.interpolate import interpolate
 
     for name, alpha, path in mixes:
-        interpolate(weights, str(out / name / "checkpoints" / "latest.pt"), alpha, path)
+        with local_file(join(out.location, name, "checkpoints", "latest.pt")) as finetuned:
+            if out.is_url:
+                with tempfile.TemporaryDirectory(prefix="fgclip-wise-ft-") as scratch:
+                    mixed = Path(scratch) / Path(path.rpartition("/")[2])
+                    interpolate(weights, str(finetuned), alpha, str(mixed))
+                    folder, file_name = parent_and_name(path)
+                    with folder.open_atomically(file_name) as handle, open(mixed, "rb") as source:
+                        shutil.copyfileobj(source, handle)
+            else:
+                interpolate(weights, str(finetuned), alpha, path)
         echo(f"[wise-ft] {wise_ft_name(name, alpha)}: {path}")
 
 

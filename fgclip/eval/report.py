@@ -8,6 +8,9 @@
   retrieval and zero-shot (hard-negative fine-tuning is known to cost the latter).
 - ``<benchmark>.png``: its subsets as grouped bars; the benchmark's name passes through
   :func:`safe_file_name` first, since a results file is data and may name anything.
+
+The results file and the output folder may be URLs (fgclip.files.Folder); every file is written
+all or nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
-from ..files import write_atomically
+from ..files import Folder
 from ..plots import pyplot, save_figure
 from .run import current_rows, describe_skipped, read_results_counted
 
@@ -29,15 +32,20 @@ _RESERVED_NAMES = frozenset({"summary"})  # summary.png is the report's own char
 _NAME_LIMIT = 100
 
 
-def write_report(results: str | Path, output: str | Path, published: str | Path | None = None) -> list[Path]:
-    """``published``: a file of published scores (default: fgclip/eval/published.yaml); its rows
+def write_report(results: str | Path, output: str | Path, published: str | Path | None = None) -> list[Path | str]:
+    """Write the report into ``output``; returns the files written (URLs for a URL folder).
+    ``published``: a file of published scores (default: fgclip/eval/published.yaml); its rows
     for the benchmarks of ``results`` are shown beside the run's own."""
     rows, skipped = read_results_counted(results)
     rows = current_rows(rows)  # the latest subset scores, and averages recomputed from them
     if not rows:
         raise ValueError(f"{results} holds no results rows" + (f" ({describe_skipped(skipped)})" if skipped else ""))
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    folder = Folder(output)
+    folder.make()
+
+    def at(name: str) -> Path | str:
+        return folder.path(name) if folder.is_url else Path(output) / name
+
     checkpoints = list(OrderedDict.fromkeys(r["name"] for r in rows))
     benchmarks = list(OrderedDict.fromkeys(r["benchmark"] for r in rows))
     table = _values(rows)
@@ -62,16 +70,15 @@ def write_report(results: str | Path, output: str | Path, published: str | Path 
             details.append([subset, metric] + [_fmt(table.get((name, benchmark, subset, metric))) for name in checkpoints]
                            + [str(n), str(missing), convention or "subset"])
         lines += _markdown_table(["subset", "metric"] + checkpoints + ["n", "missing", "how"], details)
-        written.append(output / f"{safe_file_name(benchmark)}.png")
+        written.append(at(f"{safe_file_name(benchmark)}.png"))
         _bars(pyplot(), [(s, m) for s, m, c in keys if not c], checkpoints,
               lambda name, key: table.get((name, benchmark) + key), f"{benchmark}: every subset", written[-1])
     lines += published_section(rows, read_published(published))
-    written.insert(0, output / "summary.png")
+    written.insert(0, at("summary.png"))
     _bars(pyplot(), [(b, s, m) for b, s, m in columns], checkpoints, lambda name, key: table.get((name,) + key),
           "headline numbers (compositional, retrieval, zero-shot)", written[0])
-    report = output / "report.md"
-    write_atomically(report, ("\n".join(lines) + "\n").encode("utf-8"))
-    return [report] + written
+    folder.write_bytes("report.md", ("\n".join(lines) + "\n").encode("utf-8"))
+    return [at("report.md")] + written
 
 
 PUBLISHED_KEYS = {"model": str, "benchmark": str, "subset": str, "metric": str, "value": (int, float),
@@ -202,7 +209,7 @@ def _chart_text(text: str, legend: bool = False) -> str:
     return " " + text if legend and text.startswith("_") else text
 
 
-def _bars(plt, keys: list[tuple], checkpoints: list[str], value, title: str, path: Path) -> None:
+def _bars(plt, keys: list[tuple], checkpoints: list[str], value, title: str, path: Path | str) -> None:
     width = 0.8 / max(len(checkpoints), 1)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(keys) * max(1, len(checkpoints)) + 2), 4.5))
     for i, name in enumerate(checkpoints):

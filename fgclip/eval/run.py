@@ -7,6 +7,12 @@ benchmark's averages (rows with a non-empty ``convention``, and ``covers``: the 
 computed from) are recomputed from every subset row present after each run, and appended again
 when they changed; a table (:func:`current_rows`, ``fgclip report``) always recomputes them, so an
 average never shows fewer subsets than the file holds.
+
+The results file may be a URL (fgclip.files.Folder). An object store cannot append, so there a
+batch of rows is added by reading the whole file, adding them and uploading it whole: one atomic
+write, so that a reader sees the rows before or after, never half. Two evals writing one
+results URL at the same time would lose rows to each other; run them one after the other, or
+give each its own file. Checkpoints may be URLs too; the feature cache is always local.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import EvalConfig
+from ..files import is_url, local_cache_folder, local_file, parent_and_name
 from . import benchmarks
 from .benchmarks import BenchmarkDataError, Score
 from .cases import Subset
@@ -46,13 +53,14 @@ def evaluate(cfg: EvalConfig, echo: Callable[[str], None] = print,
     """Score; returns the rows written by this call. ``encoder_for(checkpoint)`` replaces the
     open_clip encoder (tests)."""
     loaded = {name: _load_benchmark(cfg, name) for name in cfg.benchmarks}  # all data checked before any model
-    results = Path(cfg.results)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    existing = read_results(results) if results.exists() else []
-    names = cfg.names or tuple(Path(c).stem for c in cfg.checkpoints)
+    results = cfg.results if is_url(cfg.results) else Path(cfg.results)
+    folder, file_name = parent_and_name(results)
+    folder.make()
+    existing = read_results(results) if folder.exists(file_name) else []
+    names = cfg.names or tuple(Path(c.rstrip("/").rpartition("/")[2] if is_url(c) else c).stem for c in cfg.checkpoints)
     written: list[dict] = []
     for checkpoint, name in zip(cfg.checkpoints, names):
-        checkpoint_id = str(Path(checkpoint).resolve())
+        checkpoint_id = checkpoint_identity(checkpoint)
         done = {(r["benchmark"], r["subset"]) for r in existing if r["checkpoint"] == checkpoint_id and not r["convention"]}
         if all((b, s.name) in done or _empty(s) for b, (_, subsets) in loaded.items() for s in subsets):
             echo(f"{name}: every subset already scored in {results}")
@@ -85,6 +93,11 @@ def evaluate(cfg: EvalConfig, echo: Callable[[str], None] = print,
             if len(written) > before:
                 echo(_headline(name, benchmark, subset_rows + averages))
     return written
+
+
+def checkpoint_identity(checkpoint: str) -> str:
+    """How results rows name a checkpoint: its absolute path, or its URL as given."""
+    return checkpoint if is_url(checkpoint) else str(Path(checkpoint).resolve())
 
 
 def average_rows(module, checkpoint: str, name: str, benchmark: str, subset_rows: list[dict]) -> list[dict]:
@@ -152,13 +165,21 @@ def _row(checkpoint: str, name: str, benchmark: str, score: Score) -> dict:
     return row
 
 
-def _append(path: Path, rows: list[dict]) -> None:
+def _append(path: Path | str, rows: list[dict]) -> None:
     """Add ``rows`` to the results file in one write, then fsync, so that a kill leaves at most a
     cut last line. A line already cut by a kill is ended first: it stays a bad line of its own
-    (skipped on reading) instead of swallowing the first row written after it."""
+    (skipped on reading) instead of swallowing the first row written after it. A results URL is
+    read, extended and written back whole (the module docstring says why)."""
     if not rows:
         return
     data = "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+    if is_url(path):
+        folder, name = parent_and_name(path)
+        before = folder.read_bytes(name) if folder.exists(name) else b""
+        if before and not before.endswith(b"\n"):
+            before += b"\n"
+        folder.write_bytes(name, before + data)
+        return
     handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
     try:
         size = os.fstat(handle).st_size
@@ -188,10 +209,11 @@ def read_results(path: str | Path) -> list[dict]:
 
 
 def read_results_counted(path: str | Path) -> tuple[list[dict], dict[str, int]]:
-    """``read_results``, and the lines skipped per reason."""
+    """``read_results``, and the lines skipped per reason. ``path`` may be a URL."""
     rows: list[dict] = []
     skipped: dict[str, int] = {}
-    for number, line in enumerate(Path(path).read_bytes().split(b"\n"), 1):
+    folder, name = parent_and_name(path)
+    for number, line in enumerate(folder.read_bytes(name).split(b"\n"), 1):
         if not line.strip():
             continue
         row, problem = _parse_row(line)
@@ -261,16 +283,34 @@ def _headline(name: str, benchmark: str, rows: list[dict]) -> str:
 
 
 def default_encoder(checkpoint: str, cfg: EvalConfig) -> Encoder:
-    """The checkpoint's open_clip model behind a feature cache keyed by the file's hash."""
+    """The checkpoint's open_clip model behind a feature cache keyed by the file's hash. A
+    checkpoint at a URL is downloaded once, to a temporary file, for both."""
     import torch
 
     from .. import model as model_io
     from .encoders import CachedEncoder, ClipEncoder, FeatureCache, file_digest
 
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    arch, net, transform = model_io.load_for_inference(checkpoint, cfg.model, device=device)
-    cache_root = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.results).resolve().parent / "fgclip-eval-cache"
-    cache = FeatureCache(cache_root / f"{arch.name}-{file_digest(checkpoint)}")
+    with local_file(checkpoint) as local:
+        try:
+            arch, net, transform = model_io.load_for_inference(local, cfg.model, device=device)
+        except model_io.ModelError as err:
+            if not is_url(checkpoint):
+                raise
+            # named as given, not as the temporary download
+            raise model_io.ModelError(str(err).replace(str(local), checkpoint)) from err.__cause__
+        digest = file_digest(local)
+    cache = FeatureCache(cache_folder(cfg) / f"{arch.name}-{digest}")
     encoder = CachedEncoder(ClipEncoder(net, transform, model_io.tokenizer(arch), device, cfg.batch_size), cache)
     encoder.flush = cache.flush
     return encoder
+
+
+def cache_folder(cfg: EvalConfig) -> Path:
+    """Where the features are cached: ``cache_dir``; else beside a local results file, or in
+    this machine's cache folder for results at a URL (the cache is local files only)."""
+    if cfg.cache_dir:
+        return Path(cfg.cache_dir)
+    if is_url(cfg.results):
+        return local_cache_folder("eval-cache")
+    return Path(cfg.results).resolve().parent / "fgclip-eval-cache"

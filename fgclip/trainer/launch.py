@@ -1,5 +1,10 @@
 """How a training run starts: in this process (alone, or one of torchrun's or SLURM's), or as
-``--ray-workers N`` workers of Ray Train's TorchTrainer running the same ``loop.train``."""
+``--ray-workers N`` workers of Ray Train's TorchTrainer running the same ``loop.train``.
+
+The run folder may be a URL: the workers write it through fgclip.files.Folder as a single
+process does. Ray Train's own run records (no fgclip file) then go to a folder of this machine's
+cache, since Ray's storage takes only some of the schemes fsspec does.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import TrainConfig, dump_config, load_config
+from ..files import Folder, local_cache_folder, url_key
 from ..log import setup_logging
 from . import loop
 
@@ -17,18 +23,22 @@ def run(cfg: TrainConfig, echo: Callable[[str], None] = print) -> dict:
         return loop.train(cfg, echo)
     from .. import ray_backend  # only here: the trainer itself never needs Ray
 
-    output = Path(cfg.output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
     config = dump_config(cfg)
-    config["output"] = str(output)  # Ray workers may start in another directory
+    output = Folder(cfg.output)
+    if output.is_url:
+        records = local_cache_folder("ray", url_key(cfg.output))
+    else:
+        local = Path(cfg.output).resolve()
+        config["output"] = str(local)  # Ray workers may start in another directory
+        output, records = Folder(local), local / "ray"
+    output.make()
     echo(f"starting {cfg.ray_workers} Ray Train worker(s) ({cfg.gpus_per_worker} GPU each)")
     ray_backend.run_torch_trainer(_ray_worker, config, workers=cfg.ray_workers, gpus_per_worker=cfg.gpus_per_worker,
-                                  address=cfg.address, storage_path=str(output / "ray"))
-    return json.loads((output / loop.SUMMARY_FILE).read_text(encoding="utf-8"))
+                                  address=cfg.address, storage_path=str(records))
+    return json.loads(output.read_text(loop.SUMMARY_FILE))
 
 
 def _ray_worker(config: dict) -> None:
     """One Ray Train worker: the process group is already up, so ``loop.train`` joins it."""
     setup_logging()
     loop.train(load_config(TrainConfig, **config), echo=print)
-

@@ -5,6 +5,13 @@ global batch the losses see (fgclip.trainer.losses), so accumulation and data pa
 the gradient of the one large batch, not an average of small-batch gradients (contrastive
 losses do not decompose over samples). The same function runs alone, under torchrun or SLURM,
 and inside Ray Train's workers (fgclip.ray_backend).
+
+The run folder (``--output``) is a local path or a URL, written through fgclip.files.Folder by
+rank 0 alone: ``checkpoints/latest.pt`` (a file of its own, rewritten whole at every save, never
+a link, so that it is found the same way on an object store), ``checkpoints/step_*.pt``
+snapshots, ``metrics.jsonl``, ``train_config.json`` and ``summary.json``. Every file is written
+all or nothing, and the metrics file holds every row up to a checkpoint's step before that
+checkpoint is written (fgclip.trainer.metrics), so that a resumed run misses none.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -24,7 +30,7 @@ from .. import model as model_io
 from .. import text_encoding
 from ..config import TrainConfig, dump_config
 from ..errors import RunError, UsageError
-from ..files import is_temporary, write_json
+from ..files import Folder, is_temporary, join
 from . import distributed
 from .losses import CompositionLoss, LossSettings, kind_diagnostics
 from .metrics import MetricsLog
@@ -86,12 +92,13 @@ def train(cfg: TrainConfig, echo: Callable[[str], None] = print) -> dict:
 
 
 def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], None]) -> dict:
-    run_dir = Path(cfg.output)
-    checkpoints = run_dir / "checkpoints"
+    run_dir = Folder(cfg.output)
+    checkpoints = run_dir.sub("checkpoints")
+    latest = join(cfg.output, "checkpoints", "latest.pt")  # as messages and the summary name it
     shards = expand_shards(cfg.shards)
     samples_per_epoch = count_samples(shards)
     arch = model_io.resolve_architecture(cfg.model)
-    resumed = _resume_record(cfg, checkpoints, world)
+    resumed = _resume_record(cfg, checkpoints, latest, world)
     if resumed is not None and resumed["arch"].config != arch.config:
         raise TrainUsageError(f"{cfg.resume}: checkpoint architecture {resumed['arch'].name!r} differs from --model {cfg.model}")
 
@@ -134,10 +141,10 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[world.device] if use_cuda else None)
     metrics = MetricsLog(run_dir, enabled=world.is_main, truncate_after=progress.step)
     if world.is_main:
-        checkpoints.mkdir(parents=True, exist_ok=True)
+        checkpoints.make()
         for folder in (checkpoints, run_dir):
             _remove_stale_temporaries(folder, echo)
-        write_json(run_dir / "train_config.json", {"config": dump_config(cfg), "arch": arch.to_dict(),
+        run_dir.write_json("train_config.json", {"config": dump_config(cfg), "arch": arch.to_dict(),
                                                     "world_size": world.size, "total_steps": total_steps,
                                                     "steps_per_epoch": steps_per_epoch,
                                                     "samples_per_epoch": samples_per_epoch})
@@ -145,18 +152,15 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
          f"{cfg.batch_size * cfg.accum_steps * world.size} samples, {world.size} process(es) on {world.device}")
     echo(text_path.describe())
 
-    def save(reason: str) -> Path | None:
+    def save(reason: str) -> str | None:
         if not world.is_main:
             return None
-        latest = checkpoints / "latest.pt"
+        metrics.persist()  # first: a checkpoint must never be ahead of the metrics rows it resumes
         model_io.save_checkpoint(latest, model=net, arch=arch, config=dump_config(cfg), progress=asdict(progress),
                                  optimizer=optimizer.state_dict(), scaler=scaler.state_dict(),
                                  loss=loss_fn.state_dict(), world_size=world.size, reason=reason)
         if reason == "periodic":
-            # A hard link costs no space; the next save renames a new file over latest.pt.
-            snapshot = checkpoints / f"step_{progress.step:08d}.pt"
-            snapshot.unlink(missing_ok=True)
-            os.link(latest, snapshot)
+            checkpoints.copy("latest.pt", f"step_{progress.step:08d}.pt")
         return latest
 
     bad_in_row, skipped, terms, warnings = 0, {}, None, []
@@ -201,7 +205,7 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
                 saved = save("diverged")
                 raise TrainingError(
                     f"{bad_in_row} steps in a row had a non-finite loss or gradient (step {progress.step}); "
-                    f"stopped. The last good weights are in {saved or checkpoints / 'latest.pt'}; "
+                    f"stopped. The last good weights are in {saved or latest}; "
                     "lower --lr or use --precision fp32")
             last = progress.step >= total_steps
             if progress.step % cfg.log_every == 0 or last:
@@ -221,11 +225,11 @@ def _train(cfg: TrainConfig, world: distributed.World, echo: Callable[[str], Non
         warn(negatives_check.finish())  # a run of fewer batches than the check takes
     distributed.barrier(world)
     summary = {"steps": progress.step, "epochs_started": progress.epoch + 1, "samples_seen": progress.samples_seen,
-               "bad_steps": progress.bad_steps, "skipped": skipped, "checkpoint": str(checkpoints / "latest.pt"),
+               "bad_steps": progress.bad_steps, "skipped": skipped, "checkpoint": latest,
                "final_loss": float(terms["total"]) if terms is not None else None,
                "seconds": round(time.perf_counter() - run_started, 2), "warnings": warnings}
     if world.is_main:
-        write_json(run_dir / SUMMARY_FILE, summary)
+        run_dir.write_json(SUMMARY_FILE, summary)
     return summary
 
 
@@ -448,11 +452,11 @@ def _parameter_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
-def _resume_record(cfg: TrainConfig, checkpoints: Path, world: distributed.World) -> dict | None:
+def _resume_record(cfg: TrainConfig, checkpoints: Folder, latest: str, world: distributed.World) -> dict | None:
     if cfg.resume is None:
         return None
-    path = checkpoints / "latest.pt" if cfg.resume == "latest" else Path(cfg.resume)
-    if cfg.resume == "latest" and not path.exists():
+    path = latest if cfg.resume == "latest" else cfg.resume
+    if cfg.resume == "latest" and not checkpoints.exists("latest.pt"):
         return None  # nothing to resume: a fresh run, so one command serves both
     record = model_io.read_checkpoint(path)
     saved = {**RESUME_DEFAULTS, **record.get("config", {})}
@@ -468,7 +472,7 @@ def _resume_record(cfg: TrainConfig, checkpoints: Path, world: distributed.World
     return record
 
 
-def _remove_stale_temporaries(folder: Path, echo: Callable[[str], None]) -> None:
+def _remove_stale_temporaries(folder: Folder, echo: Callable[[str], None]) -> None:
     """Remove what killed or failed writes left in ``folder``: fgclip temporaries (a checkpoint's
     is as large as the checkpoint) whose writer is gone.
 
@@ -477,19 +481,24 @@ def _remove_stale_temporaries(folder: Path, echo: Callable[[str], None]) -> None
     but its files are not ours to delete), or an unrelated process that got the id again, in
     which case the file goes at a later start. The id is checked on this host only; only rank
     0 writes here, so a writer elsewhere would be another run too.
+
+    On an object store there is nothing to remove: a write is one upload, and an upload cut
+    short leaves no object (a multipart upload's parts are the store's to expire).
     """
-    for path in sorted(folder.iterdir()):
-        if not is_temporary(path.name) or not path.is_file():
+    if not folder.keeps_temporaries:
+        return
+    for name in folder.names():
+        if not is_temporary(name) or not folder.is_file(name):
             continue
-        pid = path.name.rpartition(".tmp-")[2]
+        pid = name.rpartition(".tmp-")[2]
         if not pid.isdigit():
             continue
         if int(pid) != os.getpid() and _is_running(int(pid)):
-            echo(f"{path} left in place: process {pid} that writes it is still running")
+            echo(f"{folder.path(name)} left in place: process {pid} that writes it is still running")
             continue
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        log.info("removed %s, left by an interrupted write", path)
+            folder.remove(name)
+        log.info("removed %s, left by an interrupted write", folder.path(name))
 
 
 def _is_running(pid: int) -> bool:

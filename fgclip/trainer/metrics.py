@@ -5,31 +5,61 @@ A metrics row holds the step, every loss term, the learning rate, the logit scal
 the samples skipped so far by reason, and per negative kind: the margin tau_k, the mean
 text-text cosine cos(T_i, T_i^k) (does the text tower separate that kind at all?) and the mean
 gap s<I_i,T_i> - s<I_i,T_i^k> (does the image side follow?).
+
+The run folder may be a URL (fgclip.files.Folder). An object store cannot append to a file, so
+there the metrics file is kept whole in memory and uploaded whole, each upload one atomic write
+(see :class:`MetricsLog`); the charts are uploaded like any other file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
-from ..files import write_atomically
+from ..files import Folder, read_bytes_at, write_atomically
 from ..plots import pyplot, save_figure
 
 log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.jsonl"
+# At most one upload of the whole metrics file in this many seconds between checkpoints, when
+# the run folder is a URL: often enough to follow a run, rarely enough that a long run's file
+# (megabytes after 100k steps) is not sent again at every row.
+UPLOAD_INTERVAL_S = 60.0
 
 
 class MetricsLog:
     """Appends rows to ``RUN_DIR/metrics.jsonl``; a resumed run first drops the rows written after
-    its checkpoint, so the file never holds a step twice."""
+    its checkpoint, so the file never holds a step twice.
 
-    def __init__(self, run_dir: str | Path, enabled: bool = True, truncate_after: int | None = None):
+    In a local folder every row is appended and flushed as it comes (a kill cuts at most the last
+    line, which :func:`read_metrics` skips). In a URL folder the file's text is kept in memory
+    and uploaded whole: at most every :data:`UPLOAD_INTERVAL_S` seconds as rows come, and at
+    every :meth:`persist` (which the trainer calls before each checkpoint) and at :meth:`close`.
+    So at every checkpoint the stored file holds every row up to its step; a kill loses only
+    rows after the last checkpoint, which a resume drops anyway. TensorBoard, whose event files
+    are appended to as well, is written for local folders only.
+    """
+
+    def __init__(self, run_dir: str | Path | Folder, enabled: bool = True, truncate_after: int | None = None):
         self.enabled = enabled
-        self.path = Path(run_dir) / METRICS_FILE
+        self.folder = run_dir if isinstance(run_dir, Folder) else Folder(run_dir)
+        self.path: Path | str = self.folder.path(METRICS_FILE) if self.folder.is_url \
+            else Path(self.folder.location) / METRICS_FILE
         self._handle = None
         self._board = None
+        self._text: list[str] = []  # a URL folder's whole file, line by line
+        self._unsaved = False
+        self._uploaded_at = time.monotonic()
         if not enabled:
+            return
+        if self.folder.is_url:
+            if self.folder.exists(METRICS_FILE):
+                self._text = [json.dumps(row) + "\n" for row in read_metrics(self.path)
+                              if truncate_after is not None and row["step"] <= truncate_after]
+                self._unsaved = True
+                self.persist()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
@@ -41,10 +71,16 @@ class MetricsLog:
         except ImportError:
             log.debug("tensorboard is not installed: metrics go to %s only", self.path)
         else:
-            self._board = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+            self._board = SummaryWriter(str(Path(self.folder.location) / "tensorboard"))
 
     def write(self, row: dict) -> None:
         if not self.enabled:
+            return
+        if self.folder.is_url:
+            self._text.append(json.dumps(row) + "\n")
+            self._unsaved = True
+            if time.monotonic() - self._uploaded_at >= UPLOAD_INTERVAL_S:
+                self.persist()
             return
         self._handle.write(json.dumps(row) + "\n")
         self._handle.flush()
@@ -52,7 +88,17 @@ class MetricsLog:
             for name, value in _scalars(row):
                 self._board.add_scalar(name, value, row["step"])
 
+    def persist(self) -> None:
+        """Make every row written so far stored in the run folder (a no-op for a local one, whose
+        rows are flushed as they come)."""
+        if self.folder.is_url and self._unsaved:
+            self.folder.write_bytes(METRICS_FILE, "".join(self._text).encode("utf-8"))
+            self._unsaved = False
+            self._uploaded_at = time.monotonic()
+
     def close(self) -> None:
+        if self.enabled:
+            self.persist()
         if self._handle is not None:
             self._handle.close()
             self._handle = None
@@ -70,9 +116,10 @@ def _scalars(row: dict, prefix: str = ""):
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """The rows of a metrics file; a torn last line (a run killed mid-write) is left out."""
+    """The rows of a metrics file (a path or URL); a torn last line (a run killed mid-write) is
+    left out."""
     rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_bytes_at(path).decode("utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -82,11 +129,16 @@ def read_metrics(path: str | Path) -> list[dict]:
     return rows
 
 
-def plot_run(run_dir: str | Path) -> list[Path]:
-    """Draw ``losses.png``, ``margins.png`` and ``kinds.png`` into ``run_dir``; returns their paths."""
-    run_dir = Path(run_dir)
-    path = run_dir / METRICS_FILE
-    if not path.is_file():
+def plot_run(run_dir: str | Path) -> list[Path | str]:
+    """Draw ``losses.png``, ``margins.png`` and ``kinds.png`` into ``run_dir`` (a path or URL);
+    returns their paths (URLs for a URL folder)."""
+    folder = Folder(run_dir)
+
+    def at(name: str) -> Path | str:
+        return folder.path(name) if folder.is_url else Path(run_dir) / name
+
+    path = at(METRICS_FILE)
+    if not folder.is_file(METRICS_FILE):
         raise FileNotFoundError(f"{path} does not exist: is {run_dir} a training run folder?")
     rows = read_metrics(path)
     if not rows:
@@ -101,10 +153,10 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             ax.plot(steps, [row.get(name) for row in rows], label=name)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title(f"loss terms: {run_dir.name}")
+    ax.set_title(f"loss terms: {Path(str(run_dir).rstrip('/')).name}")
     ax.legend()
     ax.grid(alpha=0.3)
-    written.append(run_dir / "losses.png")
+    written.append(at("losses.png"))
     save_figure(fig, written[-1])
 
     kinds = _kinds(rows, "tau")
@@ -117,7 +169,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ax.set_title("adaptive CMR margin per negative kind")
         ax.legend()
         ax.grid(alpha=0.3)
-        written.append(run_dir / "margins.png")
+        written.append(at("margins.png"))
         save_figure(fig, written[-1])
 
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -130,7 +182,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
             ax.legend()
-        written.append(run_dir / "kinds.png")
+        written.append(at("kinds.png"))
         save_figure(fig, written[-1])
     return written
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 
+import fsspec
 import open_clip
 import pytest
 import torch
@@ -62,9 +64,15 @@ def test_the_checkpoint_loads_with_open_clip_itself(tiny_config, tiny_shards, tm
         assert torch.equal(value, weights(path)[name]), name
 
 
-def test_resume_after_an_interruption_ends_at_the_weights_of_an_uninterrupted_run(tiny_config, tmp_path, monkeypatch):
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_resume_after_an_interruption_ends_at_the_weights_of_an_uninterrupted_run(where, tiny_config, tmp_path,
+                                                                                  monkeypatch):
+    """``memory``: the interrupted and the resumed run write into fsspec's in-memory file system,
+    a bucket within this process (tests/test_url_runs.py); ``latest`` is found there."""
     shards = write_shards(tmp_path / "shards", shards=3, per_shard=8)  # 24 samples: 3 steps an epoch
     loop.train(config(tiny_config, shards, tmp_path / "straight", steps=8, save_every=4), echo=lambda _: None)
+    bucket = f"fgclip-resume-{uuid.uuid4().hex[:12]}"
+    run = tmp_path / "resumed" if where == "local" else f"memory://{bucket}/resumed"
 
     saved = model_io.save_checkpoint
 
@@ -74,24 +82,26 @@ def test_resume_after_an_interruption_ends_at_the_weights_of_an_uninterrupted_ru
             raise KeyboardInterrupt  # as if killed right after the checkpoint of step 4
 
     monkeypatch.setattr(model_io, "save_checkpoint", save_then_die)
-    interrupted = config(tiny_config, shards, tmp_path / "resumed", steps=8, save_every=4)
+    interrupted = config(tiny_config, shards, run, steps=8, save_every=4)
     with pytest.raises(KeyboardInterrupt):
         loop.train(interrupted, echo=lambda _: None)
     monkeypatch.setattr(model_io, "save_checkpoint", saved)
     lines = []
-    loop.train(config(tiny_config, shards, tmp_path / "resumed", steps=8, save_every=4, resume="latest"), echo=lines.append)
+    loop.train(config(tiny_config, shards, run, steps=8, save_every=4, resume="latest"), echo=lines.append)
     assert any("resumed" in line and "step 4" in line for line in lines)
 
     straight = weights(tmp_path / "straight" / "checkpoints" / "latest.pt")
-    resumed = weights(tmp_path / "resumed" / "checkpoints" / "latest.pt")
+    resumed = weights(f"{run}/checkpoints/latest.pt")
     for name in straight:
         torch.testing.assert_close(resumed[name], straight[name], rtol=1e-5, atol=1e-6, msg=name)
-    steps = [row["step"] for row in read_metrics(tmp_path / "resumed" / "metrics.jsonl")]
+    steps = [row["step"] for row in read_metrics(f"{run}/metrics.jsonl")]
     assert steps == list(range(1, 9))
     straight_rows = read_metrics(tmp_path / "straight" / "metrics.jsonl")
-    resumed_rows = read_metrics(tmp_path / "resumed" / "metrics.jsonl")
+    resumed_rows = read_metrics(f"{run}/metrics.jsonl")
     assert [r["total"] for r in resumed_rows] == pytest.approx([r["total"] for r in straight_rows], rel=1e-5)
     assert resumed_rows[-1]["tau"] == pytest.approx(straight_rows[-1]["tau"], rel=1e-5)
+    if where == "memory":  # the in-memory store lives as long as the test process
+        fsspec.filesystem("memory").rm(f"/{bucket}", recursive=True)
 
 
 def test_resume_refuses_a_different_batch_size(tiny_config, tiny_shards, tmp_path):

@@ -44,18 +44,24 @@ def _env():
     return dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
 
 
-def test_sigkill_then_resume_ends_at_the_uninterrupted_weights(tiny_config, tmp_path):
+@pytest.mark.parametrize("where", ["local", "file-url"])
+def test_sigkill_then_resume_ends_at_the_uninterrupted_weights(where, tiny_config, tmp_path):
+    """``file-url``: the run folder is given as a ``file://`` URL, written through fsspec as a
+    bucket is (the in-memory one cannot outlive a killed process)."""
     shards = write_shards(tmp_path / "shards", shards=2, per_shard=16)  # 32 samples: 4 steps an epoch
     straight = subprocess.run([sys.executable, "-m", "fgclip.cli", *_train_args(shards, tmp_path / "straight", tiny_config)],
                               capture_output=True, text=True, timeout=300, env=_env())
     assert straight.returncode == 0, straight.stderr[-2000:]
 
-    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, *_train_args(shards, tmp_path / "run", tiny_config)],
+    output = tmp_path / "run" if where == "local" else f"file://{tmp_path}/run"
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, *_train_args(shards, output, tiny_config)],
                             capture_output=True, text=True, timeout=300, env=dict(_env(), KILL_AT="3"))
     assert killed.returncode == -9, killed.stderr[-2000:]
-    assert model_io.read_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["progress"]["step"] == 3
+    assert model_io.read_checkpoint(f"{output}/checkpoints/latest.pt")["progress"]["step"] == 3
+    # The metrics of every step up to the checkpoint were stored before it (a URL's are uploaded).
+    assert [row["step"] for row in read_metrics(f"{output}/metrics.jsonl")][:3] == [1, 2, 3]
     resumed = subprocess.run([sys.executable, "-m", "fgclip.cli",
-                              *_train_args(shards, tmp_path / "run", tiny_config, "--resume", "latest")],
+                              *_train_args(shards, output, tiny_config, "--resume", "latest")],
                              capture_output=True, text=True, timeout=300, env=_env())
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stdout and "at step 3 (epoch 0)" in resumed.stdout
