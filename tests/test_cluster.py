@@ -141,3 +141,21 @@ def test_the_real_data_workflow_runs_its_stages_on_the_cluster(cluster, tmp_path
         assert (out / stage / "fgclip-stage.json").is_file(), stage
     assert {r["name"] for r in read_results(out / "eval" / "results.jsonl")} == {"pretrained", "ce", "control"}
     assert json.loads((out / "ce" / "train_config.json").read_text())["config"]["address"] == cluster.address
+
+
+def test_a_build_of_several_input_files_plans_them_on_both_nodes_and_writes_the_serial_plans_shards(cluster, tmp_path):
+    """The parallel plan (issue 25) on two nodes: img2dataset tars behind a file:// URL, planned
+    one task per tar, give the shards, sizes and stats of the serial plan run here."""
+    from pipeline.test_parallel_plan import config, output_digests, output_stats, place, tar_corpus
+
+    files, pattern, options = tar_corpus(tmp_path)
+    tars = f"file://{tmp_path}/tars-in"
+    place(files, tars)
+    reference = str(tmp_path / "reference")
+    build_negatives(config(tars, pattern, options, reference, workers=1, no_negatives=True), echo=lambda line: None)
+    output = f"file://{tmp_path}/cluster-build"
+    totals = build_negatives(config(tars, pattern, options, output, workers=2, executor="ray",
+                                    address=cluster.address, no_negatives=True), echo=lambda line: None)
+    assert totals["skipped"]["duplicate_key"] == 2  # the third tar repeats two keys of the second
+    assert output_digests(output) == output_digests(reference)
+    assert output_stats(output) == output_stats(reference)

@@ -379,6 +379,6 @@ def test_the_workflow_corpus_stage_writes_the_scene_graph_file(tmp_path):
 
     cfg = workflow.load_workflow_config(output=str(tmp_path / "run"), negatives="both", train_images=4,
                                         test_images=2)
-    workflow._make_corpus(tmp_path / "corpus", cfg, WorldConfig(**cfg.world))
+    workflow._write_corpus(tmp_path / "corpus", cfg, WorldConfig(**cfg.world))
     lines = (tmp_path / "corpus" / "train" / workflow.SCENE_GRAPH_FILE).read_text().splitlines()
     assert len(lines) == 4 * WorldConfig(**cfg.world).captions_per_image
