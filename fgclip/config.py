@@ -8,7 +8,6 @@ beside its outputs (and that ``load_config`` reads back to an equal config).
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from .files import is_url
 from .schema import KINDS, RULE_NAMES, check_kinds, check_source_names
 
 # The generator's two modes of order swaps (fgclip.pipeline.negatives.SWAP_MODES), the default
@@ -27,17 +27,12 @@ T = TypeVar("T")
 
 # A scheme and "://", as fsspec reads them. A local name never looks so: pathlib would turn
 # "file:///x/run" into the local folder "file:/x/run".
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # Each option that takes a URL, for the message that refuses one elsewhere. A run folder (train
 # --output, workflow run --output, eval --results) is written through fgclip.files.Folder, and
 # whatever reads from one takes a URL too: a checkpoint, a model config JSON, a results file.
 URL_OPTIONS = ("train --shards, --output, --resume, --pretrained and --model; eval --checkpoint, --model and "
                "--results; report RESULTS and --output; plot RUN_DIR; workflow run --output; and the "
                "pipeline's --input, --output, --image-root and --stats (count, build-negatives; preview --stats)")
-
-
-def is_url(value: object) -> bool:
-    return isinstance(value, str) and _URL.match(value) is not None
 
 
 def refuse_url(option: str, value: object) -> None:

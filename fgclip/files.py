@@ -19,10 +19,11 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 
 def temporary_name(path: str) -> str:
@@ -58,9 +59,13 @@ def write_json(path: str | Path, value: Any, indent: int = 1) -> None:
     write_atomically(path, (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def is_url(location: object) -> bool:
-    """Whether ``location`` is a URL (``s3://``, ``memory://``...) rather than a local path."""
-    return isinstance(location, str) and "://" in location
+    """Whether ``location`` is a URL (``s3://``, ``memory://``...: a scheme, then "://") rather
+    than a local path. The one test every module uses."""
+    return isinstance(location, str) and _URL.match(location) is not None
 
 
 def join(location: str | Path, *names: str) -> str:
@@ -226,13 +231,8 @@ class Folder:
     def write_bytes(self, name: str, data: bytes) -> None:
         if not self.is_url:
             write_atomically(self._at(name), data)
-        elif self._renames:
-            self._fs.makedirs(self._at(name).rpartition("/")[0], exist_ok=True)
-            temporary = self._temporary_name(name)
-            self._fs.pipe_file(temporary, data)
-            self._fs.mv(temporary, self._at(name))
         else:
-            self._fs.pipe_file(self._at(name), data)
+            self._publish(name, lambda target: self._fs.pipe_file(target, data))
 
     def write_json(self, name: str, value: Any, indent: int = 1) -> None:
         self.write_bytes(name, (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -271,12 +271,8 @@ class Folder:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._at(target))
             os.link(self._at(source), self._at(target))
-        elif self._renames:
-            temporary = self._temporary_name(target)
-            self._fs.copy(self._at(source), temporary)
-            self._fs.mv(temporary, self._at(target))
         else:
-            self._fs.copy(self._at(source), self._at(target))
+            self._publish(target, lambda to: self._fs.copy(self._at(source), to))
 
     def download(self, name: str, local_path: str | Path) -> None:
         """Copy the file ``name`` to the local ``local_path`` (all or nothing)."""
@@ -337,13 +333,19 @@ class Folder:
 
     def _upload(self, local_path: str | Path, name: str) -> None:
         """The local file ``local_path`` becomes ``name`` in this URL folder, all or nothing."""
-        if self._renames:
-            self._fs.makedirs(self._at(name).rpartition("/")[0], exist_ok=True)
-            temporary = self._temporary_name(name)
-            self._fs.put_file(str(local_path), temporary)
-            self._fs.mv(temporary, self._at(name))
-        else:
-            self._fs.put_file(str(local_path), self._at(name))
+        self._publish(name, lambda target: self._fs.put_file(str(local_path), target))
+
+    def _publish(self, name: str, write: Callable[[str], None]) -> None:
+        """``write(target)`` makes the object ``name`` of this URL folder: on an object store
+        directly (an upload shows nothing until it completes); for ``file://``, whose writes are
+        not atomic, under a temporary name that is then renamed."""
+        if not self._renames:
+            write(self._at(name))
+            return
+        self._fs.makedirs(self._at(name).rpartition("/")[0], exist_ok=True)
+        temporary = self._temporary_name(name)
+        write(temporary)
+        self._fs.mv(temporary, self._at(name))
 
     def _temporary_name(self, name: str) -> str:
         return temporary_name(self._at(name))

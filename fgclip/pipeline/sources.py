@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..config import SOURCE_FORMATS as FORMATS
-from ..files import open_binary
+from ..files import is_url, open_binary
 from .. import images as image_checks
 from ..schema import IMAGE_EXTENSIONS, BrokenTar, is_sample_record, iter_tar_samples
 
@@ -145,10 +145,6 @@ InputFile = Path | str  # a URL is kept as its string
 # Size and version of URL inputs from the listings that found them: one request per folder,
 # not one per file (a LAION-size corpus is tens of thousands of tars).
 _url_info: dict[str, dict] = {}
-
-
-def is_url(name: object) -> bool:
-    return isinstance(name, str) and "://" in name
 
 
 def url_to_fs(url: str):
